@@ -1,1 +1,78 @@
-export {};
+export type {
+  ExistenceChecker,
+  Fetcher,
+  FetchOptions,
+  Pusher,
+  ReadOnlyTarget,
+  Resolver,
+  Tagger,
+  Target,
+} from './content.js';
+export { fetchBytes, fetchManifest, fetchVerified } from './content.js';
+export type { Descriptor, Platform } from './descriptor.js';
+export {
+  computeDigest,
+  computeStreamDigest,
+  type Digest,
+  type DigestAlgorithm,
+  Digester,
+  digestHex,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+} from './digest.js';
+export { OciSpecError, type OciSpecErrorCode } from './errors.js';
+export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
+export {
+  type LayerCompression,
+  type LayerKind,
+  layerKindOf,
+  layerMediaType,
+  type ManifestFlavour,
+} from './layer-kind.js';
+export {
+  encodeManifest,
+  type ImageIndex,
+  type ImageManifest,
+  type ParsedManifest,
+  parseManifest,
+} from './manifest.js';
+export {
+  ENCRYPTED_SUFFIX,
+  indexMediaTypes,
+  isIndexMediaType,
+  isManifestMediaType,
+  isManifestOrIndexMediaType,
+  MediaType,
+  manifestAcceptList,
+  manifestMediaTypes,
+} from './media-types.js';
+export {
+  defaultPlatform,
+  formatPlatform,
+  normalizePlatform,
+  parsePlatform,
+  platformMatches,
+  selectPlatform,
+} from './platform.js';
+export {
+  DOCKER_HUB,
+  formatReference,
+  hostOf,
+  type ImageReference,
+  isLoopbackHost,
+  manifestReference,
+  parseReference,
+  registryBaseUrl,
+} from './reference.js';
+export {
+  containerConfigSchema,
+  descriptorSchema,
+  historySchema,
+  imageConfigSchema,
+  imageIndexSchema,
+  imageManifestSchema,
+  platformSchema,
+} from './schemas.js';
+export { parseJson, validate } from './validate.js';
+export { VerifyingStream } from './verify-stream.js';

@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from './descriptor.js';
+import { type ParsedManifest, parseManifest } from './manifest.js';
+import { VerifyingStream } from './verify-stream.js';
+
+/**
+ * The content interfaces every place that holds images implements (in the spirit of oras-go).
+ * A registry repository, an image directory, an OCI layout and the store are all targets; the
+ * one graph copy in `@concil/image` moves content between any two of them.
+ */
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+}
+
+/** Reads content by descriptor. The bytes are not yet verified: use `fetchVerified`. */
+export interface Fetcher {
+  fetch(desc: Descriptor, options?: FetchOptions): Promise<Readable>;
+}
+
+/** Stores content under its descriptor; keeps nothing unless every byte matches it. */
+export interface Pusher {
+  push(desc: Descriptor, content: Readable, options?: FetchOptions): Promise<void>;
+}
+
+export interface ExistenceChecker {
+  exists(desc: Descriptor): Promise<boolean>;
+}
+
+/** Resolves a reference (a tag, a digest, or nothing for a target holding one image) to its root. */
+export interface Resolver {
+  resolve(reference?: string): Promise<Descriptor>;
+}
+
+/** Points a reference at a manifest or index that the target already holds. */
+export interface Tagger {
+  tag(desc: Descriptor, reference?: string): Promise<void>;
+}
+
+export interface ReadOnlyTarget extends Fetcher, ExistenceChecker, Resolver {
+  /** How the target is shown to a person, e.g. `docker://host/repo` or `dir:/path`. */
+  readonly name: string;
+}
+
+export interface Target extends ReadOnlyTarget, Pusher, Tagger {
+  /**
+   * Makes a blob available from another target without copying bytes (a registry's cross-
+   * repository mount). Returns false when it cannot, and the caller copies instead.
+   */
+  mount?(desc: Descriptor, from: ReadOnlyTarget): Promise<boolean>;
+  /** Makes everything pushed visible at once, after the copy succeeded. */
+  commit?(): Promise<void>;
+  /** Drops everything staged, after the copy failed: the destination stays as it was. */
+  abort?(): Promise<void>;
+}
+
+/** The content of a descriptor as a stream that errors unless every byte matches it. */
+export async function fetchVerified(
+  fetcher: Fetcher,
+  desc: Descriptor,
+  options?: FetchOptions,
+): Promise<Readable> {
+  const source = await fetcher.fetch(desc, options);
+  const verifier = new VerifyingStream(desc);
+  source.on('error', (error) => verifier.destroy(error));
+  return source.pipe(verifier);
+}
+
+/** The verified bytes of small content (manifests, configs): never use it for layers. */
+export async function fetchBytes(
+  fetcher: Fetcher,
+  desc: Descriptor,
+  options?: FetchOptions,
+): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await fetchVerified(fetcher, desc, options)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Fetches, verifies and parses a manifest or index. */
+export async function fetchManifest(
+  fetcher: Fetcher,
+  desc: Descriptor,
+  options?: FetchOptions,
+): Promise<ParsedManifest> {
+  return parseManifest(await fetchBytes(fetcher, desc, options), desc.mediaType, desc.digest);
+}

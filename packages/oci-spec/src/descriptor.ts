@@ -1,0 +1,5 @@
+import type { z } from 'zod';
+import type { descriptorSchema, platformSchema } from './schemas.js';
+
+export type Platform = z.infer<typeof platformSchema>;
+export type Descriptor = z.infer<typeof descriptorSchema>;

@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import { OciSpecError, type OciSpecErrorCode } from './errors.js';
+
+export function parseJson(bytes: Uint8Array | string, code: OciSpecErrorCode, subject: string): unknown {
+  const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new OciSpecError(code, `${subject} is not valid JSON: ${(cause as Error).message}`, subject, {
+      cause,
+    });
+  }
+}
+
+/** Validates untrusted JSON into a typed value; the error names the first offending field. */
+export function validate<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code: OciSpecErrorCode,
+  subject: string,
+): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : '(top level)';
+  throw new OciSpecError(code, `${subject} is malformed: ${where}: ${issue?.message ?? 'invalid'}`, subject, {
+    cause: result.error,
+  });
+}

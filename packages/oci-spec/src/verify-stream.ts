@@ -1,0 +1,63 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Descriptor } from './descriptor.js';
+import { type DigestAlgorithm, Digester, parseDigest } from './digest.js';
+import { OciSpecError } from './errors.js';
+
+/**
+ * A pass-through that hashes every byte and fails the stream when the content does not match
+ * the descriptor: more bytes than its size at once, and a wrong size or digest at the end.
+ * Whoever consumes it must commit nothing until the stream has ended without error.
+ */
+export class VerifyingStream extends Transform {
+  readonly #expected: Pick<Descriptor, 'digest' | 'size'>;
+  readonly #digester: Digester;
+
+  constructor(expected: Pick<Descriptor, 'digest' | 'size'>) {
+    super({ highWaterMark: 1 << 20 });
+    this.#expected = expected;
+    this.#digester = new Digester(parseDigest(expected.digest).algorithm as DigestAlgorithm);
+  }
+
+  /** Bytes that passed so far. */
+  get bytes(): number {
+    return this.#digester.size;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#digester.update(chunk);
+    if (this.#digester.size > this.#expected.size) {
+      callback(sizeError(this.#expected, `more than ${this.#expected.size} bytes`));
+      return;
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#digester.size !== this.#expected.size) {
+      callback(
+        sizeError(this.#expected, `${this.#digester.size} of ${this.#expected.size} bytes (truncated)`),
+      );
+      return;
+    }
+    const actual = this.#digester.digest();
+    if (actual !== this.#expected.digest) {
+      callback(
+        new OciSpecError(
+          'DIGEST_INVALID',
+          `content of ${this.#expected.digest} hashes to ${actual}: the source served corrupt or different bytes; nothing was kept`,
+          this.#expected.digest,
+        ),
+      );
+      return;
+    }
+    callback();
+  }
+}
+
+function sizeError(expected: Pick<Descriptor, 'digest'>, got: string): OciSpecError {
+  return new OciSpecError(
+    'SIZE_INVALID',
+    `content of ${expected.digest}: got ${got}; the source served a wrong or truncated blob; nothing was kept`,
+    expected.digest,
+  );
+}
