@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
 import { type ParsedManifest, parseManifest } from './manifest.js';
-import { VerifyingStream } from './verify-stream.js';
+import { ensureVerified, type VerifyingStream } from './verify-stream.js';
 
 /**
  * The content interfaces every place that holds images implements (in the spirit of oras-go).
@@ -60,10 +60,7 @@ export async function fetchVerified(
   desc: Descriptor,
   options?: FetchOptions,
 ): Promise<Readable> {
-  const source = await fetcher.fetch(desc, options);
-  const verifier = new VerifyingStream(desc);
-  source.on('error', (error) => verifier.destroy(error));
-  return source.pipe(verifier);
+  return ensureVerified(await fetcher.fetch(desc, options), desc);
 }
 
 /** The verified bytes of small content (manifests, configs): never use it for layers. */

@@ -75,4 +75,4 @@ export {
   platformSchema,
 } from './schemas.js';
 export { parseJson, validate } from './validate.js';
-export { VerifyingStream } from './verify-stream.js';
+export { ensureVerified, VerifyingStream } from './verify-stream.js';

@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
 import { type DigestAlgorithm, Digester, parseDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
@@ -9,6 +9,8 @@ import { OciSpecError } from './errors.js';
  * Whoever consumes it must commit nothing until the stream has ended without error.
  */
 export class VerifyingStream extends Transform {
+  /** Called with the running byte count as content passes: for progress displays. */
+  onBytes?: (bytes: number) => void;
   readonly #expected: Pick<Descriptor, 'digest' | 'size'>;
   readonly #digester: Digester;
 
@@ -23,12 +25,18 @@ export class VerifyingStream extends Transform {
     return this.#digester.size;
   }
 
+  /** True when this stream already checks exactly the content the descriptor names. */
+  verifies(desc: Pick<Descriptor, 'digest' | 'size'>): boolean {
+    return desc.digest === this.#expected.digest && desc.size === this.#expected.size;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#digester.update(chunk);
     if (this.#digester.size > this.#expected.size) {
       callback(sizeError(this.#expected, `more than ${this.#expected.size} bytes`));
       return;
     }
+    this.onBytes?.(this.#digester.size);
     callback(null, chunk);
   }
 
@@ -60,4 +68,18 @@ function sizeError(expected: Pick<Descriptor, 'digest'>, got: string): OciSpecEr
     `content of ${expected.digest}: got ${got}; the source served a wrong or truncated blob; nothing was kept`,
     expected.digest,
   );
+}
+
+/**
+ * The content as a stream that fails unless it matches the descriptor. A stream that already
+ * verifies the same descriptor is returned as is, so bytes are hashed once on their way.
+ */
+export function ensureVerified(
+  content: Readable,
+  desc: Pick<Descriptor, 'digest' | 'size'>,
+): VerifyingStream {
+  if (content instanceof VerifyingStream && content.verifies(desc)) return content;
+  const verifier = new VerifyingStream(desc);
+  content.on('error', (error) => verifier.destroy(error));
+  return content.pipe(verifier);
 }
