@@ -59,7 +59,7 @@ export async function fetchVerified(
   fetcher: Fetcher,
   desc: Descriptor,
   options?: FetchOptions,
-): Promise<Readable> {
+): Promise<VerifyingStream> {
   return ensureVerified(await fetcher.fetch(desc, options), desc);
 }
 
