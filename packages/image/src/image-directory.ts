@@ -44,6 +44,7 @@ export class ImageDirectory implements Target {
   readonly name: string;
   readonly path: string;
   #staging: string | undefined;
+  #stagingReady: Promise<string> | undefined;
   #root: Descriptor | undefined;
   /** Blobs the existing directory already had, carried over into the new one on commit. */
   readonly #kept = new Map<string, string>();
@@ -106,12 +107,15 @@ export class ImageDirectory implements Target {
     await writeFileAtomic(join(staging, VERSION_FILE), new TextEncoder().encode(VERSION_TEXT));
     await replaceDirectory(staging, this.path);
     this.#staging = undefined;
+    this.#stagingReady = undefined;
     this.#kept.clear();
   }
 
   async abort(): Promise<void> {
-    if (this.#staging) await rm(this.#staging, { recursive: true, force: true });
+    const staging = await this.#stagingReady?.catch(() => undefined);
+    if (staging) await rm(staging, { recursive: true, force: true });
     this.#staging = undefined;
+    this.#stagingReady = undefined;
   }
 
   /** Where the existing directory keeps a manifest: as its root or as an instance. */
@@ -123,16 +127,17 @@ export class ImageDirectory implements Target {
     );
   }
 
-  async #stagingDirectory(): Promise<string> {
-    if (this.#staging) return this.#staging;
-    await assertWritableImageDirectory(this.path, this.name);
-    const staging = join(
-      dirname(this.path),
-      `.${basename(this.path)}.concil-${randomBytes(6).toString('hex')}`,
-    );
-    await mkdir(staging, { recursive: true });
-    this.#staging = staging;
-    return staging;
+  /** Created once, on the first write; blobs are pushed in parallel, so the promise is shared. */
+  #stagingDirectory(): Promise<string> {
+    this.#stagingReady ??= (async () => {
+      await assertWritableImageDirectory(this.path, this.name);
+      const name = `.${basename(this.path)}.concil-${randomBytes(6).toString('hex')}`;
+      const staging = join(dirname(this.path), name);
+      await mkdir(staging, { recursive: true });
+      this.#staging = staging;
+      return staging;
+    })();
+    return this.#stagingReady;
   }
 }
 
