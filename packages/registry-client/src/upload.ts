@@ -123,6 +123,9 @@ export async function pushBlob(
   }
   const verifier = new VerifiedBlobStream(desc, ctx.reference);
   content.on('error', (error) => verifier.destroy(error));
+  // Failures surface where the bytes are read (the request body); this only keeps an early one
+  // from being reported as unhandled before the first read.
+  verifier.on('error', () => {});
   content.pipe(verifier);
 
   const chunked = options.chunked || desc.size > (options.chunkedThreshold ?? DEFAULT_CHUNKED_THRESHOLD);
