@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCredentialProvider } from './auth/config-sources.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { openRegistryTarget } from './registry-target.js';
 import { makeImage, pushImage, readAll } from './test-helpers/image.js';
 
-const users = { alice: 'wonderland', bob: 'builder' };
+const users = { alice: 'wonderland', bob: 'builder', carol: 'readonly' };
 
 describe('basic auth (htpasswd)', () => {
   let registry: TestRegistry;
@@ -49,6 +50,24 @@ describe('basic auth (htpasswd)', () => {
     await client.close();
   });
 
+  it('prompts only when the registry asks and no file has credentials, once per registry', async () => {
+    const asked: string[] = [];
+    const client = new RegistryClient(registry.host, {
+      credentials: defaultCredentialProvider({
+        homeDir: '/nonexistent',
+        env: {},
+        prompt: async ({ registry: host, repository }) => {
+          asked.push(`${host}/${repository}`);
+          return { username: 'alice', password: 'wonderland' };
+        },
+      }),
+    });
+    expect(await client.listTags('private/app')).toEqual(['v1']);
+    await client.headManifest('private/other', 'v1');
+    expect(asked).toEqual([`${registry.host}/private/app`]);
+    await client.close();
+  });
+
   it('uses the user:pass written in the reference', async () => {
     const target = openRegistryTarget(`docker://bob:builder@${registry.host}/private/app:v1`, {
       homeDir: '/nonexistent',
@@ -62,7 +81,17 @@ describe('basic auth (htpasswd)', () => {
 describe('token auth (bearer tokens from a JWT issuer)', () => {
   let registry: TestRegistry;
   beforeAll(async () => {
-    registry = await startRegistry({ auth: 'token', users });
+    registry = await startRegistry({
+      auth: 'token',
+      users,
+      // carol may only pull
+      grant: (user, requested) =>
+        user === undefined
+          ? []
+          : user === 'carol'
+            ? requested.actions.filter((a) => a === 'pull')
+            : requested.actions,
+    });
   });
   afterAll(async () => {
     await registry?.stop();
@@ -126,6 +155,21 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
     expect((error as Error).message).toBe(
       `wrong username or password for ${registry.host}; log in or check ~/.concil/config.json auths`,
     );
+    await client.close();
+  });
+
+  it('says DENIED when the account may pull but not push', async () => {
+    const client = new RegistryClient(registry.host, {
+      credentials: { username: 'carol', password: 'readonly' },
+    });
+    expect((await client.getManifest('team/app', 'v1')).manifest.kind).toBe('manifest');
+    const image = makeImage([10]);
+    const error = await client
+      .pushBlob('team/app', image.config.descriptor, Readable.from([image.config.bytes]))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'DENIED', status: 403 });
+    expect((error as Error).message).toContain('the account lacks permission');
     await client.close();
   });
 

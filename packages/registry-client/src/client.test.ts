@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { computeDigest, encodeManifest, type ImageManifest, MediaType } from '@concil/oci-spec';
 import { startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCredentialProvider } from './auth/config-sources.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { makeBlob, makeImage, piecewise, pushImage, randomBlob, readAll } from './test-helpers/image.js';
@@ -170,6 +171,24 @@ describe('RegistryClient against docker-registry', () => {
       `docker://${registry.host}/app:nope: tag not found (MANIFEST_UNKNOWN); check the tag with \`concil tags\``,
     );
     expect(await client.headManifest('app', 'nope')).toBeUndefined();
+  });
+
+  it('never asks for credentials when the registry does not want any', async () => {
+    let asked = 0;
+    const polite = new RegistryClient(registry.host, {
+      credentials: defaultCredentialProvider({
+        homeDir: '/nonexistent',
+        env: {},
+        prompt: async () => {
+          asked += 1;
+          return undefined;
+        },
+      }),
+    });
+    await expect(polite.getManifest('app', 'nope')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    expect(await polite.listTags('app')).toEqual(['v1']);
+    expect(asked).toBe(0);
+    await polite.close();
   });
 
   it('reports unknown blobs and repositories', async () => {

@@ -161,13 +161,11 @@ export class RegistrySession {
       if (status === 401 && toRegistry) throw await this.#authError(401, req);
       const text = method === 'HEAD' ? '' : await readLimited(response.body, maxErrorBody);
       if (method === 'HEAD') await response.body.dump();
-      throw errorFromResponse(status, text, {
-        ...req.context,
-        authenticated: await this.authorizer.hasCredentials(req.repository),
-      });
+      throw errorFromResponse(status, text, { ...req.context, authenticated: authorization !== undefined });
     }
   }
 
+  /** After a 401 the credentials were already looked up, so asking again costs nothing (no prompt). */
   async #authError(status: 401 | 403, req: RegistryRequest): Promise<RegistryError> {
     return errorFromResponse(status, '', {
       ...req.context,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort } from './free-port.js';
 import { reapOnExit, stopChild } from './process-reaper.js';
-import { startTokenIssuer, type TokenIssuer } from './token-issuer.js';
+import { type GrantPolicy, startTokenIssuer, type TokenIssuer } from './token-issuer.js';
 
 const run = promisify(execFile);
 
@@ -18,6 +18,8 @@ export interface StartRegistryOptions {
   users?: Record<string, string>;
   /** Lifetime of issued tokens in seconds (token mode). */
   tokenExpiresIn?: number;
+  /** Which actions the token issuer grants (token mode; default: everything to known users). */
+  grant?: GrantPolicy;
   /** Keep the storage and log directory after `stop()` (default false). */
   keep?: boolean;
 }
@@ -68,6 +70,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       dir,
       users,
       ...(options.tokenExpiresIn !== undefined && { expiresIn: options.tokenExpiresIn }),
+      ...(options.grant && { grant: options.grant }),
     });
     authSection =
       'auth:\n  token:\n' +

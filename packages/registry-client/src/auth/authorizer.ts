@@ -92,10 +92,11 @@ export class Authorizer {
       scopes.splice(0, scopes.length, ...merged);
       this.#challenge = next;
       if (!sentAuthorization || grew) return 'retry';
-      // A token for these very scopes was refused: drop it, and tell why.
+      // A token for these very scopes was refused: the account lacks access, or the token went
+      // stale before its time (e.g. the registry restarted); a fresh one is worth one more try.
       this.#tokens.delete(TokenCache.key(next.realm, next.service, merged, accountOf(credentials)));
       if (bearer.params.error === 'insufficient_scope' && hasCredentials(credentials)) return 'denied';
-      return 'unauthorized';
+      return 'retry';
     }
     if (basic) {
       this.#challenge = { scheme: 'basic' };
