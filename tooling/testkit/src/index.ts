@@ -13,6 +13,7 @@ export {
   type StartRegistryOptions,
   startRegistry,
   type TestRegistry,
+  type TestRegistryTls,
 } from './registry.js';
 export { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';
