@@ -1,2 +1,20 @@
 #!/usr/bin/env node
-export {};
+import { Command } from 'commander';
+import { registerCopy } from './commands/copy.js';
+import { registerList } from './commands/list.js';
+import { reportError } from './report-error.js';
+
+const program = new Command('concil')
+  .description('OCI container images: copy, inspect, cache, convert to squashfs')
+  .option('--debug', 'print the full cause chain of an error')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+registerCopy(program);
+registerList(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error, program.opts().debug === true);
+}

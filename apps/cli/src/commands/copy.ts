@@ -1,0 +1,44 @@
+import { copy, openTarget } from '@concil/image';
+import { parsePlatform } from '@concil/oci-spec';
+import type { Command } from 'commander';
+import { formatBytes } from '../format.js';
+import { createCopyProgress } from '../progress.js';
+
+export function registerCopy(program: Command): void {
+  program
+    .command('copy')
+    .description(
+      'copy an image between registries (docker://), image directories (dir:PATH) and OCI layouts (oci:PATH[:tag])',
+    )
+    .argument('<source>', 'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag]')
+    .argument('<destination>', 'where to put the copy, in the same forms')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
+    .option('--all', 'copy every platform of an index')
+    .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'no progress display')
+    .action(async (source: string, destination: string, options) => {
+      const src = openTarget(source);
+      const dst = openTarget(destination);
+      const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+      try {
+        const result = await copy(src, dst, {
+          ...(options.platform && { platform: parsePlatform(options.platform) }),
+          all: options.all === true,
+          concurrency: options.concurrency,
+          ...(progress.onProgress && { onProgress: progress.onProgress }),
+        });
+        progress.stop();
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ source, destination, ...result }, null, 2)}\n`);
+        } else {
+          process.stdout.write(
+            `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
+              `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}\n`,
+          );
+        }
+      } finally {
+        progress.stop();
+      }
+    });
+}

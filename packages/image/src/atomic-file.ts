@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Descriptor, ensureVerified } from '@concil/oci-spec';
+
+/** A temporary name in the same directory, so the final rename is atomic. */
+export function temporaryPath(finalPath: string): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Writes a stream to a file that appears under its final name only once it is complete. */
+export async function writeFileAtomic(finalPath: string, content: Readable | Uint8Array): Promise<void> {
+  const temporary = temporaryPath(finalPath);
+  try {
+    const sink = createWriteStream(temporary, { highWaterMark: 1 << 20 });
+    if (content instanceof Uint8Array) {
+      await new Promise<void>((resolve, reject) => {
+        sink.on('error', reject);
+        sink.end(content, resolve);
+      });
+    } else {
+      await pipeline(content, sink);
+    }
+    await rename(temporary, finalPath);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Writes content that must match its descriptor; on a mismatch nothing appears under finalPath. */
+export async function writeVerifiedFile(
+  finalPath: string,
+  desc: Descriptor,
+  content: Readable,
+): Promise<void> {
+  await writeFileAtomic(finalPath, ensureVerified(content, desc));
+}

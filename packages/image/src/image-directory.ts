@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  computeDigest,
+  type Descriptor,
+  isManifestOrIndexMediaType,
+  parseDigest,
+  parseManifest,
+  type Target,
+} from '@concil/oci-spec';
+import { writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
+import { ImageError } from './errors.js';
+import { hasFileOfSize, openBlobFile } from './read-stream.js';
+
+const VERSION_FILE = 'version';
+const VERSION_TEXT = 'Directory Transport Version: 1.1\n';
+const ROOT_MANIFEST = 'manifest.json';
+
+/** The file name of a blob in an image directory: the hex digest, as skopeo's `dir:` writes it. */
+function blobName(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return algorithm === 'sha256' ? hex : `${algorithm}-${hex}`;
+}
+
+/** Instance manifests of an index sit beside the root manifest as `<hex>.manifest.json`. */
+function instanceManifestName(digest: string): string {
+  return `${blobName(digest)}.manifest.json`;
+}
+
+function fileNameFor(desc: Descriptor): string {
+  return isManifestOrIndexMediaType(desc.mediaType)
+    ? instanceManifestName(desc.digest)
+    : blobName(desc.digest);
+}
+
+/**
+ * An image directory: the layout of concil and of skopeo's `dir:` transport. Writes go to a
+ * staging directory beside it that replaces the destination only when the copy commits, so a
+ * failed copy leaves the destination as it was.
+ */
+export class ImageDirectory implements Target {
+  readonly name: string;
+  readonly path: string;
+  #staging: string | undefined;
+  #stagingReady: Promise<string> | undefined;
+  #root: Descriptor | undefined;
+  /** Blobs the existing directory already had, carried over into the new one on commit. */
+  readonly #kept = new Map<string, string>();
+
+  constructor(path: string) {
+    this.path = resolvePath(path);
+    this.name = `dir:${path}`;
+  }
+
+  async resolve(): Promise<Descriptor> {
+    const bytes = await readFile(join(this.path, ROOT_MANIFEST)).catch((cause: NodeJS.ErrnoException) => {
+      throw new ImageError(
+        'NOT_FOUND',
+        cause.code === 'ENOENT'
+          ? `${this.name} is not an image directory: it has no ${ROOT_MANIFEST}`
+          : `cannot read ${join(this.path, ROOT_MANIFEST)}: ${cause.message}`,
+        this.path,
+        { cause },
+      );
+    });
+    const parsed = parseManifest(bytes, undefined, join(this.path, ROOT_MANIFEST));
+    return { mediaType: parsed.mediaType, digest: computeDigest(bytes), size: bytes.byteLength };
+  }
+
+  async fetch(desc: Descriptor): Promise<Readable> {
+    const root = await this.resolve().catch(() => undefined);
+    const file = root?.digest === desc.digest ? ROOT_MANIFEST : fileNameFor(desc);
+    return openBlobFile(join(this.path, file), desc, this.name);
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    const name = fileNameFor(desc);
+    if (this.#staging && (await hasFileOfSize(join(this.#staging, name), desc.size))) return true;
+    if (await hasFileOfSize(join(this.path, name), desc.size)) {
+      this.#kept.set(name, join(this.path, name));
+      return true;
+    }
+    return false;
+  }
+
+  async push(desc: Descriptor, content: Readable): Promise<void> {
+    const staging = await this.#stagingDirectory();
+    await writeVerifiedFile(join(staging, fileNameFor(desc)), desc, content);
+  }
+
+  async tag(desc: Descriptor): Promise<void> {
+    this.#root = desc;
+  }
+
+  async commit(): Promise<void> {
+    const staging = await this.#stagingDirectory();
+    for (const [name, from] of this.#kept) await linkOrCopy(from, join(staging, name));
+    const root = this.#root;
+    if (root) {
+      const staged = join(staging, instanceManifestName(root.digest));
+      if (!(await hasFileOfSize(staged, root.size)))
+        await copyFile(await this.#existingManifest(root), staged);
+      await rename(staged, join(staging, ROOT_MANIFEST));
+    }
+    await writeFileAtomic(join(staging, VERSION_FILE), new TextEncoder().encode(VERSION_TEXT));
+    await replaceDirectory(staging, this.path);
+    this.#staging = undefined;
+    this.#stagingReady = undefined;
+    this.#kept.clear();
+  }
+
+  async abort(): Promise<void> {
+    const staging = await this.#stagingReady?.catch(() => undefined);
+    if (staging) await rm(staging, { recursive: true, force: true });
+    this.#staging = undefined;
+    this.#stagingReady = undefined;
+  }
+
+  /** Where the existing directory keeps a manifest: as its root or as an instance. */
+  async #existingManifest(desc: Descriptor): Promise<string> {
+    const current = await this.resolve().catch(() => undefined);
+    return join(
+      this.path,
+      current?.digest === desc.digest ? ROOT_MANIFEST : instanceManifestName(desc.digest),
+    );
+  }
+
+  /** Created once, on the first write; blobs are pushed in parallel, so the promise is shared. */
+  #stagingDirectory(): Promise<string> {
+    this.#stagingReady ??= (async () => {
+      await assertWritableImageDirectory(this.path, this.name);
+      const name = `.${basename(this.path)}.concil-${randomBytes(6).toString('hex')}`;
+      const staging = join(dirname(this.path), name);
+      await mkdir(staging, { recursive: true });
+      this.#staging = staging;
+      return staging;
+    })();
+    return this.#stagingReady;
+  }
+}
+
+/** Refuses to replace a directory that is not an image directory (it may be a person's files). */
+async function assertWritableImageDirectory(path: string, name: string): Promise<void> {
+  const entries: string[] = await readdir(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  if (entries.length > 0 && !entries.includes(VERSION_FILE) && !entries.includes(ROOT_MANIFEST)) {
+    throw new ImageError(
+      'TARGET_INVALID',
+      `${name} exists and is not an image directory; choose an empty or new directory`,
+      path,
+    );
+  }
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await link(from, to).catch(() => copyFile(from, to));
+}
+
+/** Puts the staged directory in place of the destination; the old one is removed afterwards. */
+async function replaceDirectory(staging: string, destination: string): Promise<void> {
+  const existing = await stat(destination).catch(() => undefined);
+  if (!existing) {
+    await rename(staging, destination);
+    return;
+  }
+  const trash = `${staging}.old`;
+  await rename(destination, trash);
+  await rename(staging, destination);
+  await rm(trash, { recursive: true, force: true });
+}

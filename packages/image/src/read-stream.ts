@@ -1,0 +1,31 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '@concil/oci-spec';
+import { ImageError } from './errors.js';
+
+/** Opens a local blob file for reading, refusing one whose size does not match its descriptor. */
+export async function openBlobFile(path: string, desc: Descriptor, where: string): Promise<Readable> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new ImageError(
+      'NOT_FOUND',
+      `${where} does not hold ${desc.digest} (${path} is missing)`,
+      desc.digest,
+    );
+  }
+  if (info.size !== desc.size) {
+    throw new ImageError(
+      'SIZE_INVALID',
+      `${path} has ${info.size} bytes but ${desc.digest} has ${desc.size}: the file is damaged; copy the image again`,
+      desc.digest,
+    );
+  }
+  return createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+/** True when a file exists with exactly the expected size. */
+export async function hasFileOfSize(path: string, size: number): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  return info?.isFile() === true && info.size === size;
+}
