@@ -151,7 +151,8 @@ async function availableTools(registry, image, source, work) {
         continue;
       }
       try {
-        await promisify(execFile)(process.execPath, [cliPath, 'copy', '--help']);
+        const { stdout } = await promisify(execFile)(process.execPath, [cliPath, 'copy', '--help']);
+        if (!/copy/.test(stdout)) throw new Error('no copy command');
       } catch {
         log('concil: skipped, this CLI has no copy command');
         continue;
