@@ -4,10 +4,10 @@ import { execFile } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { constants, createGzip } from 'node:zlib';
+import { constants, crc32, deflateRawSync } from 'node:zlib';
 
 const MiB = 1 << 20;
 const MTIME = Math.floor(Date.UTC(2024, 0, 1) / 1000);
@@ -33,7 +33,7 @@ export function benchImageSpec(scale = 1) {
  * where `blobs` are the config and layer descriptors (what a copy downloads besides the manifest).
  */
 export async function ensureBenchImage({ cacheDir, spec = benchImageSpec(), log = () => {} }) {
-  const key = `image-${spec.layers}x-r${spec.randomMiB}-t${spec.textMiB}-f${spec.fileMiB}-v1`;
+  const key = `image-${spec.layers}x-r${spec.randomMiB}-t${spec.textMiB}-f${spec.fileMiB}-v2`;
   const dir = join(cacheDir, key);
   const marker = join(dir, 'bench-image.json');
   try {
@@ -115,32 +115,21 @@ async function writeJsonBlob(blobDir, mediaType, value) {
   return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
 }
 
-/** One layer: text files (gzip level 1) then random files (level 0: stored, as gzip stores them). */
+/**
+ * One layer, written as a single gzip member by hand: tar headers and random data go into
+ * deflate stored blocks (what gzip makes of incompressible data, at memory speed), text goes
+ * in as raw deflate at level 1, compressed once per length and reused.
+ */
 async function writeLayer(blobDir, index, spec, pool) {
   const temporary = join(blobDir, `.layer-${index}.tmp`);
-  const gzip = createGzip({ level: 1, chunk: MiB });
-  const out = createWriteStream(temporary, { highWaterMark: 4 * MiB });
-  const compressed = createHash('sha256');
+  const gzip = new GzipWriter(createWriteStream(temporary, { highWaterMark: 4 * MiB }));
   const tarHash = createHash('sha256');
-  let size = 0;
   let tarSize = 0;
-  gzip.on('data', (chunk) => {
-    compressed.update(chunk);
-    size += chunk.length;
-    if (!out.write(chunk)) {
-      gzip.pause();
-      out.once('drain', () => gzip.resume());
-    }
-  });
-  const gzipEnded = once(gzip, 'end');
-
-  const write = async (chunk) => {
+  const stored = async (chunk) => {
     tarHash.update(chunk);
     tarSize += chunk.length;
-    if (!gzip.write(chunk)) await once(gzip, 'drain');
+    await gzip.stored(chunk);
   };
-  const setLevel = (level) =>
-    new Promise((resolve) => gzip.params(level, constants.Z_DEFAULT_STRATEGY, () => resolve()));
 
   const fileBytes = spec.fileMiB * MiB;
   const files = [];
@@ -159,21 +148,18 @@ async function writeLayer(blobDir, index, spec, pool) {
     });
   }
 
-  await write(tarHeader(`layer-${index}/`, 0, '5', 0o755));
-  await write(tarHeader(`layer-${index}/text/`, 0, '5', 0o755));
-  await write(tarHeader(`layer-${index}/random/`, 0, '5', 0o755));
-  let level = 1;
+  await stored(tarHeader(`layer-${index}/`, 0, '5', 0o755));
+  await stored(tarHeader(`layer-${index}/text/`, 0, '5', 0o755));
+  await stored(tarHeader(`layer-${index}/random/`, 0, '5', 0o755));
   for (const [fileIndex, file] of files.entries()) {
-    const wanted = file.text ? 1 : 0;
-    if (wanted !== level) {
-      await setLevel(wanted);
-      level = wanted;
-    }
-    await write(tarHeader(file.name, file.size, '0', 0o644));
+    await stored(tarHeader(file.name, file.size, '0', 0o644));
     if (file.text) {
       for (let written = 0; written < file.size; ) {
-        const n = Math.min(pool.length, file.size - written);
-        await write(pool.subarray(0, n));
+        const n = Math.min(pool.text.length, file.size - written);
+        const text = pool.text.subarray(0, n);
+        tarHash.update(text);
+        tarSize += n;
+        await gzip.deflated(text, pool.deflated(n));
         written += n;
       }
     } else {
@@ -181,24 +167,93 @@ async function writeLayer(blobDir, index, spec, pool) {
       const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
       const zeros = Buffer.alloc(MiB);
       for (let written = 0; written < file.size; written += MiB) {
-        await write(cipher.update(zeros.subarray(0, Math.min(MiB, file.size - written))));
+        await stored(cipher.update(zeros.subarray(0, Math.min(MiB, file.size - written))));
       }
     }
     const padding = (512 - (file.size % 512)) % 512;
-    if (padding) await write(Buffer.alloc(padding));
+    if (padding) await stored(Buffer.alloc(padding));
   }
-  await write(Buffer.alloc(1024)); // end of archive
-  gzip.end();
-  await gzipEnded;
-  out.end();
-  await once(out, 'finish');
-  const hex = compressed.digest('hex');
-  await rename(temporary, join(blobDir, hex));
-  if ((await stat(join(blobDir, hex))).size !== size) throw new Error(`layer ${index}: size mismatch`);
-  return { digest: `sha256:${hex}`, size, diffId: `sha256:${tarHash.digest('hex')}`, tarSize };
+  await stored(Buffer.alloc(1024)); // end of archive
+  const { digest, size } = await gzip.end();
+  await rename(temporary, join(blobDir, digest.slice('sha256:'.length)));
+  return { digest, size, diffId: `sha256:${tarHash.digest('hex')}`, tarSize };
 }
 
-/** 4 MiB of log-like text: compresses about 4:1 at gzip level 1. */
+/** A gzip member assembled from deflate blocks (RFC 1951, 1952), hashed as it is written. */
+class GzipWriter {
+  #out;
+  #hash = createHash('sha256');
+  #size = 0;
+  #crc = 0;
+  #inputSize = 0;
+  #pending = [];
+  #pendingBytes = 0;
+
+  constructor(out) {
+    this.#out = out;
+    // magic, deflate, no flags, mtime 0, no extra flags, OS unix
+    this.#push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]));
+  }
+
+  /** Data as stored blocks (at most 65535 bytes each), byte-aligned as every block here ends. */
+  async stored(data) {
+    this.#account(data);
+    for (let offset = 0; offset < data.length; offset += 65535) {
+      const block = data.subarray(offset, offset + 65535);
+      const header = Buffer.alloc(5);
+      header.writeUInt16LE(block.length, 1);
+      header.writeUInt16LE(~block.length & 0xffff, 3);
+      this.#push(header);
+      this.#push(block);
+    }
+    await this.#flushIfFull();
+  }
+
+  /** Data with its raw deflate (ending in a sync flush, so byte-aligned and not final). */
+  async deflated(data, raw) {
+    this.#account(data);
+    this.#push(raw);
+    await this.#flushIfFull();
+  }
+
+  async end() {
+    this.#push(Buffer.from([1, 0, 0, 0xff, 0xff])); // final empty stored block
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(this.#crc >>> 0, 0);
+    trailer.writeUInt32LE(this.#inputSize % 2 ** 32, 4);
+    this.#push(trailer);
+    await this.#flush();
+    this.#out.end();
+    await once(this.#out, 'finish');
+    return { digest: `sha256:${this.#hash.digest('hex')}`, size: this.#size };
+  }
+
+  #account(data) {
+    this.#crc = crc32(data, this.#crc);
+    this.#inputSize += data.length;
+  }
+
+  #push(bytes) {
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+  }
+
+  async #flushIfFull() {
+    if (this.#pendingBytes >= 4 * MiB) await this.#flush();
+  }
+
+  async #flush() {
+    if (this.#pendingBytes === 0) return;
+    const chunk = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+    if (!this.#out.write(chunk)) await once(this.#out, 'drain');
+  }
+}
+
+/** 4 MiB of log-like text (about 3:1 at gzip level 1) and its raw deflate by length, cached. */
 function textPool() {
   const words = (
     'request response client server upstream cache miss hit layer blob manifest digest verify ' +
@@ -223,7 +278,18 @@ function textPool() {
     lines.push(line);
     length += line.length;
   }
-  return Buffer.from(lines.join('')).subarray(0, 4 * MiB);
+  const text = Buffer.from(lines.join('')).subarray(0, 4 * MiB);
+  const cache = new Map();
+  const deflated = (length) => {
+    if (!cache.has(length)) {
+      cache.set(
+        length,
+        deflateRawSync(text.subarray(0, length), { level: 1, finishFlush: constants.Z_SYNC_FLUSH }),
+      );
+    }
+    return cache.get(length);
+  };
+  return { text, deflated };
 }
 
 /** A ustar header for a file ('0') or directory ('5') owned by 0:0. */
