@@ -20,6 +20,7 @@ import {
   measure,
   median,
   printTable,
+  settle,
 } from './lib/measure.mjs';
 import { blobUrl, startBenchRegistry } from './lib/registry.mjs';
 
@@ -72,6 +73,7 @@ async function main() {
       for (const tool of tools) {
         const dest = join(work, `${tool.name}-${run}`);
         try {
+          await settle();
           const { seconds, peakRssKiB } = await tool.run(dest);
           await tool.verify?.(dest);
           results[tool.name].seconds.push(seconds);

@@ -1,8 +1,9 @@
 // Timing helpers for the benches: wall time and peak RSS of a command, medians, a table.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const TIME = '/usr/bin/time';
 
@@ -91,4 +92,12 @@ export function printTable(rows, write = (line) => console.log(line)) {
   write(line(rows[0]));
   write(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows.slice(1)) write(line(row));
+}
+
+/**
+ * Writes dirty pages back before a timed run, so that one run's gigabyte of writes is not
+ * flushed during the next one (the main source of noise in copy benches).
+ */
+export async function settle() {
+  await promisify(execFile)('sync');
 }
