@@ -15,6 +15,8 @@ export interface TransportOptions {
   certDir?: string;
   /** Connections per origin, which bounds parallel requests (default 8). */
   maxConcurrency?: number;
+  /** Proxies; by default HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) from the environment. */
+  proxy?: { httpProxy?: string; httpsProxy?: string; noProxy?: string };
 }
 
 export const defaultCertRoots = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
@@ -75,6 +77,7 @@ export async function createDispatcher(
     connections: options.maxConcurrency ?? 8,
     connect: tls,
     requestTls: tls,
+    ...options.proxy,
   });
 }
 

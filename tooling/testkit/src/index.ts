@@ -8,6 +8,7 @@ export {
   type UpstreamResponse,
 } from './fault-proxy.js';
 export { findFreePort } from './free-port.js';
+export { type HttpProxy, startHttpProxy } from './http-proxy.js';
 export {
   type RegistryAuth,
   type StartRegistryOptions,
