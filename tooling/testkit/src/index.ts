@@ -5,13 +5,16 @@ export {
   type RedirectTarget,
   type RequestMatch,
   startFaultProxy,
+  type UpstreamResponse,
 } from './fault-proxy.js';
 export { findFreePort } from './free-port.js';
+export { type HttpProxy, startHttpProxy } from './http-proxy.js';
 export {
   type RegistryAuth,
   type StartRegistryOptions,
   startRegistry,
   type TestRegistry,
+  type TestRegistryTls,
 } from './registry.js';
 export { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';

@@ -31,7 +31,20 @@ export interface TokenIssuerOptions {
   issuer?: string;
   /** Lifetime of a token in seconds (default 300). */
   expiresIn?: number;
+  /** The actions a user is granted on a resource (default: all it asks for; anonymous: none). */
+  grant?: GrantPolicy;
 }
+
+export interface AccessEntry {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+/** Decides which of the requested actions a user (undefined: anonymous) gets. */
+export type GrantPolicy = (user: string | undefined, requested: AccessEntry) => string[];
+
+const grantAllToUsers: GrantPolicy = (user, requested) => (user === undefined ? [] : requested.actions);
 
 /**
  * Distribution 2.8 verifies tokens against x509 roots: the JWT header carries the signing
@@ -81,7 +94,12 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
       response.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
       return;
     }
-    const access = user === undefined ? [] : requested.map(parseScope).filter((each) => each !== undefined);
+    const grant = options.grant ?? grantAllToUsers;
+    const access = requested
+      .map(parseScope)
+      .filter((each) => each !== undefined)
+      .map((each) => ({ ...each, actions: grant(user, each) }))
+      .filter((each) => each.actions.length > 0);
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', x5c })
@@ -136,7 +154,7 @@ function authenticate(header: string | undefined, users: Record<string, string>)
   return colon > 0 && users[user] === decoded.slice(colon + 1) ? user : false;
 }
 
-function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
+function parseScope(scope: string): AccessEntry | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first < 0 || last <= first) return undefined;
