@@ -18,3 +18,4 @@ export {
 } from './registry.js';
 export { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';
+export * from './fixtures/index.js';
