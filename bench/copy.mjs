@@ -2,7 +2,7 @@
 // pnpm bench:copy — `concil copy` against `skopeo copy` and the ceiling (every blob fetched by
 // curl in parallel, hashed by openssl) pulling a ~1 GB image from a loopback docker-registry
 // into a directory. Options: --runs N (3), --tools concil,skopeo,ceiling, --json FILE,
-// --scale 0.05 (a 20× smaller image for a quick try), --concil-args '…' (extra copy flags).
+// --scale 0.05 (a 20× smaller image for a quick try), --concil-args='--concurrency 8' (extra flags of concil copy).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
