@@ -2,7 +2,8 @@
 // pnpm bench:copy — `concil copy` against `skopeo copy` and the ceiling (every blob fetched by
 // curl in parallel, hashed by openssl) pulling a ~1 GB image from a loopback docker-registry
 // into a directory. Options: --runs N (3), --tools concil,skopeo,ceiling, --json FILE,
-// --scale 0.05 (a 20× smaller image for a quick try), --concil-args='--concurrency 8' (extra flags of concil copy).
+// --scale 0.05 (a 20× smaller image for a quick try), --concil-args='--concurrency 8' (extra flags
+// of concil copy), --work-dir /dev/shm (where the copies go; the system's temporary directory by default).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -36,6 +37,7 @@ const { values: options } = parseArgs({
     json: { type: 'string' },
     scale: { type: 'string', default: '1' },
     'concil-args': { type: 'string', default: '' },
+    'work-dir': { type: 'string', default: tmpdir() },
   },
 });
 const runs = Number.parseInt(options.runs, 10);
@@ -53,7 +55,7 @@ async function main() {
   );
 
   const registry = await startBenchRegistry();
-  const work = await mkdtemp(join(tmpdir(), 'concil-bench-copy-'));
+  const work = await mkdtemp(join(options['work-dir'], 'concil-bench-copy-'));
   try {
     const source = `docker://${registry.host}/${REPOSITORY}:latest`;
     let started = Date.now();
