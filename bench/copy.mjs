@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // pnpm bench:copy — `concil copy` against `skopeo copy` and the ceiling (every blob fetched by
 // curl in parallel, hashed by openssl) pulling a ~1 GB image from a loopback docker-registry
-// into a directory. Options: --runs N (3), --tools concil,skopeo,ceiling, --json FILE,
+// into a directory. Options: --runs N (3), --tools concil,skopeo,ceiling (and node: every blob
+// by fetch in one Node process, the floor of a Node program), --json FILE,
 // --scale 0.05 (a 20× smaller image for a quick try), --concil-args='--concurrency 8' (extra flags
 // of concil copy), --work-dir /dev/shm (where the copies go; the system's temporary directory by default).
 import { execFile } from 'node:child_process';
@@ -128,6 +129,7 @@ async function main() {
     log(`concil/skopeo  ${formatRatio(time('concil'), time('skopeo'))}`);
     log(`concil/ceiling ${formatRatio(time('concil'), time('ceiling'))}`);
     log(`skopeo/ceiling ${formatRatio(time('skopeo'), time('ceiling'))}`);
+    if (summary.node) log(`concil/node    ${formatRatio(time('concil'), time('node'))}`);
 
     const record = {
       date: new Date().toISOString(),
@@ -181,10 +183,18 @@ async function availableTools(registry, image, source, work) {
           ]),
         verify: (dest) => verifyDirectory(dest, image),
       });
+    } else if (name === 'node') {
+      const script = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'fetch-blobs.mjs');
+      const specs = image.blobs.map((b) => `${b.digest}=${blobUrl(registry.url, REPOSITORY, b.digest)}`);
+      tools.push({
+        name,
+        run: (dest) => measure(process.execPath, [script, dest, ...specs]),
+        verify: (dest) => verifyDirectory(dest, image),
+      });
     } else if (name === 'ceiling') {
       tools.push({ name, run: (dest) => runCeiling(registry, image, dest) });
     } else {
-      throw new Error(`unknown tool ${name}: choose from concil, skopeo, ceiling`);
+      throw new Error(`unknown tool ${name}: choose from concil, skopeo, node, ceiling`);
     }
   }
   await mkdir(work, { recursive: true });
