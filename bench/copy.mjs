@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -70,7 +70,8 @@ async function main() {
     // Warm-up: one untimed ceiling pass, so the registry's files are in the page cache for everyone.
     started = Date.now();
     await runCeiling(registry, image, join(work, 'warmup')).catch(() => {});
-    log(`warm-up pass in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    await rm(join(work, 'warmup'), { recursive: true, force: true });
+    log(`warm-up pass in ${((Date.now() - started) / 1000).toFixed(1)} s; ${loadText()}\n`);
 
     for (let run = 1; run <= runs; run++) {
       for (const tool of tools) {
@@ -126,6 +127,9 @@ async function main() {
     ]);
     const time = (name) => summary[name]?.medianSeconds ?? Number.NaN;
     log('');
+    const busy = loadavg()[0] > cpus().length ? ': other work on this machine makes these figures noisy' : '';
+    log(`${cpus().length} cores; ${loadText()}${busy}`);
+    log('');
     log(`concil/skopeo  ${formatRatio(time('concil'), time('skopeo'))}`);
     log(`concil/ceiling ${formatRatio(time('concil'), time('ceiling'))}`);
     log(`skopeo/ceiling ${formatRatio(time('skopeo'), time('ceiling'))}`);
@@ -133,6 +137,7 @@ async function main() {
 
     const record = {
       date: new Date().toISOString(),
+      loadavg: loadavg(),
       image: { spec: image.spec, blobBytes, manifest: image.manifest.digest },
       runs,
       summary,
@@ -145,6 +150,12 @@ async function main() {
     await registry.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function loadText() {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 }
 
 /** The contenders that can run here, each with `run(dest)` → `{ seconds, peakRssKiB }` and `verify(dest)`. */
