@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
-import { type Descriptor, type Digest, parseManifest, registryBaseUrl } from '@concil/oci-spec';
+import {
+  type Descriptor,
+  type Digest,
+  type ParsedManifest,
+  parseManifest,
+  registryBaseUrl,
+} from '@concil/oci-spec';
 import type { Dispatcher } from 'undici';
 import { Authorizer } from './auth/authorizer.js';
 import { defaultCredentialProvider } from './auth/config-sources.js';
@@ -107,9 +113,9 @@ export class RegistryClient {
       mediaType,
     );
     if (!subjectHandled) {
-      const parsed = parseManifest(bytes, mediaType);
-      const subject = parsed.kind === 'manifest' ? parsed.manifest.subject : parsed.index.subject;
-      if (subject) {
+      const parsed = parseManifestOrUndefined(bytes, mediaType);
+      const subject = parsed?.kind === 'manifest' ? parsed.manifest.subject : parsed?.index.subject;
+      if (parsed && subject) {
         const descriptor = referrerDescriptor({ mediaType, digest, size: bytes.byteLength }, parsed);
         await addToReferrersTagIndex(this.session, repository, subject.digest, descriptor);
       }
@@ -183,5 +189,14 @@ export class RegistryClient {
     const dispatcher = await this.#dispatcher;
     this.#dispatcher = undefined;
     await dispatcher?.close();
+  }
+}
+
+/** The registry accepted it; a document oci-spec cannot read simply has no referrers to record. */
+function parseManifestOrUndefined(bytes: Uint8Array, mediaType: string): ParsedManifest | undefined {
+  try {
+    return parseManifest(bytes, mediaType);
+  } catch {
+    return undefined;
   }
 }
