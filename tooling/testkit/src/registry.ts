@@ -146,7 +146,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
-  reapOnExit(child);
+  reapOnExit(child, options.keep ? undefined : dir);
 
   const stop = async (): Promise<void> => {
     await stopChild(child);
