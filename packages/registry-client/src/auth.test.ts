@@ -175,6 +175,18 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
     await client.close();
   });
 
+  it('deletes with the delete scope', async () => {
+    const client = new RegistryClient(registry.host, {
+      credentials: { username: 'alice', password: 'wonderland' },
+    });
+    const image = makeImage([10]);
+    await pushImage(client, 'team/trash', image, 'v1');
+    await client.deleteManifest('team/trash', image.manifest.descriptor.digest);
+    expect(registry.tokenIssuer!.requestedScopes().at(-1)).toEqual(['repository:team/trash:delete']);
+    expect(await client.headManifest('team/trash', 'v1')).toBeUndefined();
+    await client.close();
+  });
+
   it('lists the catalog with the registry:catalog:* scope', async () => {
     const client = new RegistryClient(registry.host, {
       credentials: { username: 'bob', password: 'builder' },

@@ -9,7 +9,12 @@ import {
 import type { Dispatcher } from 'undici';
 import { Authorizer } from './auth/authorizer.js';
 import { defaultCredentialProvider } from './auth/config-sources.js';
-import { type CredentialProvider, type Credentials, staticCredentials } from './auth/credentials.js';
+import {
+  type CredentialPrompt,
+  type CredentialProvider,
+  type Credentials,
+  staticCredentials,
+} from './auth/credentials.js';
 import { deleteBlob, type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
 import { deleteManifest, type FetchedManifest, getManifest, headManifest, putManifest } from './manifests.js';
 import {
@@ -25,8 +30,10 @@ import { createDispatcher, type TransportOptions } from './transport.js';
 import { mountBlob, pushBlob, type UploadOptions } from './upload.js';
 
 export interface RegistryClientOptions extends TransportOptions {
-  /** Where credentials come from (default: concil, docker and containers config files). */
+  /** Where credentials come from (default: concil, docker and containers config files, then `prompt`). */
   credentials?: CredentialProvider | Credentials;
+  /** Asked when the registry wants credentials and no file has them (with the default provider). */
+  prompt?: CredentialPrompt;
   /** Speak plain HTTP (default: only to loopback hosts). */
   plainHttp?: boolean;
   userAgent?: string;
@@ -58,7 +65,7 @@ export class RegistryClient {
         ? options.credentials
         : options.credentials
           ? staticCredentials(options.credentials)
-          : defaultCredentialProvider();
+          : defaultCredentialProvider(options.prompt ? { prompt: options.prompt } : {});
     const dispatcher = (): Promise<Dispatcher> => {
       this.#dispatcher ??= createDispatcher(registry, options);
       return this.#dispatcher;

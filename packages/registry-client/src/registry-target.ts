@@ -11,7 +11,6 @@ import {
   type Target,
 } from '@concil/oci-spec';
 import { type DefaultCredentialOptions, defaultCredentialProvider } from './auth/config-sources.js';
-import type { CredentialPrompt } from './auth/credentials.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES } from './manifests.js';
@@ -162,9 +161,7 @@ async function readManifestStream(
 
 export interface OpenRegistryTargetOptions
   extends RegistryClientOptions,
-    Omit<DefaultCredentialOptions, 'explicit'> {
-  /** Asked for credentials when nothing else has them (the CLI supplies it on a TTY). */
-  prompt?: CredentialPrompt;
+    Omit<DefaultCredentialOptions, 'explicit' | 'prompt'> {
   /** Reuse a client (and its connections and tokens) for the reference's registry. */
   client?: RegistryClient;
 }
