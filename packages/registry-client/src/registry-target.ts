@@ -11,6 +11,7 @@ import {
   type Target,
 } from '@concil/oci-spec';
 import { type DefaultCredentialOptions, defaultCredentialProvider } from './auth/config-sources.js';
+import { chainCredentialProviders, staticCredentials } from './auth/credentials.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES } from './manifests.js';
@@ -176,14 +177,19 @@ export function openRegistryTarget(
   if (!client || client.registry !== ref.registry) {
     const explicit =
       ref.username !== undefined ? { username: ref.username, password: ref.password ?? '' } : undefined;
-    const credentials =
-      options.credentials ??
-      defaultCredentialProvider({
-        ...(explicit && { explicit }),
-        ...(options.prompt && { prompt: options.prompt }),
-        ...(options.env && { env: options.env }),
-        ...(options.homeDir && { homeDir: options.homeDir }),
-      });
+    const credentials = options.credentials
+      ? chainCredentialProviders(
+          explicit && staticCredentials(explicit),
+          typeof options.credentials === 'function'
+            ? options.credentials
+            : staticCredentials(options.credentials),
+        )
+      : defaultCredentialProvider({
+          ...(explicit && { explicit }),
+          ...(options.prompt && { prompt: options.prompt }),
+          ...(options.env && { env: options.env }),
+          ...(options.homeDir && { homeDir: options.homeDir }),
+        });
     client = new RegistryClient(ref.registry, { ...options, credentials });
   }
   return new RegistryTarget(client, ref.repository, manifestReference(ref));
