@@ -56,6 +56,13 @@ describe('TLS', () => {
     expect(await catalog(registry, { certDir })).toEqual([]);
   });
 
+  it('says when a CA file cannot be read', async () => {
+    const error = await catalog(registry, { caFile: join(dir, 'missing.pem') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'TLS' });
+    expect((error as Error).message).toContain('missing.pem');
+  });
+
   it('skips verification only when told to', async () => {
     expect(await catalog(registry, { insecure: true })).toEqual([]);
   });

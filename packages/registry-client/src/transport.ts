@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { RegistryError } from './errors.js';
 
 export interface TransportOptions {
   /** Skip TLS certificate verification. Only for registries you control; never the default. */
@@ -71,7 +72,16 @@ export async function createDispatcher(
   registry: string,
   options: TransportOptions = {},
 ): Promise<Dispatcher> {
-  const material = await loadTlsMaterial(registry, options);
+  let material: TlsMaterial;
+  try {
+    material = await loadTlsMaterial(registry, options);
+  } catch (error) {
+    throw new RegistryError(
+      'TLS',
+      `cannot load the TLS settings for ${registry}: ${(error as Error).message}; check --ca-file and --cert-dir`,
+      { reference: registry, cause: error },
+    );
+  }
   const tls = { ...material, rejectUnauthorized: !options.insecure };
   return new EnvHttpProxyAgent({
     connections: options.maxConcurrency ?? 8,
