@@ -18,6 +18,7 @@ import { MAX_MANIFEST_BYTES } from './manifests.js';
 import { referenceText } from './reference-text.js';
 
 const RECENT_MANIFESTS = 64;
+const RECENT_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 /**
  * One repository of a registry as a content target: manifests and indexes go through the
@@ -108,9 +109,15 @@ export class RegistryTarget implements Target {
   #remember(digest: string, bytes: Uint8Array, mediaType: string): void {
     this.#recent.delete(digest);
     this.#recent.set(digest, { bytes, mediaType });
-    if (this.#recent.size > RECENT_MANIFESTS) {
-      const oldest = this.#recent.keys().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
+    let bytesKept = 0;
+    for (const each of this.#recent.values()) bytesKept += each.bytes.byteLength;
+    while (
+      this.#recent.size > 1 &&
+      (this.#recent.size > RECENT_MANIFESTS || bytesKept > RECENT_MANIFEST_BYTES)
+    ) {
+      const [oldest, entry] = this.#recent.entries().next().value!;
+      bytesKept -= entry.bytes.byteLength;
+      this.#recent.delete(oldest);
     }
   }
 }
