@@ -81,6 +81,7 @@ export class RegistryClient {
       dispatcher,
       retry: { ...defaultRetryOptions, ...options.retry },
       userAgent,
+      maxConcurrency: options.maxConcurrency ?? 8,
     });
   }
 

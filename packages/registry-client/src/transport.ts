@@ -14,7 +14,10 @@ export interface TransportOptions {
    * instead of `/etc/containers/certs.d/<host>/` and `/etc/docker/certs.d/<host>/`.
    */
   certDir?: string;
-  /** Connections per origin, which bounds parallel requests (default 8). */
+  /**
+   * Requests waiting for their response at once (default 8). A download's slot is freed when its
+   * headers arrive, so open streams never block other requests; uploads are bounded by the caller.
+   */
   maxConcurrency?: number;
   /** Proxies; by default HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) from the environment. */
   proxy?: { httpProxy?: string; httpsProxy?: string; noProxy?: string };
@@ -65,8 +68,8 @@ export async function loadTlsMaterial(
 }
 
 /**
- * One dispatcher per client, so connections are reused: it honours HTTP(S)_PROXY and NO_PROXY,
- * verifies TLS unless told not to, and bounds the connections per origin.
+ * One dispatcher per client, so connections are reused (keep-alive pools per origin): it honours
+ * HTTP(S)_PROXY and NO_PROXY and verifies TLS unless told not to.
  */
 export async function createDispatcher(
   registry: string,
@@ -84,7 +87,6 @@ export async function createDispatcher(
   }
   const tls = { ...material, rejectUnauthorized: !options.insecure };
   return new EnvHttpProxyAgent({
-    connections: options.maxConcurrency ?? 8,
     connect: tls,
     requestTls: tls,
     ...options.proxy,
