@@ -16,5 +16,11 @@ export {
   type TestRegistry,
   type TestRegistryTls,
 } from './registry.js';
-export { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
+export {
+  type AccessEntry,
+  type GrantPolicy,
+  startTokenIssuer,
+  type TokenIssuer,
+  type TokenIssuerOptions,
+} from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';
