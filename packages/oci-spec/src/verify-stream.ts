@@ -81,5 +81,7 @@ export function ensureVerified(
   if (content instanceof VerifyingStream && content.verifies(desc)) return content;
   const verifier = new VerifyingStream(desc);
   content.on('error', (error) => verifier.destroy(error));
+  // A failed or abandoned verification releases the source (a socket, a file) at once.
+  verifier.on('close', () => content.destroy());
   return content.pipe(verifier);
 }

@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +87,7 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
     registry = await startRegistry({
       auth: 'token',
       users,
+      refreshTokens: { 'refresh-for-alice': 'alice' },
       // carol may only pull
       grant: (user, requested) =>
         user === undefined
@@ -124,6 +128,37 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
     await client.close();
   });
 
+  it('shares one token among parallel requests', async () => {
+    const issuer = registry.tokenIssuer!;
+    const client = new RegistryClient(registry.host, {
+      credentials: { username: 'alice', password: 'wonderland' },
+      maxConcurrency: 2,
+    });
+    const before = issuer.requestCount();
+    const image = makeImage([10]);
+    const heads = await Promise.all(
+      Array.from({ length: 6 }, () => client.headBlob('team/app', image.config.descriptor.digest)),
+    );
+    expect(heads).toEqual(Array(6).fill(undefined));
+    expect(issuer.requestCount() - before).toBe(1);
+    await client.close();
+  });
+
+  it('exchanges an identity token from docker config at the realm (OAuth2)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'concil-identity-'));
+    await mkdir(join(home, '.docker'));
+    await writeFile(
+      join(home, '.docker', 'config.json'),
+      JSON.stringify({ auths: { [registry.host]: { auth: '', identitytoken: 'refresh-for-alice' } } }),
+    );
+    const client = new RegistryClient(registry.host, {
+      credentials: defaultCredentialProvider({ homeDir: home, env: {} }),
+    });
+    expect((await client.getManifest('team/app', 'v1')).manifest.kind).toBe('manifest');
+    await client.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
   it('mounts with a token that covers both repositories', async () => {
     const client = new RegistryClient(registry.host, {
       credentials: { username: 'bob', password: 'builder' },
@@ -137,6 +172,18 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
       'repository:team/derived:pull,push',
     ]);
     expect(await client.headBlob('team/derived', layer.descriptor.digest)).toBeDefined();
+    await client.close();
+  });
+
+  it('deletes with the delete scope', async () => {
+    const client = new RegistryClient(registry.host, {
+      credentials: { username: 'alice', password: 'wonderland' },
+    });
+    const image = makeImage([10]);
+    await pushImage(client, 'team/trash', image, 'v1');
+    await client.deleteManifest('team/trash', image.manifest.descriptor.digest);
+    expect(registry.tokenIssuer!.requestedScopes().at(-1)).toEqual(['repository:team/trash:delete']);
+    expect(await client.headManifest('team/trash', 'v1')).toBeUndefined();
     await client.close();
   });
 

@@ -62,6 +62,24 @@ describe('RegistryClient against docker-registry', () => {
     await chunked.close();
   });
 
+  it('keeps working with one request slot while downloads stay open', async () => {
+    const narrow = new RegistryClient(registry.host, {
+      credentials: async () => undefined,
+      maxConcurrency: 1,
+    });
+    const blobs = [randomBlob(300_000), randomBlob(300_000), randomBlob(300_000)];
+    for (const blob of blobs)
+      await narrow.pushBlob('apps/narrow', blob.descriptor, Readable.from([blob.bytes]));
+    const open = await Promise.all(blobs.map((blob) => narrow.fetchBlob('apps/narrow', blob.descriptor)));
+    // copy each open download into another repository while the others wait unread
+    for (const [i, stream] of open.entries()) {
+      await narrow.pushBlob('apps/narrow-copy', blobs[i]!.descriptor, stream);
+    }
+    for (const blob of blobs)
+      expect(await narrow.headBlob('apps/narrow-copy', blob.descriptor.digest)).toBeDefined();
+    await narrow.close();
+  });
+
   it('uploads in chunks when asked, whatever the size', async () => {
     const blob = randomBlob(50_000);
     await client.pushBlob('apps/asked', blob.descriptor, piecewise(blob.bytes), {

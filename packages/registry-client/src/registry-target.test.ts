@@ -56,6 +56,21 @@ describe('RegistryTarget', () => {
     expect(await target.resolve('copy')).toEqual(image.manifest.descriptor);
   });
 
+  it('tags what it pushed without fetching the manifest again', async () => {
+    const target = openRegistryTarget(`${proxy.host}/target/notag`, { credentials: noCredentials });
+    const image = makeImage([10]);
+    for (const blob of [image.config, ...image.layers])
+      await target.push(blob.descriptor, Readable.from([blob.bytes]));
+    await target.push(image.manifest.descriptor, Readable.from([Buffer.from(image.manifest.bytes)]));
+    const before = proxy.requests.length;
+    await target.tag(image.manifest.descriptor, 'v1');
+    await target.tag(image.manifest.descriptor, 'v2');
+    expect(proxy.requests.slice(before).map((r) => `${r.method} ${r.url.split('/').pop()}`)).toEqual([
+      'PUT v1',
+      'PUT v2',
+    ]);
+  });
+
   it('mounts blobs from another repository of the same registry only', async () => {
     const client = new RegistryClient(registry.host, { credentials: noCredentials });
     const source = new RegistryTarget(client, 'mounts/source');

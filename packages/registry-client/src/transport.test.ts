@@ -1,7 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRegistry, type TestRegistry } from '@concil/testkit';
+import { startHttpProxy, startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
@@ -56,6 +56,13 @@ describe('TLS', () => {
     expect(await catalog(registry, { certDir })).toEqual([]);
   });
 
+  it('says when a CA file cannot be read', async () => {
+    const error = await catalog(registry, { caFile: join(dir, 'missing.pem') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'TLS' });
+    expect((error as Error).message).toContain('missing.pem');
+  });
+
   it('skips verification only when told to', async () => {
     expect(await catalog(registry, { insecure: true })).toEqual([]);
   });
@@ -84,5 +91,33 @@ describe('network failures', () => {
     expect(error).toMatchObject({ code: 'NETWORK' });
     expect((error as Error).message).toContain('cannot reach 127.0.0.1:1');
     await client.close();
+  });
+});
+
+describe('proxies', () => {
+  it('goes through an HTTP proxy, and around it for NO_PROXY hosts', async () => {
+    const registry = await startRegistry();
+    const proxy = await startHttpProxy();
+    try {
+      const proxied = new RegistryClient(registry.host, {
+        credentials: noCredentials,
+        proxy: { httpProxy: proxy.url, noProxy: '' },
+      });
+      expect(await proxied.listRepositories()).toEqual([]);
+      expect(proxy.targets).toContain(registry.host);
+      await proxied.close();
+
+      const count = proxy.targets.length;
+      const direct = new RegistryClient(registry.host, {
+        credentials: noCredentials,
+        proxy: { httpProxy: proxy.url, noProxy: '127.0.0.1' },
+      });
+      expect(await direct.listRepositories()).toEqual([]);
+      expect(proxy.targets.length).toBe(count);
+      await direct.close();
+    } finally {
+      await proxy.stop();
+      await registry.stop();
+    }
   });
 });

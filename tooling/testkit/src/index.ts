@@ -8,6 +8,7 @@ export {
   type UpstreamResponse,
 } from './fault-proxy.js';
 export { findFreePort } from './free-port.js';
+export { type HttpProxy, startHttpProxy } from './http-proxy.js';
 export {
   type RegistryAuth,
   type StartRegistryOptions,
@@ -15,6 +16,12 @@ export {
   type TestRegistry,
   type TestRegistryTls,
 } from './registry.js';
-export { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
+export {
+  type AccessEntry,
+  type GrantPolicy,
+  startTokenIssuer,
+  type TokenIssuer,
+  type TokenIssuerOptions,
+} from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';
 export * from './fixtures/index.js';

@@ -22,6 +22,8 @@ export interface StartRegistryOptions {
   tokenExpiresIn?: number;
   /** Which actions the token issuer grants (token mode; default: everything to known users). */
   grant?: GrantPolicy;
+  /** OAuth2 refresh tokens the token issuer accepts, and the user each stands for (token mode). */
+  refreshTokens?: Record<string, string>;
   /** Keep the storage and log directory after `stop()` (default false). */
   keep?: boolean;
   /**
@@ -87,6 +89,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       users,
       ...(options.tokenExpiresIn !== undefined && { expiresIn: options.tokenExpiresIn }),
       ...(options.grant && { grant: options.grant }),
+      ...(options.refreshTokens && { refreshTokens: options.refreshTokens }),
     });
     authSection =
       'auth:\n  token:\n' +
@@ -143,7 +146,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
-  reapOnExit(child);
+  reapOnExit(child, options.keep ? undefined : dir);
 
   const stop = async (): Promise<void> => {
     await stopChild(child);

@@ -33,6 +33,8 @@ export interface TokenIssuerOptions {
   expiresIn?: number;
   /** The actions a user is granted on a resource (default: all it asks for; anonymous: none). */
   grant?: GrantPolicy;
+  /** OAuth2 refresh tokens (docker's identity tokens) and the user each stands for. */
+  refreshTokens?: Record<string, string>;
 }
 
 export interface AccessEntry {
@@ -86,9 +88,28 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
       return;
     }
     requests += 1;
-    const requested = url.searchParams.getAll('scope').flatMap((each) => each.split(' ').filter(Boolean));
+    let params = url.searchParams;
+    let user: string | undefined | false;
+    if (request.method === 'POST') {
+      // OAuth2 (docker's identity tokens): a form with grant_type=refresh_token or password.
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const grant = params.get('grant_type');
+      if (grant === 'refresh_token') {
+        user = options.refreshTokens?.[params.get('refresh_token') ?? ''] ?? false;
+      } else if (grant === 'password') {
+        const name = params.get('username') ?? '';
+        user =
+          options.users[name] !== undefined && options.users[name] === params.get('password') ? name : false;
+      } else {
+        user = false;
+      }
+    } else {
+      user = authenticate(request.headers.authorization, options.users);
+    }
+    const requested = params.getAll('scope').flatMap((each) => each.split(' ').filter(Boolean));
     scopes.push(requested);
-    const user = authenticate(request.headers.authorization, options.users);
     if (user === false) {
       response.writeHead(401, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));

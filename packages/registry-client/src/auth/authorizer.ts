@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@concil/oci-spec';
 import { type Dispatcher, request } from 'undici';
 import { RegistryError } from '../errors.js';
 import { type Challenge, mergeScopes, parseChallenges } from './challenge.js';
@@ -132,6 +133,13 @@ export class Authorizer {
   ): Promise<string> {
     const { registry } = this.#options;
     const url = new URL(challenge.realm);
+    if (hasCredentials(credentials) && url.protocol === 'http:' && !isLoopbackHost(url.host)) {
+      throw new RegistryError(
+        'PROTOCOL',
+        `${registry} sends clients to a token service over plain HTTP (${url.origin}); refusing to send credentials there`,
+        { reference: registry },
+      );
+    }
     const headers: Record<string, string> = { 'user-agent': this.#options.userAgent };
     let method: 'GET' | 'POST' = 'GET';
     let body: string | undefined;
