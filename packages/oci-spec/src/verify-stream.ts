@@ -78,10 +78,20 @@ export function ensureVerified(
   content: Readable,
   desc: Pick<Descriptor, 'digest' | 'size'>,
 ): VerifyingStream {
-  if (content instanceof VerifyingStream && content.verifies(desc)) return content;
+  if (content instanceof VerifyingStream && content.verifies(desc)) return keepErrorForConsumer(content);
   const verifier = new VerifyingStream(desc);
   content.on('error', (error) => verifier.destroy(error));
   // A failed or abandoned verification releases the source (a socket, a file) at once.
   verifier.on('close', () => content.destroy());
-  return content.pipe(verifier);
+  return keepErrorForConsumer(content.pipe(verifier));
+}
+
+/**
+ * A small blob can be verified (and fail) before its consumer attaches. The stream keeps the
+ * error as its `errored` state, which `pipeline` and async iteration report; the listener only
+ * stops Node from treating that early error as unhandled and ending the process.
+ */
+function keepErrorForConsumer(stream: VerifyingStream): VerifyingStream {
+  stream.on('error', () => {});
+  return stream;
 }

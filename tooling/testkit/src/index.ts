@@ -7,6 +7,7 @@ export {
   startFaultProxy,
   type UpstreamResponse,
 } from './fault-proxy.js';
+export * from './fixtures/index.js';
 export { findFreePort } from './free-port.js';
 export { type HttpProxy, startHttpProxy } from './http-proxy.js';
 export {
@@ -24,4 +25,3 @@ export {
   type TokenIssuerOptions,
 } from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';
-export * from './fixtures/index.js';
