@@ -44,7 +44,8 @@ export class MetadataReader {
     let off = offset;
     for (;;) {
       const block = this.block(pos);
-      if (off > block.data.length) throw corrupt(`offset ${off} beyond metadata block at ${pos}`, this.file.path);
+      if (off > block.data.length)
+        throw corrupt(`offset ${off} beyond metadata block at ${pos}`, this.file.path);
       const n = Math.min(length - done, block.data.length - off);
       block.data.copy(out, done, off, off + n);
       done += n;

@@ -1,7 +1,15 @@
 import { Readable } from 'node:stream';
 import { type Compressor, compressorForImage } from './compressor.js';
 import { corrupt, SquashfsError } from './errors.js';
-import { DATA_UNCOMPRESSED, decodeDevice, Flags, InodeType, METADATA_SIZE, NO_FRAGMENT, NO_XATTR } from './format.js';
+import {
+  DATA_UNCOMPRESSED,
+  decodeDevice,
+  Flags,
+  InodeType,
+  METADATA_SIZE,
+  NO_FRAGMENT,
+  NO_XATTR,
+} from './format.js';
 import { ImageFile } from './image-file.js';
 import { MetadataCursor, MetadataReader } from './metadata-reader.js';
 import { ABSENT_TABLE, decodeSuperblock, type Superblock } from './superblock.js';
@@ -79,7 +87,10 @@ export class SquashfsReader {
       this.superblock = decodeSuperblock(this.file.read(0, Math.min(96, this.file.size), 'superblock'), path);
       const sb = this.superblock;
       if (sb.bytesUsed > this.file.size) {
-        throw corrupt(`image claims ${sb.bytesUsed} bytes but the file has ${this.file.size} (truncated?)`, path);
+        throw corrupt(
+          `image claims ${sb.bytesUsed} bytes but the file has ${this.file.size} (truncated?)`,
+          path,
+        );
       }
       let options: Buffer | undefined;
       if (sb.flags & Flags.COMPRESSOR_OPTIONS) {
@@ -93,7 +104,8 @@ export class SquashfsReader {
         ['directory table', sb.directoryTableStart],
         ['id table', sb.idTableStart],
       ] as const) {
-        if (start < 96 || start >= sb.bytesUsed) throw corrupt(`${name} offset ${start} is out of range`, path);
+        if (start < 96 || start >= sb.bytesUsed)
+          throw corrupt(`${name} offset ${start} is out of range`, path);
       }
       this.ids = [];
       const idData = this.lookupTable(sb.idTableStart, sb.idCount, 4, 'id table');
@@ -134,7 +146,8 @@ export class SquashfsReader {
 
   private id(index: number): number {
     const v = this.ids[index];
-    if (v === undefined) throw corrupt(`inode uses id index ${index} but the id table has ${this.ids.length}`, this.path);
+    if (v === undefined)
+      throw corrupt(`inode uses id index ${index} but the id table has ${this.ids.length}`, this.path);
     return v;
   }
 
@@ -204,8 +217,7 @@ export class SquashfsReader {
           fragmentOffset = b.readUInt32LE(32);
           xattr = b.readUInt32LE(36);
         }
-        const count =
-          fragment === NO_FRAGMENT ? Math.ceil(entry.size / bs) : Math.floor(entry.size / bs);
+        const count = fragment === NO_FRAGMENT ? Math.ceil(entry.size / bs) : Math.floor(entry.size / bs);
         // Each compressed metadata byte can hold at most a few KiB of block list: bound before allocating.
         const tableBytes = this.superblock.directoryTableStart - this.superblock.inodeTableStart;
         if (!Number.isSafeInteger(entry.size) || count * 4 > tableBytes * METADATA_SIZE) {
@@ -254,7 +266,8 @@ export class SquashfsReader {
 
   private readXattrs(index: number): Record<string, Buffer> {
     const sb = this.superblock;
-    if (sb.xattrIdTableStart === ABSENT_TABLE) throw corrupt('inode has xattrs but the image has no xattr table', this.path);
+    if (sb.xattrIdTableStart === ABSENT_TABLE)
+      throw corrupt('inode has xattrs but the image has no xattr table', this.path);
     if (!this.xattrHeader) {
       const h = this.file.read(sb.xattrIdTableStart, 16, 'xattr table header');
       const count = h.readUInt32LE(8);
@@ -308,7 +321,8 @@ export class SquashfsReader {
         if (p + 8 > size) throw corrupt('directory listing is cut short', this.path);
         const offset = data.readUInt16LE(p);
         const nameLen = data.readUInt16LE(p + 6) + 1;
-        if (nameLen > 256 || p + 8 + nameLen > size) throw corrupt('directory entry name is out of range', this.path);
+        if (nameLen > 256 || p + 8 + nameLen > size)
+          throw corrupt('directory entry name is out of range', this.path);
         const name = data.toString('utf8', p + 8, p + 8 + nameLen);
         if (name === '.' || name === '..' || name.includes('/')) {
           throw corrupt(`directory entry has an invalid name "${name}"`, this.path);
@@ -355,7 +369,10 @@ export class SquashfsReader {
   /** Metadata of one path ('' or '/' is the root). */
   stat(path: string): SquashfsEntry {
     if (!this.byPath) this.list();
-    const clean = path.split('/').filter((p) => p !== '' && p !== '.').join('/');
+    const clean = path
+      .split('/')
+      .filter((p) => p !== '' && p !== '.')
+      .join('/');
     const e = this.byPath!.get(clean);
     if (!e) throw new SquashfsError('NOT_FOUND', `no such entry in the image: "${clean}"`, this.path);
     return e;
@@ -365,7 +382,11 @@ export class SquashfsReader {
   readFile(path: string): Readable {
     const entry = this.stat(path);
     if (entry.type !== 'file') {
-      throw new SquashfsError('NOT_FOUND', `"${entry.path}" is a ${entry.type}, not a regular file`, this.path);
+      throw new SquashfsError(
+        'NOT_FOUND',
+        `"${entry.path}" is a ${entry.type}, not a regular file`,
+        this.path,
+      );
     }
     const inode = this.inode(this.refs.get(entry.path)!);
     return Readable.from(this.fileChunks(inode.file!, entry.size), { objectMode: false });
@@ -385,7 +406,8 @@ export class SquashfsReader {
         if (onDisk > bs) throw corrupt(`data block of ${onDisk} bytes exceeds the block size`, this.path);
         const raw = this.file.read(pos, onDisk, 'data block');
         const data = field & DATA_UNCOMPRESSED ? raw : this.compressor.decompress(raw, bs);
-        if (data.length < want) throw corrupt(`data block at byte ${pos} inflates to too few bytes`, this.path);
+        if (data.length < want)
+          throw corrupt(`data block at byte ${pos} inflates to too few bytes`, this.path);
         yield data.length === want ? data : data.subarray(0, want);
         pos += onDisk;
       }
@@ -394,7 +416,8 @@ export class SquashfsReader {
     if (left > 0) {
       if (file.fragment === NO_FRAGMENT) throw corrupt('file is longer than its blocks', this.path);
       const block = this.fragmentBlock(file.fragment);
-      if (file.fragmentOffset + left > block.length) throw corrupt('file tail lies outside its fragment', this.path);
+      if (file.fragmentOffset + left > block.length)
+        throw corrupt('file tail lies outside its fragment', this.path);
       yield block.subarray(file.fragmentOffset, file.fragmentOffset + left);
     }
   }
@@ -404,12 +427,15 @@ export class SquashfsReader {
   private fragmentBlock(index: number): Buffer {
     if (this.lastFragment?.index === index) return this.lastFragment.data;
     const sb = this.superblock;
-    if (index >= sb.fragmentCount) throw corrupt(`fragment index ${index} out of range (${sb.fragmentCount})`, this.path);
-    if (!this.fragmentTable) this.fragmentTable = this.lookupTable(sb.fragmentTableStart, sb.fragmentCount, 16, 'fragment table');
+    if (index >= sb.fragmentCount)
+      throw corrupt(`fragment index ${index} out of range (${sb.fragmentCount})`, this.path);
+    if (!this.fragmentTable)
+      this.fragmentTable = this.lookupTable(sb.fragmentTableStart, sb.fragmentCount, 16, 'fragment table');
     const start = Number(this.fragmentTable.readBigUInt64LE(index * 16));
     const field = this.fragmentTable.readUInt32LE(index * 16 + 8);
     const onDisk = field & ~DATA_UNCOMPRESSED;
-    if (onDisk > sb.blockSize) throw corrupt(`fragment block of ${onDisk} bytes exceeds the block size`, this.path);
+    if (onDisk > sb.blockSize)
+      throw corrupt(`fragment block of ${onDisk} bytes exceeds the block size`, this.path);
     const raw = this.file.read(start, onDisk, 'fragment block');
     const data = field & DATA_UNCOMPRESSED ? raw : this.compressor.decompress(raw, sb.blockSize);
     this.lastFragment = { index, data };

@@ -38,7 +38,13 @@ async function* tarChunks(pathOrReader: string | SquashfsReader): AsyncGenerator
           break;
         case 'char':
         case 'block':
-          yield encodeTarHeader({ ...common, type: e.type, size: 0, devmajor: e.devMajor, devminor: e.devMinor });
+          yield encodeTarHeader({
+            ...common,
+            type: e.type,
+            size: 0,
+            devmajor: e.devMajor,
+            devminor: e.devMinor,
+          });
           break;
         default:
           yield encodeTarHeader({ ...common, type: e.type, size: 0 });
