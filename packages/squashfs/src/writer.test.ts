@@ -1,5 +1,6 @@
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs } from './index.js';
 import { checkAgainstTar, checkAgainstTar2sqfs, normaliseListing } from './testing/compare.js';
@@ -125,9 +126,7 @@ describe('createSquashfs against tar2sqfs', () => {
     const out = join(tmp.dir, 'umoci.sqfs');
     await createSquashfs(createReadStream(tarPath), out);
     const r = await openSquashfs(out);
-    expect(Buffer.concat(await Array.fromAsync(r.readFile('a/last'))).toString()).toBe(
-      'last file, 30 bytes of data..\n',
-    );
+    expect(await buffer(r.readFile('a/last')).toString()).toBe('last file, 30 bytes of data..\n');
     r.close();
   });
 
@@ -149,8 +148,8 @@ describe('createSquashfs against tar2sqfs', () => {
     const stats = await createSquashfs([tar], join(tmp.dir, 'dedup.sqfs'));
     expect(stats.duplicateFiles).toBeGreaterThanOrEqual(1);
     const r = await openSquashfs(join(tmp.dir, 'dedup.sqfs'));
-    const a = Buffer.concat(await Array.fromAsync(r.readFile('data/big')));
-    const b = Buffer.concat(await Array.fromAsync(r.readFile('data/big-copy')));
+    const a = await buffer(r.readFile('data/big'));
+    const b = await buffer(r.readFile('data/big-copy'));
     expect(a.equals(b)).toBe(true);
     expect(r.stat('bin/hardlink').nlink).toBe(3);
     r.close();

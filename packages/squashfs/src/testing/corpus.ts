@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import type { Header } from 'tar-stream';
 import tarStream from 'tar-stream';
 
 /** Deterministic test data: the same seed always gives the same bytes. */
@@ -17,13 +18,13 @@ export function pseudoRandom(size: number, seed: number, compressible = false): 
 
 export const MTIME = new Date('2024-03-01T12:34:00Z');
 
-export type PackEntry = tarStream.Headers & { content?: Buffer };
+export type PackEntry = Partial<Header> & { name: string; content?: Buffer };
 
 /** Build a tar with tar-stream (the library real layers are often read with). */
 export async function packTar(entries: PackEntry[]): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((ok, fail) => {
     pack.on('end', ok);
     pack.on('error', fail);
