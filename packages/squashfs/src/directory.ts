@@ -10,7 +10,16 @@ export interface DirectoryListing {
   size: number;
   /** Encoded directory index entries, for the extended directory inode. */
   index: Buffer[];
+  /** Large directories get an extended inode with an index. */
+  indexed: boolean;
 }
+
+/**
+ * Listings longer than this do not fit the basic directory inode's 16-bit size and get an extended inode
+ * with an index. Smaller directories are not indexed, exactly like tar2sqfs 1.2 decides, so the inode
+ * types of both writers agree (sqfsdiff compares them).
+ */
+const BASIC_DIR_MAX_LISTING = 0xffff - 3;
 
 const MAX_ENTRIES_PER_HEADER = 256;
 const HEADER_SIZE = 12;
@@ -18,6 +27,14 @@ const HEADER_SIZE = 12;
 /** Byte order of names, as the kernel compares them. */
 export function sortedEntries(dir: Node): [string, Node][] {
   return [...dir.children!.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/** Estimate of the listing size, to decide on indexing before writing (extra run headers add little). */
+function plannedSize(entries: [string, Node][]): number {
+  let size = 0;
+  for (const [name] of entries) size += 8 + Buffer.byteLength(name);
+  // At most one header per run; runs hold up to 256 entries or end at block boundaries.
+  return size + HEADER_SIZE * Math.ceil(entries.length / MAX_ENTRIES_PER_HEADER);
 }
 
 /**
@@ -30,6 +47,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
   const offset = writer.offset;
   const listingStart = writer.uncompressedPosition;
   const index: Buffer[] = [];
+  const indexed = plannedSize(entries) > BASIC_DIR_MAX_LISTING;
 
   let i = 0;
   while (i < entries.length) {
@@ -57,7 +75,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       pos += e.length;
       i++;
     }
-    if (headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
+    if (indexed && headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
       const firstName = Buffer.from(entries[i - run.length]![0]);
       const ix = Buffer.alloc(12 + firstName.length);
       ix.writeUInt32LE(headerPos - listingStart, 0);
@@ -73,5 +91,5 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
     writer.write(h);
     for (const e of run) writer.write(e);
   }
-  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index };
+  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index, indexed };
 }

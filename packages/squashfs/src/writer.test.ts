@@ -126,7 +126,7 @@ describe('createSquashfs against tar2sqfs', () => {
     const out = join(tmp.dir, 'umoci.sqfs');
     await createSquashfs(createReadStream(tarPath), out);
     const r = await openSquashfs(out);
-    expect(await buffer(r.readFile('a/last')).toString()).toBe('last file, 30 bytes of data..\n');
+    expect((await buffer(r.readFile('a/last'))).toString()).toBe('last file, 30 bytes of data..\n');
     r.close();
   });
 

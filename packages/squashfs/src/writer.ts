@@ -245,6 +245,7 @@ function writeTables(
       parent: parentNumber,
       subdirs: entries.filter(([, c]) => c.kind === 'directory').length,
       index: listing.index,
+      indexed: listing.indexed,
     });
   };
   // The root's parent is, by convention, one past the last inode number.
