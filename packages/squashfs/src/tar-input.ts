@@ -17,12 +17,14 @@ export interface TarEntry {
   linkname: string;
   devmajor: number;
   devminor: number;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
   /** The file content, holes filled with zeros. Must be consumed before asking for the next entry. */
   body(): AsyncGenerator<Buffer>;
 }
 
 const BLOCK = 512;
+/** Shared empty xattr map: most entries have none. */
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 const ZEROS = Buffer.alloc(1 << 20);
 
 interface SparseSegment {
@@ -264,7 +266,7 @@ export async function* readTar(
         linkname,
         devmajor: num('SCHILY.devmajor', number(header, 329, 8)),
         devminor: num('SCHILY.devminor', number(header, 337, 8)),
-        xattrs,
+        xattrs: xattrs.size > 0 ? xattrs : NO_XATTRS,
         body: () => emptyBody(),
       };
       pax = new Map();

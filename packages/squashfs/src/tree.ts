@@ -11,7 +11,7 @@ export interface Node {
   uid: number;
   gid: number;
   mtime: number;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
   /** Directory entries naming this node (hard links); directories always have one. */
   links: number;
   children?: Map<string, Node>;
@@ -24,6 +24,9 @@ export interface Node {
   /** Set once the inode has been written: its reference in the inode table. */
   ref?: number;
 }
+
+/** Shared by every node without xattrs (most of them): never mutated, replaced when xattrs are added. */
+export const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 /** Attributes of directories that only appear implied by a deeper path (tar2sqfs's defaults). */
 const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
@@ -50,7 +53,7 @@ export function pathComponents(name: string): string[] {
 }
 
 export function newDirectory(attrs = IMPLIED_DIR): Node {
-  return { kind: 'directory', ...attrs, xattrs: new Map(), links: 1, children: new Map() };
+  return { kind: 'directory', ...attrs, xattrs: NO_XATTRS, links: 1, children: new Map() };
 }
 
 /** The tree of a tar stream: applies duplicates (last wins), implied directories, hard links and whiteouts. */
@@ -108,7 +111,7 @@ export class Tree {
     if (this.overlayWhiteouts && name.startsWith(WHITEOUT_PREFIX)) {
       if (name === OPAQUE_MARKER) {
         const dir = parts.length === 1 ? this.root : this.lookupOrCreateDir(parts.slice(0, -1));
-        dir.xattrs.set('trusted.overlay.opaque', Buffer.from('y'));
+        dir.xattrs = new Map(dir.xattrs).set('trusted.overlay.opaque', Buffer.from('y'));
         return undefined;
       }
       const hidden = name.slice(WHITEOUT_PREFIX.length);
@@ -117,7 +120,7 @@ export class Tree {
       this.place([...parts.slice(0, -1), hidden], {
         kind: 'char',
         ...attrs,
-        xattrs: new Map(),
+        xattrs: NO_XATTRS,
         links: 1,
         devmajor: 0,
         devminor: 0,
