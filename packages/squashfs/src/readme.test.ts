@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { example } from '../examples/readme.js';
+import { example } from './examples/readme.js';
 import { featuresTar } from './testing/corpus.js';
 import { run, tempDir } from './testing/peers.js';
 
@@ -11,7 +11,7 @@ afterAll(() => tmp.cleanup());
 describe('README example', () => {
   it('is the code in examples/readme.ts, verbatim', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const code = readFileSync(new URL('../examples/readme.ts', import.meta.url), 'utf8');
+    const code = readFileSync(new URL('./examples/readme.ts', import.meta.url), 'utf8');
     expect(readme).toContain(code.trim());
   });
 
