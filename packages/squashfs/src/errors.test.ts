@@ -84,6 +84,14 @@ describe('createSquashfs on bad input', () => {
     );
   });
 
+  it('says so when the output directory does not exist', async () => {
+    const err = await failure(
+      createSquashfs([await featuresTar()], join(tmp.dir, 'missing-dir', 'out.sqfs')),
+    );
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.path).toBe(join(tmp.dir, 'missing-dir', 'out.sqfs'));
+  });
+
   it('keeps an existing file under the final name when conversion fails', async () => {
     const dir = join(tmp.dir, 'keep');
     mkdirSync(dir);

@@ -74,7 +74,17 @@ export async function createSquashfs(
   const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
 
   const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmpPath, 'wx');
+  let fd: number;
+  try {
+    fd = openSync(tmpPath, 'wx');
+  } catch (err) {
+    throw new SquashfsError(
+      'NOT_FOUND',
+      `cannot create the image next to its final name: ${(err as Error).message}`,
+      outputPath,
+      { cause: err },
+    );
+  }
   let data: DataWriter | undefined;
   try {
     const compOptions = compressor.options();
