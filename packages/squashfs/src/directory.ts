@@ -24,15 +24,15 @@ const BASIC_DIR_MAX_LISTING = 0xffff - 3;
 const MAX_ENTRIES_PER_HEADER = 256;
 const HEADER_SIZE = 12;
 
-/** Byte order of names, as the kernel compares them. */
+/** Byte order of names, as the kernel compares them (names are binary strings: one char per byte). */
 export function sortedEntries(dir: Node): [string, Node][] {
-  return [...dir.children!.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return [...dir.children!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Estimate of the listing size, to decide on indexing before writing (extra run headers add little). */
 function plannedSize(entries: [string, Node][]): number {
   let size = 0;
-  for (const [name] of entries) size += 8 + Buffer.byteLength(name);
+  for (const [name] of entries) size += 8 + name.length;
   // At most one header per run; runs hold up to 256 entries or end at block boundaries.
   return size + HEADER_SIZE * Math.ceil(entries.length / MAX_ENTRIES_PER_HEADER);
 }
@@ -64,7 +64,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       const diff = node.number! - base;
       if (Math.floor(node.ref! / 0x10000) !== inodeBlock || diff < -32768 || diff > 32767) break;
       if (run.length > 0 && Math.floor(pos / METADATA_SIZE) !== headerBlock) break;
-      const nameBytes = Buffer.from(name);
+      const nameBytes = Buffer.from(name, 'latin1');
       const e = Buffer.alloc(8 + nameBytes.length);
       e.writeUInt16LE(node.ref! % 0x10000, 0);
       e.writeInt16LE(diff, 2);
@@ -76,7 +76,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       i++;
     }
     if (indexed && headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
-      const firstName = Buffer.from(entries[i - run.length]![0]);
+      const firstName = Buffer.from(entries[i - run.length]![0], 'latin1');
       const ix = Buffer.alloc(12 + firstName.length);
       ix.writeUInt32LE(headerPos - listingStart, 0);
       ix.writeUInt32LE(writer.blockStart, 4);

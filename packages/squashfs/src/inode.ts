@@ -90,7 +90,7 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
       return Buffer.concat([b, blocks]);
     }
     case 'symlink': {
-      const target = Buffer.from(node.target ?? '');
+      const target = Buffer.from(node.target ?? '', 'latin1');
       const b = header(hasXattr ? InodeType.LSYMLINK : InodeType.SYMLINK, node, ctx, 8 + target.length);
       b.writeUInt32LE(node.links, 16);
       b.writeUInt32LE(target.length, 20);

@@ -1,4 +1,4 @@
-import { SquashfsError } from './errors.js';
+import { readablePath, SquashfsError } from './errors.js';
 import type { FileLayout } from './file-layout.js';
 import type { TarEntry } from './tar-input.js';
 
@@ -34,18 +34,22 @@ const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
-/** Split a tar path into clean components; '' and '.' vanish, '..' is refused. */
+/** Split a tar path (a binary string, see TarEntry) into clean components; '' and '.' vanish, '..' is refused. */
 export function pathComponents(name: string): string[] {
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
-    throw new SquashfsError('TAR_CORRUPT', 'tar entry path contains "..": refusing to leave the root', name);
+    throw new SquashfsError(
+      'TAR_CORRUPT',
+      'tar entry path contains "..": refusing to leave the root',
+      readablePath(name),
+    );
   }
   for (const p of parts) {
-    if (Buffer.byteLength(p) > 256) {
+    if (p.length > 256) {
       throw new SquashfsError(
         'LIMIT_EXCEEDED',
         'a file name is longer than squashfs allows (256 bytes)',
-        name,
+        readablePath(name),
       );
     }
   }
@@ -195,8 +199,8 @@ export class Tree {
       if (!node || node.kind === 'directory') {
         throw new SquashfsError(
           'TAR_CORRUPT',
-          `hard link points to "${link.target.join('/')}", which is not a file in the archive`,
-          link.name,
+          `hard link points to "${readablePath(link.target.join('/'))}", which is not a file in the archive`,
+          readablePath(link.name),
         );
       }
       node.links++;

@@ -9,6 +9,7 @@ import {
   extensionsTar,
   featuresTar,
   largeDirTar,
+  namesTar,
   packTar,
   unpaddedTar,
   whiteoutTar,
@@ -72,6 +73,15 @@ describe('createSquashfs against tar2sqfs', () => {
     writeFileSync(join(tmp.dir, 'dev.tar'), tar);
     await tar2sqfs(join(tmp.dir, 'dev.tar'), ref);
     expect((await sqfsdiff(ref, out, ['-T'])).code).toBe(0);
+  });
+
+  it('stores UTF-8 and non-UTF-8 names byte for byte', async () => {
+    const { ours } = await checkAgainstTar2sqfs(tmp.dir, 'names', namesTar());
+    const r = await openSquashfs(ours);
+    expect(r.stat('names/grüße.txt').size).toBe(14);
+    expect(r.stat('names/link-ä').linkTarget).toBe('grüße.txt');
+    expect(r.stat(`names/${'ü'.repeat(60)}/${'é'.repeat(120)}`).size).toBe(9);
+    r.close();
   });
 
   it('lets a later duplicate entry win, whatever its type', async () => {
