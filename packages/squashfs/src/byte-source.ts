@@ -1,0 +1,89 @@
+import { SquashfsError } from './errors.js';
+
+/**
+ * Pulls exact byte counts out of a chunked stream without copying more than needed.
+ * Short reads at end of stream are reported to the caller, which decides if that is an error.
+ */
+export class ByteSource {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private chunk: Buffer = Buffer.alloc(0);
+  private done = false;
+  /** Total bytes consumed so far (for error messages). */
+  consumed = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    while (this.chunk.length === 0) {
+      if (this.done) return false;
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.done = true;
+        return false;
+      }
+      const v = next.value;
+      this.chunk = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    }
+    return true;
+  }
+
+  /** Read up to n bytes into a fresh buffer; fewer only at end of stream. */
+  async read(n: number): Promise<Buffer> {
+    if ((await this.fill()) && this.chunk.length >= n) {
+      const out = this.chunk.subarray(0, n);
+      this.chunk = this.chunk.subarray(n);
+      this.consumed += n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n && (await this.fill())) {
+      const take = Math.min(n - got, this.chunk.length);
+      this.chunk.copy(out, got, 0, take);
+      this.chunk = this.chunk.subarray(take);
+      got += take;
+    }
+    this.consumed += got;
+    return got === n ? out : out.subarray(0, got);
+  }
+
+  /** Yield the next n bytes as they arrive (views into the source's chunks); throws if the stream ends early. */
+  async *stream(n: number, what: string): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (!(await this.fill())) {
+        throw new SquashfsError(
+          'TAR_TRUNCATED',
+          `tar stream ends ${left} bytes before the end of ${what}: the archive is truncated`,
+        );
+      }
+      const take = Math.min(left, this.chunk.length);
+      const out = this.chunk.subarray(0, take);
+      this.chunk = this.chunk.subarray(take);
+      left -= take;
+      this.consumed += take;
+      yield out;
+    }
+  }
+
+  /** Skip up to n bytes; returns how many were skipped (fewer only at end of stream). */
+  async skip(n: number): Promise<number> {
+    let left = n;
+    while (left > 0 && (await this.fill())) {
+      const take = Math.min(left, this.chunk.length);
+      this.chunk = this.chunk.subarray(take);
+      left -= take;
+    }
+    this.consumed += n - left;
+    return n - left;
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.iterator.return?.();
+    }
+  }
+}

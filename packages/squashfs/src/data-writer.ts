@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { writeSync } from 'node:fs';
+import type { Compressor } from './compressor.js';
+import type { FileLayout } from './file-layout.js';
+import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
+
+/** A block on its way to disk: compression runs on the thread pool, writing happens in submission order. */
+interface Job {
+  /** Compressed bytes, or undefined for a marker that only records the current position. */
+  result: Promise<{ bytes: Uint8Array; sizeField: number }> | undefined;
+  onWritten(position: number, sizeField: number): void;
+}
+
+export interface FragmentEntry {
+  start: number;
+  sizeField: number;
+}
+
+/**
+ * Streams file contents into the data area of the image: full blocks are compressed in parallel and
+ * written in order, tails are packed into shared fragment blocks, identical files share their data.
+ */
+export class DataWriter {
+  private readonly fd: number;
+  private readonly compressor: Compressor;
+  private readonly blockSize: number;
+  private readonly maxInFlight: number;
+  private readonly zeroBlock: Buffer;
+  private readonly queue: Job[] = [];
+  /** Where the next written byte goes. */
+  private position: number;
+  private readonly seen = new Map<string, FileLayout>();
+  private fragment: Buffer;
+  private fragmentFill = 0;
+  readonly fragments: FragmentEntry[] = [];
+  duplicates = 0;
+  bytesIn = 0;
+
+  constructor(fd: number, compressor: Compressor, blockSize: number, concurrency: number, start: number) {
+    this.fd = fd;
+    this.compressor = compressor;
+    this.blockSize = blockSize;
+    // Enough blocks in flight to keep every thread busy while one is being written; bounded memory.
+    this.maxInFlight = Math.max(2, concurrency * 3);
+    this.zeroBlock = Buffer.alloc(blockSize);
+    this.position = start;
+    this.fragment = Buffer.allocUnsafe(blockSize);
+  }
+
+  private async compress(raw: Buffer): Promise<{ bytes: Uint8Array; sizeField: number }> {
+    const packed = await this.compressor.compress(raw);
+    // A block that does not shrink is stored as is, flagged uncompressed.
+    if (packed.length < raw.length) return { bytes: packed, sizeField: packed.length };
+    return { bytes: raw, sizeField: raw.length | DATA_UNCOMPRESSED };
+  }
+
+  private async submit(job: Job): Promise<void> {
+    this.queue.push(job);
+    while (this.queue.length > this.maxInFlight) await this.writeOne();
+  }
+
+  private async writeOne(): Promise<void> {
+    const job = this.queue.shift()!;
+    if (job.result === undefined) {
+      job.onWritten(this.position, 0);
+      return;
+    }
+    const { bytes, sizeField } = await job.result;
+    const at = this.position;
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, at + done);
+    this.position += bytes.length;
+    job.onWritten(at, sizeField);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) await this.writeOne();
+  }
+
+  private submitBlock(raw: Buffer, onWritten: Job['onWritten']): Promise<void> {
+    const result = this.compress(raw);
+    // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
+    result.catch(() => {});
+    return this.submit({ result, onWritten });
+  }
+
+  /** Consume one file's content and return where it is stored. */
+  async writeFile(body: AsyncIterable<Buffer>, size: number): Promise<FileLayout> {
+    const layout: FileLayout = {
+      size,
+      blocksStart: 0,
+      blockSizes: [],
+      fragment: NO_FRAGMENT,
+      fragmentOffset: 0,
+      sparseBytes: 0,
+    };
+    await this.submit({
+      result: undefined,
+      onWritten: (pos) => {
+        layout.blocksStart = pos;
+      },
+    });
+    const hash = createHash('sha256');
+    const bs = this.blockSize;
+    let block = Buffer.allocUnsafe(bs);
+    let fill = 0;
+    let total = 0;
+    let index = 0;
+
+    const emit = async (full: Buffer): Promise<void> => {
+      const i = index++;
+      if (full.equals(this.zeroBlock)) {
+        layout.blockSizes[i] = 0;
+        layout.sparseBytes += bs;
+        return;
+      }
+      layout.blockSizes[i] = -1;
+      await this.submitBlock(full, (_pos, sizeField) => {
+        layout.blockSizes[i] = sizeField;
+      });
+    };
+
+    for await (const chunk of body) {
+      hash.update(chunk);
+      total += chunk.length;
+      let pos = 0;
+      while (pos < chunk.length) {
+        if (fill === 0 && chunk.length - pos >= bs) {
+          // Whole block inside the chunk: hand over a copy without staging it.
+          await emit(Buffer.from(chunk.subarray(pos, pos + bs)));
+          pos += bs;
+          continue;
+        }
+        const n = Math.min(bs - fill, chunk.length - pos);
+        chunk.copy(block, fill, pos, pos + n);
+        fill += n;
+        pos += n;
+        if (fill === bs) {
+          await emit(block);
+          block = Buffer.allocUnsafe(bs);
+          fill = 0;
+        }
+      }
+    }
+    this.bytesIn += total;
+    const tail = block.subarray(0, fill);
+
+    const key = `${hash.digest('base64')}:${total}`;
+    const previous = this.seen.get(key);
+    if (previous) {
+      // Same content as an earlier file: drop the blocks just written and point at the earlier copy.
+      await this.drain();
+      this.position = layout.blocksStart;
+      this.duplicates++;
+      return { ...previous, blockSizes: [...previous.blockSizes] };
+    }
+    if (fill > 0) {
+      const at = await this.addFragment(tail);
+      layout.fragment = at.index;
+      layout.fragmentOffset = at.offset;
+    }
+    this.seen.set(key, layout);
+    return layout;
+  }
+
+  private async addFragment(tail: Buffer): Promise<{ index: number; offset: number }> {
+    if (this.fragmentFill + tail.length > this.blockSize) await this.flushFragment();
+    const offset = this.fragmentFill;
+    tail.copy(this.fragment, offset);
+    this.fragmentFill += tail.length;
+    return { index: this.fragments.length, offset };
+  }
+
+  private async flushFragment(): Promise<void> {
+    if (this.fragmentFill === 0) return;
+    const entry: FragmentEntry = { start: 0, sizeField: 0 };
+    this.fragments.push(entry);
+    const raw = this.fragment.subarray(0, this.fragmentFill);
+    this.fragment = Buffer.allocUnsafe(this.blockSize);
+    this.fragmentFill = 0;
+    await this.submitBlock(raw, (pos, sizeField) => {
+      entry.start = pos;
+      entry.sizeField = sizeField;
+    });
+  }
+
+  /** Flush the last fragment and every pending block; returns the end of the data area. */
+  async finish(): Promise<number> {
+    await this.flushFragment();
+    await this.drain();
+    return this.position;
+  }
+
+  /** On failure: wait for in-flight compression so no work outlives the caller. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.queue.map((j) => j.result));
+    this.queue.length = 0;
+  }
+}

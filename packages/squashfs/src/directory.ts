@@ -1,0 +1,77 @@
+import { METADATA_SIZE } from './format.js';
+import { basicType } from './inode.js';
+import type { MetadataWriter } from './metadata-writer.js';
+import type { Node } from './tree.js';
+
+export interface DirectoryListing {
+  start: number;
+  offset: number;
+  /** Listing size + 3 (squashfs counts "." and ".." that are not stored). */
+  size: number;
+  /** Encoded directory index entries, for the extended directory inode. */
+  index: Buffer[];
+}
+
+const MAX_ENTRIES_PER_HEADER = 256;
+const HEADER_SIZE = 12;
+
+/** Byte order of names, as the kernel compares them. */
+export function sortedEntries(dir: Node): [string, Node][] {
+  return [...dir.children!.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/**
+ * Write one directory's listing: runs of entries under headers that share an inode block and a base
+ * inode number. A new run also starts at every metadata block boundary, and those runs are indexed so
+ * lookups in large directories can jump close to the name.
+ */
+export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]): DirectoryListing {
+  const start = writer.blockStart;
+  const offset = writer.offset;
+  const listingStart = writer.uncompressedPosition;
+  const index: Buffer[] = [];
+
+  let i = 0;
+  while (i < entries.length) {
+    const first = entries[i]![1];
+    const inodeBlock = Math.floor(first.ref! / 0x10000);
+    const base = first.number!;
+    const headerPos = writer.uncompressedPosition;
+    const headerBlock = Math.floor(headerPos / METADATA_SIZE);
+    // Plan the run: stop where the block, the base number range or the block boundary says so.
+    const run: Buffer[] = [];
+    let pos = headerPos + HEADER_SIZE;
+    while (i < entries.length && run.length < MAX_ENTRIES_PER_HEADER) {
+      const [name, node] = entries[i]!;
+      const diff = node.number! - base;
+      if (Math.floor(node.ref! / 0x10000) !== inodeBlock || diff < -32768 || diff > 32767) break;
+      if (run.length > 0 && Math.floor(pos / METADATA_SIZE) !== headerBlock) break;
+      const nameBytes = Buffer.from(name);
+      const e = Buffer.alloc(8 + nameBytes.length);
+      e.writeUInt16LE(node.ref! % 0x10000, 0);
+      e.writeInt16LE(diff, 2);
+      e.writeUInt16LE(basicType(node), 4);
+      e.writeUInt16LE(nameBytes.length - 1, 6);
+      nameBytes.copy(e, 8);
+      run.push(e);
+      pos += e.length;
+      i++;
+    }
+    if (headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
+      const firstName = Buffer.from(entries[i - run.length]![0]);
+      const ix = Buffer.alloc(12 + firstName.length);
+      ix.writeUInt32LE(headerPos - listingStart, 0);
+      ix.writeUInt32LE(writer.blockStart, 4);
+      ix.writeUInt32LE(firstName.length - 1, 8);
+      firstName.copy(ix, 12);
+      index.push(ix);
+    }
+    const h = Buffer.alloc(HEADER_SIZE);
+    h.writeUInt32LE(run.length - 1, 0);
+    h.writeUInt32LE(inodeBlock, 4);
+    h.writeUInt32LE(base, 8);
+    writer.write(h);
+    for (const e of run) writer.write(e);
+  }
+  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index };
+}

@@ -1,0 +1,30 @@
+/** Machine-readable reasons a squashfs operation failed. */
+export type SquashfsErrorCode =
+  | 'TAR_TRUNCATED'
+  | 'TAR_CORRUPT'
+  | 'UNKNOWN_COMPRESSOR'
+  | 'COMPRESSOR_UNAVAILABLE'
+  | 'BAD_OPTION'
+  | 'BAD_MAGIC'
+  | 'UNSUPPORTED_VERSION'
+  | 'CORRUPT_IMAGE'
+  | 'NOT_FOUND'
+  | 'LIMIT_EXCEEDED';
+
+/** The one error class of this package: `code` for programs, `path` for people. */
+export class SquashfsError extends Error {
+  readonly code: SquashfsErrorCode;
+  /** The file (image, tar or entry path) the error concerns, when known. */
+  readonly path: string | undefined;
+
+  constructor(code: SquashfsErrorCode, message: string, path?: string, options?: { cause?: unknown }) {
+    super(path === undefined ? message : `${message} (${path})`, options);
+    this.name = 'SquashfsError';
+    this.code = code;
+    this.path = path;
+  }
+}
+
+export function corrupt(message: string, path?: string): SquashfsError {
+  return new SquashfsError('CORRUPT_IMAGE', `corrupt squashfs image: ${message}`, path);
+}

@@ -1,0 +1,321 @@
+import { ByteSource } from './byte-source.js';
+import { SquashfsError } from './errors.js';
+
+export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo';
+
+/** One tar entry with all extension headers (PAX, GNU long names, sparse maps) already applied. */
+export interface TarEntry {
+  /** Path as stored in the archive (not yet normalised). */
+  name: string;
+  type: TarEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  /** Logical size of the file (for sparse files: including holes). */
+  size: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  xattrs: Map<string, Buffer>;
+  /** The file content, holes filled with zeros. Must be consumed before asking for the next entry. */
+  body(): AsyncGenerator<Buffer>;
+}
+
+const BLOCK = 512;
+const ZEROS = Buffer.alloc(1 << 20);
+
+interface SparseSegment {
+  offset: number;
+  size: number;
+}
+
+function truncated(what: string): SquashfsError {
+  return new SquashfsError('TAR_TRUNCATED', `tar stream ends inside ${what}: the archive is truncated`);
+}
+
+function cstring(buf: Buffer, start: number, len: number): string {
+  const field = buf.subarray(start, start + len);
+  const end = field.indexOf(0);
+  return field.toString('utf8', 0, end === -1 ? len : end);
+}
+
+/** Tar numbers are octal text, or base-256 big-endian when the first byte has its high bit set. */
+function number(buf: Buffer, start: number, len: number): number {
+  const first = buf[start]!;
+  if (first & 0x80) {
+    let v = first & 0x3f;
+    if (first & 0x40) throw new SquashfsError('TAR_CORRUPT', 'tar header holds a negative number');
+    for (let i = 1; i < len; i++) v = v * 256 + buf[start + i]!;
+    return v;
+  }
+  const text = cstring(buf, start, len).trim();
+  if (text === '') return 0;
+  const v = Number.parseInt(text, 8);
+  if (Number.isNaN(v)) throw new SquashfsError('TAR_CORRUPT', `tar header holds a bad number "${text}"`);
+  return v;
+}
+
+function checksumOk(h: Buffer): boolean {
+  const stored = number(h, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+/** Parse PAX records ("<len> <key>=<value>\n"); values stay bytes since xattr values are binary. */
+function parsePax(data: Buffer, into: Map<string, Buffer>): void {
+  let pos = 0;
+  while (pos < data.length) {
+    const space = data.indexOf(0x20, pos);
+    if (space === -1) break;
+    const len = Number.parseInt(data.toString('ascii', pos, space), 10);
+    if (!Number.isInteger(len) || len <= 0 || pos + len > data.length) {
+      throw new SquashfsError('TAR_CORRUPT', 'tar PAX header has a malformed record');
+    }
+    const record = data.subarray(space + 1, pos + len - 1); // drop trailing newline
+    const eq = record.indexOf(0x3d);
+    if (eq !== -1) into.set(record.toString('utf8', 0, eq), Buffer.from(record.subarray(eq + 1)));
+    pos += len;
+  }
+}
+
+function typeOf(flag: string): TarEntryType | undefined {
+  switch (flag) {
+    case '0':
+    case '\0':
+    case '7':
+    case 'S':
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '3':
+      return 'char';
+    case '4':
+      return 'block';
+    case '5':
+      return 'directory';
+    case '6':
+      return 'fifo';
+    default:
+      return undefined;
+  }
+}
+
+function parseSparseEntries(buf: Buffer, start: number, count: number, into: SparseSegment[]): void {
+  for (let i = 0; i < count; i++) {
+    const o = start + i * 24;
+    if (buf[o] === 0) continue;
+    into.push({ offset: number(buf, o, 12), size: number(buf, o + 12, 12) });
+  }
+}
+
+/**
+ * Read a tar stream entry by entry. Accepts ustar, GNU and PAX archives, and archives that stop right
+ * after the last entry's data without padding or end-of-archive blocks (as umoci writes them).
+ */
+export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
+  const input = new ByteSource(source);
+  const globalPax = new Map<string, Buffer>();
+  let pax = new Map<string, Buffer>();
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  try {
+    for (;;) {
+      const header = await input.read(BLOCK);
+      if (header.length === 0) return;
+      if (header.length < BLOCK) throw truncated('a tar header');
+      if (header.every((b) => b === 0)) return; // end-of-archive marker
+      if (!checksumOk(header)) {
+        throw new SquashfsError(
+          'TAR_CORRUPT',
+          `tar header at byte ${input.consumed - BLOCK} has a bad checksum: the input is not an uncompressed tar or is corrupt`,
+        );
+      }
+      const flag = String.fromCharCode(header[156]!);
+      const storedSize = number(header, 124, 12);
+      const padding = (BLOCK - (storedSize % BLOCK)) % BLOCK;
+
+      const readMeta = async (what: string): Promise<Buffer> => {
+        const data = await input.read(storedSize);
+        if (data.length < storedSize) throw truncated(what);
+        await input.skip(padding);
+        return data;
+      };
+
+      if (flag === 'x' || flag === 'g') {
+        parsePax(await readMeta('a PAX header'), flag === 'x' ? pax : globalPax);
+        continue;
+      }
+      if (flag === 'L' || flag === 'K') {
+        const data = await readMeta('a GNU long name');
+        const end = data.indexOf(0);
+        const text = data.toString('utf8', 0, end === -1 ? data.length : end);
+        if (flag === 'L') longName = text;
+        else longLink = text;
+        continue;
+      }
+      const type = typeOf(flag);
+      if (type === undefined) {
+        // Volume labels, multi-volume continuations and the like carry no file: skip them.
+        await input.skip(storedSize + padding);
+        pax = new Map();
+        longName = longLink = undefined;
+        continue;
+      }
+
+      const ext = new Map([...globalPax, ...pax]);
+      const text = (key: string): string | undefined => ext.get(key)?.toString('utf8');
+      const num = (key: string, fallback: number): number => {
+        const v = text(key);
+        if (v === undefined) return fallback;
+        const n = Number(v);
+        if (!Number.isFinite(n)) throw new SquashfsError('TAR_CORRUPT', `tar PAX ${key} is not a number: ${v}`);
+        return n;
+      };
+
+      const isGnu = header.toString('latin1', 257, 263) === 'ustar ';
+      let name = cstring(header, 0, 100);
+      if (!isGnu && header.toString('latin1', 257, 262) === 'ustar') {
+        const prefix = cstring(header, 345, 155);
+        if (prefix) name = `${prefix}/${name}`;
+      }
+      name = text('GNU.sparse.name') ?? text('path') ?? longName ?? name;
+      const linkname = text('linkpath') ?? longLink ?? cstring(header, 157, 100);
+
+      const xattrs = new Map<string, Buffer>();
+      for (const [k, v] of ext) {
+        if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+        else if (k.startsWith('LIBARCHIVE.xattr.')) {
+          xattrs.set(
+            decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)),
+            Buffer.from(v.toString(), 'base64'),
+          );
+        }
+      }
+
+      // Sparse files: collect the map of stored segments and the logical size.
+      let sparse: SparseSegment[] | undefined;
+      let dataSize = ext.has('size') && flag !== 'S' ? num('size', storedSize) : storedSize;
+      let logicalSize = dataSize;
+      let consumedMap = 0;
+      if (flag === 'S') {
+        sparse = [];
+        parseSparseEntries(header, 386, 4, sparse);
+        logicalSize = number(header, 483, 12);
+        let extended = header[482] === 1;
+        while (extended) {
+          const extBlock = await input.read(BLOCK);
+          if (extBlock.length < BLOCK) throw truncated('a GNU sparse header');
+          parseSparseEntries(extBlock, 0, 21, sparse);
+          extended = extBlock[504] === 1;
+        }
+      } else if (text('GNU.sparse.major') === '1') {
+        // PAX sparse 1.0: the map is text at the start of the data, padded to a block.
+        sparse = [];
+        logicalSize = num('GNU.sparse.realsize', 0);
+        let mapText = '';
+        const numbers: number[] = [];
+        let needed = -1;
+        while (needed === -1 || numbers.length < 1 + needed * 2) {
+          const block = await input.read(BLOCK);
+          if (block.length < BLOCK) throw truncated('a PAX sparse map');
+          consumedMap += BLOCK;
+          mapText += block.toString('latin1');
+          const lines = mapText.split('\n');
+          mapText = lines.pop() ?? '';
+          for (const line of lines) {
+            if (line.replace(/\0/g, '') === '') continue;
+            numbers.push(Number(line));
+            if (needed === -1) needed = numbers[0]!;
+          }
+          if (needed === 0) break;
+        }
+        for (let i = 0; i < needed; i++) sparse.push({ offset: numbers[1 + i * 2]!, size: numbers[2 + i * 2]! });
+        dataSize = storedSize - consumedMap;
+      } else if (ext.has('GNU.sparse.map') || ext.has('GNU.sparse.offset')) {
+        sparse = [];
+        logicalSize = num('GNU.sparse.size', num('GNU.sparse.realsize', storedSize));
+        const parts = (text('GNU.sparse.map') ?? '').split(',').filter((s) => s !== '');
+        for (let i = 0; i + 1 < parts.length; i += 2) {
+          sparse.push({ offset: Number(parts[i]), size: Number(parts[i + 1]) });
+        }
+      }
+
+      const entry: TarEntry = {
+        name,
+        type,
+        mode: num('mode', number(header, 100, 8)) & 0o7777,
+        uid: num('uid', number(header, 108, 8)),
+        gid: num('gid', number(header, 116, 8)),
+        mtime: Math.floor(num('mtime', number(header, 136, 12))),
+        size: type === 'file' ? logicalSize : 0,
+        linkname,
+        devmajor: num('SCHILY.devmajor', number(header, 329, 8)),
+        devminor: num('SCHILY.devminor', number(header, 337, 8)),
+        xattrs,
+        body: () => emptyBody(),
+      };
+      pax = new Map();
+      longName = longLink = undefined;
+
+      let consumed = false;
+      const what = `the data of ${name}`;
+      if (type === 'file') {
+        entry.body = () => {
+          consumed = true;
+          return sparse ? sparseBody(input, dataSize, logicalSize, sparse, what) : input.stream(dataSize, what);
+        };
+      }
+      yield entry;
+      if (!consumed && type === 'file') {
+        if ((await input.skip(dataSize)) < dataSize) throw truncated(what);
+      } else if (type !== 'file' && dataSize > 0) {
+        // Hard links and directories rarely carry data; skip it if they do.
+        if ((await input.skip(dataSize)) < dataSize) throw truncated(what);
+      }
+      // A missing final padding is fine: umoci ends its layers right after the last byte of data.
+      await input.skip((BLOCK - ((dataSize + consumedMap) % BLOCK)) % BLOCK);
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+async function* emptyBody(): AsyncGenerator<Buffer> {}
+
+async function* zeros(n: number): AsyncGenerator<Buffer> {
+  for (let left = n; left > 0; left -= ZEROS.length) yield ZEROS.subarray(0, Math.min(left, ZEROS.length));
+}
+
+/** Expand a sparse file's stored segments into the logical content, holes as zeros. */
+async function* sparseBody(
+  input: ByteSource,
+  dataSize: number,
+  logicalSize: number,
+  map: SparseSegment[],
+  what: string,
+): AsyncGenerator<Buffer> {
+  let pos = 0;
+  let stored = 0;
+  for (const seg of [...map].sort((a, b) => a.offset - b.offset)) {
+    if (seg.offset < pos || seg.offset + seg.size > logicalSize || stored + seg.size > dataSize) {
+      throw new SquashfsError('TAR_CORRUPT', `tar sparse map of ${what} is inconsistent`);
+    }
+    yield* zeros(seg.offset - pos);
+    yield* input.stream(seg.size, what);
+    pos = seg.offset + seg.size;
+    stored += seg.size;
+  }
+  yield* zeros(logicalSize - pos);
+  if (stored < dataSize) {
+    if ((await input.skip(dataSize - stored)) < dataSize - stored) throw truncated(what);
+  }
+}

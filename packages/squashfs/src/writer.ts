@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type CompressorName, createCompressor } from './compressor.js';
+import { DataWriter } from './data-writer.js';
+import { sortedEntries, writeDirectory } from './directory.js';
+import { SquashfsError } from './errors.js';
+import { DEVICE_BLOCK_SIZE, Flags, NO_XATTR, SUPERBLOCK_SIZE } from './format.js';
+import { IdTable } from './id-table.js';
+import { encodeInode } from './inode.js';
+import { buildLookupTable, MetadataWriter } from './metadata-writer.js';
+import { ABSENT_TABLE, encodeSuperblock } from './superblock.js';
+import { readTar } from './tar-input.js';
+import { type Node, Tree } from './tree.js';
+import { XattrTable } from './xattr.js';
+
+export interface CreateSquashfsOptions {
+  /** Block compressor; default gzip (like mksquashfs). xz and lz4 are not available in this build. */
+  compressor?: CompressorName;
+  /** Compression level; default 9 for gzip, 15 for zstd (the squashfs-tools defaults). */
+  level?: number;
+  /** Data block size, a power of two from 4 KiB to 1 MiB; default 128 KiB. */
+  blockSize?: number;
+  /** Turn OCI whiteouts into overlayfs whiteouts (0/0 char devices, trusted.overlay.opaque=y). */
+  overlayWhiteouts?: boolean;
+  /** Image creation time stored in the superblock; default 0 so images are reproducible. */
+  mtime?: number;
+  /** Blocks compressed at once; default: the number of CPUs. */
+  concurrency?: number;
+}
+
+export interface SquashfsStats {
+  /** Size of the image file in bytes (padded to 4 KiB). */
+  bytes: number;
+  inodes: number;
+  files: number;
+  directories: number;
+  /** Uncompressed bytes of file content read from the tar. */
+  dataBytes: number;
+  /** Files whose content was stored once already and is shared. */
+  duplicateFiles: number;
+  fragments: number;
+  blockSize: number;
+  compressor: CompressorName;
+  /** Xattr keys that squashfs cannot store (namespaces other than user, trusted, security). */
+  skippedXattrs: string[];
+}
+
+const DEFAULT_BLOCK_SIZE = 128 * 1024;
+
+function checkBlockSize(size: number): void {
+  if (!Number.isInteger(size) || size < 4096 || size > 1 << 20 || (size & (size - 1)) !== 0) {
+    throw new SquashfsError('BAD_OPTION', `block size must be a power of two from 4096 to 1048576, got ${size}`);
+  }
+}
+
+/**
+ * Convert an uncompressed tar stream into a squashfs 4.0 image at `outputPath`, reading the tar once.
+ * The image is built in a temporary file beside the target and renamed into place only on success.
+ */
+export async function createSquashfs(
+  tarStream: Readable | AsyncIterable<Uint8Array>,
+  outputPath: string,
+  options: CreateSquashfsOptions = {},
+): Promise<SquashfsStats> {
+  const compressor = createCompressor(options.compressor ?? 'gzip', options.level);
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  checkBlockSize(blockSize);
+  const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+
+  const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmpPath, 'wx');
+  let data: DataWriter | undefined;
+  try {
+    const compOptions = compressor.options();
+    let start = SUPERBLOCK_SIZE;
+    if (compOptions) {
+      // Compressor options live in one uncompressed metadata block right after the superblock.
+      const block = Buffer.alloc(2 + compOptions.length);
+      block.writeUInt16LE(compOptions.length | 0x8000, 0);
+      compOptions.copy(block, 2);
+      writeSync(fd, block, 0, block.length, start);
+      start += block.length;
+    }
+    data = new DataWriter(fd, compressor, blockSize, concurrency, start);
+
+    const tree = new Tree(options.overlayWhiteouts ?? false);
+    for await (const entry of readTar(tarStream as AsyncIterable<Uint8Array>)) {
+      const node = tree.add(entry);
+      if (node) node.layout = await data.writeFile(entry.body(), entry.size);
+      else if (entry.type === 'file') for await (const _ of entry.body()); // whiteout files: drop content
+    }
+    tree.finish();
+    let position = await data.finish();
+
+    const stats = { files: 0, directories: 0 };
+    const tables = writeTables(tree.root, compressor, stats);
+    const sb = {
+      inodeCount: tables.inodeCount,
+      modTime: options.mtime ?? 0,
+      blockSize,
+      fragmentCount: data.fragments.length,
+      compressionId: compressor.id,
+      flags: Flags.DUPLICATES | Flags.EXPORTABLE | (compOptions ? Flags.COMPRESSOR_OPTIONS : 0),
+      idCount: tables.ids.ids.length,
+      rootInodeRef: tables.rootRef,
+      bytesUsed: 0,
+      idTableStart: 0,
+      xattrIdTableStart: ABSENT_TABLE,
+      inodeTableStart: 0,
+      directoryTableStart: 0,
+      fragmentTableStart: 0,
+      exportTableStart: 0,
+    };
+    const put = (bytes: Buffer): number => {
+      const at = position;
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
+      position += bytes.length;
+      return at;
+    };
+    sb.inodeTableStart = put(tables.inodes);
+    sb.directoryTableStart = put(tables.directories);
+
+    const fragEntries = Buffer.alloc(data.fragments.length * 16);
+    data.fragments.forEach((f, i) => {
+      fragEntries.writeBigUInt64LE(BigInt(f.start), i * 16);
+      fragEntries.writeUInt32LE(f.sizeField, i * 16 + 8);
+    });
+    const frag = buildLookupTable(fragEntries, position, compressor);
+    sb.fragmentTableStart = put(frag.bytes) + frag.listOffset;
+
+    const exp = buildLookupTable(tables.exportEntries, position, compressor);
+    sb.exportTableStart = put(exp.bytes) + exp.listOffset;
+
+    const ids = buildLookupTable(tables.ids.entries(), position, compressor);
+    sb.idTableStart = put(ids.bytes) + ids.listOffset;
+
+    if (tables.xattrs.size > 0) {
+      const x = tables.xattrs.build(position, compressor);
+      sb.xattrIdTableStart = put(x.bytes) + x.tableOffset;
+    }
+    sb.bytesUsed = position;
+    const padding = (DEVICE_BLOCK_SIZE - (position % DEVICE_BLOCK_SIZE)) % DEVICE_BLOCK_SIZE;
+    if (padding > 0) put(Buffer.alloc(padding));
+    writeSync(fd, encodeSuperblock(sb), 0, SUPERBLOCK_SIZE, 0);
+    closeSync(fd);
+    renameSync(tmpPath, outputPath);
+    return {
+      bytes: position,
+      inodes: tables.inodeCount,
+      files: stats.files,
+      directories: stats.directories,
+      dataBytes: data.bytesIn,
+      duplicateFiles: data.duplicates,
+      fragments: data.fragments.length,
+      blockSize,
+      compressor: compressor.name,
+      skippedXattrs: [...tables.xattrs.skipped],
+    };
+  } catch (err) {
+    await data?.abort();
+    try {
+      closeSync(fd);
+    } catch {}
+    try {
+      unlinkSync(tmpPath);
+    } catch {}
+    throw err;
+  }
+}
+
+interface Tables {
+  inodes: Buffer;
+  directories: Buffer;
+  exportEntries: Buffer;
+  ids: IdTable;
+  xattrs: XattrTable;
+  rootRef: number;
+  inodeCount: number;
+}
+
+/**
+ * Number the inodes children-first (a directory's listing needs its children's inode references, so
+ * children are written before their directory) and write the inode and directory tables.
+ */
+function writeTables(
+  root: Node,
+  compressor: ReturnType<typeof createCompressor>,
+  stats: { files: number; directories: number },
+): Tables {
+  let next = 1;
+  const numberTree = (dir: Node): void => {
+    const entries = sortedEntries(dir);
+    for (const [, child] of entries) {
+      if (child.kind === 'directory') numberTree(child);
+    }
+    for (const [, child] of entries) {
+      if (child.kind !== 'directory' && child.number === undefined) child.number = next++;
+    }
+    dir.number = next++;
+  };
+  numberTree(root);
+  const inodeCount = next - 1;
+
+  const inodeWriter = new MetadataWriter(compressor);
+  const dirWriter = new MetadataWriter(compressor);
+  const ids = new IdTable();
+  const xattrs = new XattrTable();
+  const exportEntries = Buffer.alloc(inodeCount * 8);
+
+  const writeInode = (node: Node, dir?: Parameters<typeof encodeInode>[1]['dir']): void => {
+    node.ref = inodeWriter.ref;
+    exportEntries.writeBigUInt64LE(BigInt(node.ref), (node.number! - 1) * 8);
+    const ctx = {
+      number: node.number!,
+      uidIndex: ids.indexOf(node.uid),
+      gidIndex: ids.indexOf(node.gid),
+      xattrIndex: node.xattrs.size > 0 ? xattrs.indexOf(node.xattrs) : NO_XATTR,
+      dir,
+    };
+    inodeWriter.write(encodeInode(node, ctx));
+    if (node.kind === 'directory') stats.directories++;
+    else if (node.kind === 'file') stats.files++;
+  };
+
+  const writeTree = (dir: Node, parentNumber: number): void => {
+    const entries = sortedEntries(dir);
+    for (const [, child] of entries) {
+      if (child.kind === 'directory') writeTree(child, dir.number!);
+    }
+    for (const [, child] of entries) {
+      if (child.kind !== 'directory' && child.ref === undefined) writeInode(child);
+    }
+    const listing = writeDirectory(dirWriter, entries);
+    writeInode(dir, {
+      listingStart: listing.start,
+      listingOffset: listing.offset,
+      size: listing.size,
+      parent: parentNumber,
+      subdirs: entries.filter(([, c]) => c.kind === 'directory').length,
+      index: listing.index,
+    });
+  };
+  // The root's parent is, by convention, one past the last inode number.
+  writeTree(root, inodeCount + 1);
+
+  return {
+    inodes: inodeWriter.finish(),
+    directories: dirWriter.finish(),
+    exportEntries,
+    ids,
+    xattrs,
+    rootRef: root.ref!,
+    inodeCount,
+  };
+}
