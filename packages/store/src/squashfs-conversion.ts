@@ -1,0 +1,90 @@
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { type Digest, Digester, type LayerCompression, layerKindOf } from '@concil/oci-spec';
+import { type CompressorName, createSquashfs } from '@concil/squashfs';
+import { StoreError } from './errors.js';
+
+export interface SquashfsOptions {
+  compressor?: CompressorName;
+  level?: number;
+}
+
+/** concil's choice: zstd at level 10. */
+export const DEFAULT_SQUASHFS_OPTIONS: Required<Pick<SquashfsOptions, 'compressor' | 'level'>> = {
+  compressor: 'zstd',
+  level: 10,
+};
+
+/** Whether a layer of this media type is a tar (plain, gzip or zstd) that can become squashfs. */
+export function convertibleCompression(mediaType: string): Exclude<LayerCompression, 'squashfs'> | undefined {
+  const kind = layerKindOf(mediaType);
+  if (!kind || kind.encrypted || kind.compression === 'squashfs') return undefined;
+  return kind.compression;
+}
+
+function decompressorFor(compression: Exclude<LayerCompression, 'squashfs'>): Transform {
+  if (compression === 'gzip') return createGunzip({ chunkSize: 1 << 18 });
+  if (compression === 'zstd') return createZstdDecompress({ chunkSize: 1 << 18 });
+  return new Transform({ transform: (chunk, _encoding, callback) => callback(null, chunk) });
+}
+
+/** Hashes the tar as it passes (its digest is the layer's diff_id). */
+class DiffIdStream extends Transform {
+  readonly digester = new Digester('sha256');
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.digester.update(chunk);
+    callback(null, chunk);
+  }
+  /**
+   * Real tools end a layer's tar right after the last entry's data (umoci 0.4.7 writes no
+   * padding and no end blocks). Two zero blocks after the content make every such tar whole,
+   * and are ignored after a tar that already ended; they are not part of the diff_id.
+   */
+  override _flush(callback: TransformCallback): void {
+    const padding = (512 - (this.digester.size % 512)) % 512;
+    this.push(Buffer.alloc(padding + 1024));
+    callback();
+  }
+}
+
+export interface LayerConversion {
+  /** Write the layer's bytes as fetched (compressed) here, and end it. */
+  readonly input: Writable;
+  /** Settles when the squashfs image is written: with the diff_id of the tar. */
+  readonly done: Promise<{ diffId: Digest; tarSize: number }>;
+}
+
+/**
+ * Converts a layer on the fly: bytes written to `input` are decompressed, hashed into the
+ * diff_id and streamed into the squashfs writer, which writes `outputPath`.
+ */
+export function startLayerConversion(
+  compression: Exclude<LayerCompression, 'squashfs'>,
+  outputPath: string,
+  options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
+): LayerConversion {
+  const input = decompressorFor(compression);
+  const diffIdStream = new DiffIdStream({ highWaterMark: 1 << 20 });
+  input.on('error', (error) => diffIdStream.destroy(error));
+  input.pipe(diffIdStream);
+  const done = (async () => {
+    try {
+      await createSquashfs(diffIdStream, outputPath, { ...DEFAULT_SQUASHFS_OPTIONS, ...options });
+      // A writer may stop reading at the tar's end blocks; the diff_id covers every byte.
+      diffIdStream.resume();
+      await finished(diffIdStream);
+    } catch (error) {
+      input.destroy();
+      throw new StoreError(
+        'CONVERSION_FAILED',
+        `cannot convert the layer to squashfs: ${(error as Error).message}`,
+        outputPath,
+        { cause: error },
+      );
+    }
+    return { diffId: diffIdStream.digester.digest(), tarSize: diffIdStream.digester.size };
+  })();
+  done.catch(() => {});
+  return { input, done };
+}
