@@ -1,0 +1,151 @@
+import { execFile } from 'node:child_process';
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { importPKCS8, SignJWT } from 'jose';
+
+const run = promisify(execFile);
+
+/** A Docker token-auth issuer on loopback: checks basic credentials, signs ES256 JWTs. */
+export interface TokenIssuer {
+  /** The realm URL the registry sends clients to. */
+  realm: string;
+  service: string;
+  issuer: string;
+  /** The PEM bundle the registry trusts (`auth.token.rootcertbundle`). */
+  certPath: string;
+  /** How many token requests were answered (granted or not). */
+  requestCount(): number;
+  /** The scopes asked for, one entry per token request. */
+  requestedScopes(): string[][];
+  stop(): Promise<void>;
+}
+
+export interface TokenIssuerOptions {
+  /** Where the key and certificate are written. */
+  dir: string;
+  users: Record<string, string>;
+  service?: string;
+  issuer?: string;
+  /** Lifetime of a token in seconds (default 300). */
+  expiresIn?: number;
+}
+
+/**
+ * Distribution 2.8 verifies tokens against x509 roots: the JWT header carries the signing
+ * certificate in `x5c`, and the certificate itself is the only root in the bundle.
+ */
+export async function startTokenIssuer(options: TokenIssuerOptions): Promise<TokenIssuer> {
+  const keyPath = join(options.dir, 'token.key');
+  const certPath = join(options.dir, 'token.crt');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=concil-testkit-token-issuer',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+  ]);
+  const privateKey = await importPKCS8(await readFile(keyPath, 'utf8'), 'ES256');
+  const certificate = new X509Certificate(await readFile(certPath));
+  const x5c = [certificate.raw.toString('base64')];
+  const service = options.service ?? 'concil-test-registry';
+  const issuer = options.issuer ?? 'concil-testkit';
+  const expiresIn = options.expiresIn ?? 300;
+  let requests = 0;
+  const scopes: string[][] = [];
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://issuer');
+    if (url.pathname !== '/token') {
+      response.writeHead(404).end();
+      return;
+    }
+    requests += 1;
+    const requested = url.searchParams.getAll('scope').flatMap((each) => each.split(' ').filter(Boolean));
+    scopes.push(requested);
+    const user = authenticate(request.headers.authorization, options.users);
+    if (user === false) {
+      response.writeHead(401, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+      return;
+    }
+    const access = user === undefined ? [] : requested.map(parseScope).filter((each) => each !== undefined);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ access })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', x5c })
+      .setIssuer(issuer)
+      .setSubject(user ?? '')
+      .setAudience(service)
+      .setIssuedAt(now)
+      .setNotBefore(now - 10)
+      .setExpirationTime(now + expiresIn)
+      .setJti(randomUUID())
+      .sign(privateKey);
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        token,
+        access_token: token,
+        expires_in: expiresIn,
+        issued_at: new Date().toISOString(),
+      }),
+    );
+  };
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch(() => response.writeHead(500).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    certPath,
+    requestCount: () => requests,
+    requestedScopes: () => scopes.map((each) => [...each]),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The user name, `undefined` for anonymous, `false` for wrong credentials. */
+function authenticate(header: string | undefined, users: Record<string, string>): string | undefined | false {
+  if (!header) return undefined;
+  const [scheme, value] = header.split(' ');
+  if (scheme?.toLowerCase() !== 'basic' || !value) return false;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = decoded.slice(0, colon);
+  return colon > 0 && users[user] === decoded.slice(colon + 1) ? user : false;
+}
+
+function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
+  const first = scope.indexOf(':');
+  const last = scope.lastIndexOf(':');
+  if (first < 0 || last <= first) return undefined;
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
+  };
+}
