@@ -10,6 +10,7 @@ import { bytesStream } from './bytes-stream.js';
 import { copy } from './copy.js';
 import { ImageDirectory } from './image-directory.js';
 import { OciLayout } from './oci-layout.js';
+import { example } from './readme.example.js';
 
 const run = promisify(execFile);
 let work: string;
@@ -125,5 +126,13 @@ describe('copy between local targets', () => {
       /not an image directory/,
     );
     expect(await readFile(join(personal, 'notes.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('runs the README example', async () => {
+    await makeLayout(join(work, 'example-src'));
+    const { result, config, manifest } = await example(join(work, 'example-src'), join(work, 'example-dir'));
+    expect(result.blobsCopied).toBe(3);
+    expect(config.os).toBe('linux');
+    expect(manifest.layers).toHaveLength(2);
   });
 });

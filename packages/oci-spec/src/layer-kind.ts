@@ -1,3 +1,4 @@
+import { OciSpecError } from './errors.js';
 import { ENCRYPTED_SUFFIX, MediaType } from './media-types.js';
 
 /** A layer's format independent of the manifest flavour that names it. */
@@ -51,6 +52,11 @@ export function layerMediaType(kind: LayerKind, flavour: ManifestFlavour = 'oci'
     const [plain, nondist] = ociTypes[kind.compression];
     base = kind.nondistributable ? nondist : plain;
   }
-  if (!base) throw new Error(`no media type for a non-distributable ${kind.compression} layer`);
+  if (!base) {
+    throw new OciSpecError(
+      'UNSUPPORTED',
+      `there is no media type for a non-distributable ${kind.compression} layer; push it as a distributable one`,
+    );
+  }
   return kind.encrypted ? base + ENCRYPTED_SUFFIX : base;
 }

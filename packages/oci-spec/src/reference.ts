@@ -19,6 +19,8 @@ const TRANSPORT = 'docker://';
 
 const componentPattern = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const tagPattern = /^[\w][\w.-]{0,127}$/;
+/** The OCI grammar of a digest: algorithm ':' encoded. */
+const digestPattern = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const hostPattern = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?)(?::[0-9]+)?$/;
 
 /**
@@ -41,7 +43,8 @@ export function parseReference(input: string): ImageReference {
   let password: string | undefined;
   const firstSlash = rest.indexOf('/');
   const at = rest.indexOf('@');
-  if (at >= 0 && (firstSlash < 0 || at < firstSlash)) {
+  // `name@sha256:…` without a slash is a digest, not credentials.
+  if (at >= 0 && (firstSlash < 0 || at < firstSlash) && !digestPattern.test(rest.slice(at + 1))) {
     const credentials = rest.slice(0, at);
     rest = rest.slice(at + 1);
     const colon = credentials.indexOf(':');
@@ -138,5 +141,5 @@ export function registryBaseUrl(registry: string, options: { plainHttp?: boolean
 }
 
 function redact(input: string): string {
-  return input.replace(/^(docker:\/\/)?([^/@]+):([^/@]+)@/, '$1$2:***@');
+  return input.replace(/^(docker:\/\/)?([^/@:]*):([^/@]*)@/, '$1$2:***@');
 }

@@ -1,0 +1,29 @@
+// The main job on an embedded default: a registry on loopback, an image built in code,
+// published with concil, copied back into an image directory, listed. No network.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFixtureLayout, startRegistry } from '@concil/testkit';
+
+const cli = join(import.meta.dirname, '..', 'apps', 'cli', 'dist', 'main.js');
+const work = mkdtempSync(join(tmpdir(), 'concil-demo-'));
+const concil = (...args) => {
+  console.log(`\n$ concil ${args.join(' ')}`);
+  execFileSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
+};
+
+const registry = await startRegistry();
+try {
+  console.log(`A docker-registry runs on ${registry.host}; an image with several layers is built in code.`);
+  const layout = join(work, 'built');
+  await buildFixtureLayout(layout);
+  const image = `docker://${registry.host}/demo/app:1.0`;
+  concil('copy', `oci:${layout}:latest`, image);
+  concil('copy', image, join(work, 'app'));
+  concil('list', join(work, 'app'), '--config', '--history');
+  concil('list', image);
+} finally {
+  await registry.stop();
+  rmSync(work, { recursive: true, force: true });
+}
