@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { type Digest, Digester, type LayerCompression, layerKindOf } from '@concil/oci-spec';
@@ -68,13 +68,24 @@ export function startLayerConversion(
   const diffIdStream = new DiffIdStream({ highWaterMark: 1 << 20 });
   input.on('error', (error) => diffIdStream.destroy(error));
   input.pipe(diffIdStream);
+  // The writer stops reading at the tar's end blocks (and may destroy its input): it reads a
+  // feed of its own, so that the hashing stream runs to the end whatever the writer does.
+  const feed = new PassThrough({ highWaterMark: 1 << 20 });
+  diffIdStream.on('data', (chunk: Buffer) => {
+    if (!feed.destroyed && !feed.writableEnded && !feed.write(chunk)) diffIdStream.pause();
+  });
+  feed.on('drain', () => diffIdStream.resume());
+  feed.on('close', () => diffIdStream.resume());
+  diffIdStream.on('end', () => feed.end());
+  diffIdStream.on('error', (error) => feed.destroy(error));
   const done = (async () => {
     try {
-      await createSquashfs(diffIdStream, outputPath, { ...DEFAULT_SQUASHFS_OPTIONS, ...options });
-      // A writer may stop reading at the tar's end blocks; the diff_id covers every byte.
+      await createSquashfs(feed, outputPath, { ...DEFAULT_SQUASHFS_OPTIONS, ...options });
+      feed.destroy();
       diffIdStream.resume();
-      await finished(diffIdStream);
+      if (!diffIdStream.readableEnded) await finished(diffIdStream);
     } catch (error) {
+      feed.destroy();
       input.destroy();
       throw new StoreError(
         'CONVERSION_FAILED',
