@@ -11,8 +11,11 @@ export class ByteSource {
   /** Total bytes consumed so far (for error messages). */
   consumed = 0;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.iterator = source[Symbol.asyncIterator]();
+  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+    this.iterator =
+      Symbol.asyncIterator in source
+        ? source[Symbol.asyncIterator]()
+        : (source[Symbol.iterator]() as unknown as AsyncIterator<Uint8Array>);
   }
 
   private async fill(): Promise<boolean> {

@@ -154,7 +154,11 @@ export class DataWriter {
       this.duplicates++;
       return { ...previous, blockSizes: [...previous.blockSizes] };
     }
-    if (fill > 0) {
+    if (fill > 0 && tail.equals(this.zeroBlock.subarray(0, fill))) {
+      // An all-zero tail is a hole too (as tar2sqfs stores it): a sparse last block, no fragment.
+      layout.blockSizes[index] = 0;
+      layout.sparseBytes += fill;
+    } else if (fill > 0) {
       const at = await this.addFragment(tail);
       layout.fragment = at.index;
       layout.fragmentOffset = at.offset;

@@ -9,7 +9,10 @@ export class IdTable {
     let i = this.index.get(id);
     if (i === undefined) {
       if (this.ids.length >= 0x10000) {
-        throw new SquashfsError('LIMIT_EXCEEDED', 'more than 65536 distinct uids/gids: squashfs cannot store them');
+        throw new SquashfsError(
+          'LIMIT_EXCEEDED',
+          'more than 65536 distinct uids/gids: squashfs cannot store them',
+        );
       }
       if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
         throw new SquashfsError('TAR_CORRUPT', `uid/gid ${id} does not fit in 32 bits`);

@@ -1,3 +1,5 @@
 export type { CompressorName } from './compressor.js';
 export { SquashfsError, type SquashfsErrorCode } from './errors.js';
+export { openSquashfs, type SquashfsEntry, type SquashfsEntryType, SquashfsReader } from './reader.js';
+export { squashfsToTar } from './to-tar.js';
 export { type CreateSquashfsOptions, createSquashfs, type SquashfsStats } from './writer.js';

@@ -51,7 +51,11 @@ export function encodeSuperblock(sb: Superblock): Buffer {
 
 export function decodeSuperblock(b: Buffer, path?: string): Superblock {
   if (b.length < SUPERBLOCK_SIZE) {
-    throw new SquashfsError('CORRUPT_IMAGE', 'file is too short to be a squashfs image (no superblock)', path);
+    throw new SquashfsError(
+      'CORRUPT_IMAGE',
+      'file is too short to be a squashfs image (no superblock)',
+      path,
+    );
   }
   if (b.readUInt32LE(0) !== SQUASHFS_MAGIC) {
     throw new SquashfsError('BAD_MAGIC', 'not a squashfs image: the magic number "hsqs" is missing', path);
@@ -59,12 +63,17 @@ export function decodeSuperblock(b: Buffer, path?: string): Superblock {
   const major = b.readUInt16LE(28);
   const minor = b.readUInt16LE(30);
   if (major !== 4 || minor !== 0) {
-    throw new SquashfsError('UNSUPPORTED_VERSION', `squashfs ${major}.${minor} is not supported (only 4.0)`, path);
+    throw new SquashfsError(
+      'UNSUPPORTED_VERSION',
+      `squashfs ${major}.${minor} is not supported (only 4.0)`,
+      path,
+    );
   }
   const u64 = (at: number): number => {
     const v = b.readBigUInt64LE(at);
     if (v === 0xffffffffffffffffn) return ABSENT;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`superblock field at byte ${at} is out of range`, path);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw corrupt(`superblock field at byte ${at} is out of range`, path);
     return Number(v);
   };
   const sb: Superblock = {

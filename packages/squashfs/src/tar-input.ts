@@ -121,7 +121,9 @@ function parseSparseEntries(buf: Buffer, start: number, count: number, into: Spa
  * Read a tar stream entry by entry. Accepts ustar, GNU and PAX archives, and archives that stop right
  * after the last entry's data without padding or end-of-archive blocks (as umoci writes them).
  */
-export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
+export async function* readTar(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<TarEntry> {
   const input = new ByteSource(source);
   const globalPax = new Map<string, Buffer>();
   let pax = new Map<string, Buffer>();
@@ -177,7 +179,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
         const v = text(key);
         if (v === undefined) return fallback;
         const n = Number(v);
-        if (!Number.isFinite(n)) throw new SquashfsError('TAR_CORRUPT', `tar PAX ${key} is not a number: ${v}`);
+        if (!Number.isFinite(n))
+          throw new SquashfsError('TAR_CORRUPT', `tar PAX ${key} is not a number: ${v}`);
         return n;
       };
 
@@ -238,7 +241,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
           }
           if (needed === 0) break;
         }
-        for (let i = 0; i < needed; i++) sparse.push({ offset: numbers[1 + i * 2]!, size: numbers[2 + i * 2]! });
+        for (let i = 0; i < needed; i++)
+          sparse.push({ offset: numbers[1 + i * 2]!, size: numbers[2 + i * 2]! });
         dataSize = storedSize - consumedMap;
       } else if (ext.has('GNU.sparse.map') || ext.has('GNU.sparse.offset')) {
         sparse = [];
@@ -271,7 +275,9 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
       if (type === 'file') {
         entry.body = () => {
           consumed = true;
-          return sparse ? sparseBody(input, dataSize, logicalSize, sparse, what) : input.stream(dataSize, what);
+          return sparse
+            ? sparseBody(input, dataSize, logicalSize, sparse, what)
+            : input.stream(dataSize, what);
         };
       }
       yield entry;

@@ -39,7 +39,11 @@ export function pathComponents(name: string): string[] {
   }
   for (const p of parts) {
     if (Buffer.byteLength(p) > 256) {
-      throw new SquashfsError('LIMIT_EXCEEDED', 'a file name is longer than squashfs allows (256 bytes)', name);
+      throw new SquashfsError(
+        'LIMIT_EXCEEDED',
+        'a file name is longer than squashfs allows (256 bytes)',
+        name,
+      );
     }
   }
   return parts;
@@ -145,7 +149,13 @@ export class Tree {
         return undefined;
       }
       case 'symlink':
-        this.place(parts, { kind: 'symlink', ...attrs, xattrs: entry.xattrs, links: 1, target: entry.linkname });
+        this.place(parts, {
+          kind: 'symlink',
+          ...attrs,
+          xattrs: entry.xattrs,
+          links: 1,
+          target: entry.linkname,
+        });
         return undefined;
       case 'char':
       case 'block':

@@ -52,7 +52,10 @@ const DEFAULT_BLOCK_SIZE = 128 * 1024;
 
 function checkBlockSize(size: number): void {
   if (!Number.isInteger(size) || size < 4096 || size > 1 << 20 || (size & (size - 1)) !== 0) {
-    throw new SquashfsError('BAD_OPTION', `block size must be a power of two from 4096 to 1048576, got ${size}`);
+    throw new SquashfsError(
+      'BAD_OPTION',
+      `block size must be a power of two from 4096 to 1048576, got ${size}`,
+    );
   }
 }
 
@@ -61,7 +64,7 @@ function checkBlockSize(size: number): void {
  * The image is built in a temporary file beside the target and renamed into place only on success.
  */
 export async function createSquashfs(
-  tarStream: Readable | AsyncIterable<Uint8Array>,
+  tarStream: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   outputPath: string,
   options: CreateSquashfsOptions = {},
 ): Promise<SquashfsStats> {
@@ -87,7 +90,7 @@ export async function createSquashfs(
     data = new DataWriter(fd, compressor, blockSize, concurrency, start);
 
     const tree = new Tree(options.overlayWhiteouts ?? false);
-    for await (const entry of readTar(tarStream as AsyncIterable<Uint8Array>)) {
+    for await (const entry of readTar(tarStream)) {
       const node = tree.add(entry);
       if (node) node.layout = await data.writeFile(entry.body(), entry.size);
       else if (entry.type === 'file') for await (const _ of entry.body()); // whiteout files: drop content

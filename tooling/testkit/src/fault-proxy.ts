@@ -27,6 +27,8 @@ interface FaultBase {
  * - `corrupt`: forward with every chunk's first byte flipped (same length, wrong digest).
  * - `truncate`: forward `afterBytes` bytes without a Content-Length and end the response cleanly.
  * - `body`: replace the upstream body (and drop its Docker-Content-Digest), e.g. a malformed manifest.
+ * - `rewrite`: hand the whole upstream response to a function that returns another one, for
+ *   features a real docker-registry 2.8 lacks (e.g. paginated tag lists).
  * - `redirect`: answer 307 to the second server on another loopback host, which serves the content
  *   through a one-time signature (as a presigned storage URL would) and records the headers it saw.
  */
@@ -36,7 +38,17 @@ export type Fault =
   | (FaultBase & { kind: 'corrupt' })
   | (FaultBase & { kind: 'truncate'; afterBytes: number })
   | (FaultBase & { kind: 'body'; body: string | Uint8Array; contentType?: string })
+  | (FaultBase & { kind: 'rewrite'; rewrite: (response: UpstreamResponse) => UpstreamResponse })
   | (FaultBase & { kind: 'redirect' });
+
+/** A whole response as the `rewrite` fault sees and returns it. */
+export interface UpstreamResponse {
+  /** The request's path and query. */
+  url: string;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
 
 export interface ProxiedRequest {
   method: string;
@@ -86,7 +98,7 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
 
   const take = (request: IncomingMessage): Fault | undefined => {
     for (const fault of armed) {
-      const match = fault.match ?? (fault.kind === 'status' ? {} : blobGet);
+      const match = fault.match ?? (fault.kind === 'status' || fault.kind === 'rewrite' ? {} : blobGet);
       if (match.method && match.method !== request.method) continue;
       if (match.path && !match.path.test(request.url ?? '')) continue;
       fault.left -= 1;
@@ -151,13 +163,13 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
         path: request.url,
         headers,
       },
-      (upstreamResponse) => respond(upstreamResponse, response, fault),
+      (upstreamResponse) => respond(upstreamResponse, response, fault, request.url ?? '/'),
     );
     outgoing.on('error', () => response.destroy());
     request.pipe(outgoing);
   }
 
-  function respond(from: IncomingMessage, to: ServerResponse, fault: Fault | undefined): void {
+  function respond(from: IncomingMessage, to: ServerResponse, fault: Fault | undefined, url: string): void {
     const headers: OutgoingHttpHeaders = { ...from.headers };
     const status = from.statusCode ?? 502;
     if (!fault || status >= 300) {
@@ -172,6 +184,26 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
       from.resume();
       to.writeHead(status, headers);
       to.end(fault.body);
+      return;
+    }
+    if (fault.kind === 'rewrite') {
+      const chunks: Buffer[] = [];
+      from.on('data', (chunk: Buffer) => chunks.push(chunk));
+      from.on('end', () => {
+        const rewritten = fault.rewrite({
+          url,
+          status,
+          headers: { ...from.headers },
+          body: Buffer.concat(chunks),
+        });
+        const out: OutgoingHttpHeaders = {
+          ...rewritten.headers,
+          'content-length': String(rewritten.body.length),
+        };
+        delete out['transfer-encoding'];
+        to.writeHead(rewritten.status, out);
+        to.end(rewritten.body);
+      });
       return;
     }
     if (fault.kind === 'truncate') delete headers['content-length'];

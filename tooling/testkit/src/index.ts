@@ -5,6 +5,7 @@ export {
   type RedirectTarget,
   type RequestMatch,
   startFaultProxy,
+  type UpstreamResponse,
 } from './fault-proxy.js';
 export { findFreePort } from './free-port.js';
 export {

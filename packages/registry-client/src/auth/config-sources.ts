@@ -1,0 +1,104 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { credentialsFromAuths, readJsonFile } from './auth-file.js';
+import { matchAuthKey } from './auth-keys.js';
+import { getFromCredentialHelper } from './credential-helper.js';
+import {
+  type CredentialPrompt,
+  type CredentialProvider,
+  type CredentialRequest,
+  type Credentials,
+  chainCredentialProviders,
+} from './credentials.js';
+
+export interface CredentialSourceOptions {
+  /** Environment to read (`CONCIL_CONFIG`, `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `PATH`). */
+  env?: NodeJS.ProcessEnv;
+  /** Home directory (default `os.homedir()`). */
+  homeDir?: string;
+}
+
+function resolveOptions(options: CredentialSourceOptions): { env: NodeJS.ProcessEnv; home: string } {
+  return { env: options.env ?? process.env, home: options.homeDir ?? homedir() };
+}
+
+/** `~/.concil/config.json` (or `$CONCIL_CONFIG`): `auths` keyed by host or host/repository prefix. */
+export function concilConfigCredentials(options: CredentialSourceOptions = {}): CredentialProvider {
+  return async (request) => {
+    const { env, home } = resolveOptions(options);
+    const path = env.CONCIL_CONFIG || join(home, '.concil', 'config.json');
+    const config = await readJsonFile(path);
+    return config ? credentialsFromAuths(config.auths, request) : undefined;
+  };
+}
+
+/**
+ * `~/.docker/config.json` (or `$DOCKER_CONFIG/config.json`): a per-registry `credHelpers` entry
+ * first, then inline `auths`, then the `credsStore` helper.
+ */
+export function dockerConfigCredentials(options: CredentialSourceOptions = {}): CredentialProvider {
+  return async (request) => {
+    const { env, home } = resolveOptions(options);
+    const path = join(env.DOCKER_CONFIG || join(home, '.docker'), 'config.json');
+    const config = await readJsonFile(path);
+    if (!config) return undefined;
+    const serverUrl = request.registry === 'docker.io' ? 'https://index.docker.io/v1/' : request.registry;
+    const helpers = config.credHelpers;
+    if (typeof helpers === 'object' && helpers !== null) {
+      const map = helpers as Record<string, unknown>;
+      const key = matchAuthKey(Object.keys(map), request.registry);
+      const helper = key === undefined ? undefined : map[key];
+      if (typeof helper === 'string' && helper) return getFromCredentialHelper(helper, serverUrl, env);
+    }
+    const inline = credentialsFromAuths(config.auths, { registry: request.registry });
+    if (inline) return inline;
+    if (typeof config.credsStore === 'string' && config.credsStore) {
+      return getFromCredentialHelper(config.credsStore, serverUrl, env);
+    }
+    return undefined;
+  };
+}
+
+/**
+ * containers-auth.json as podman, buildah and skopeo write it: `$REGISTRY_AUTH_FILE`, else
+ * `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`; the first file
+ * with an entry for the registry wins.
+ */
+export function containersAuthCredentials(options: CredentialSourceOptions = {}): CredentialProvider {
+  return async (request) => {
+    const { env, home } = resolveOptions(options);
+    const paths = [
+      env.REGISTRY_AUTH_FILE,
+      env.XDG_RUNTIME_DIR && join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'),
+      join(home, '.config', 'containers', 'auth.json'),
+    ].filter((each): each is string => Boolean(each));
+    for (const path of paths) {
+      const config = await readJsonFile(path);
+      const found = config ? credentialsFromAuths(config.auths, request) : undefined;
+      if (found) return found;
+    }
+    return undefined;
+  };
+}
+
+export interface DefaultCredentialOptions extends CredentialSourceOptions {
+  /** Credentials that come first, e.g. those written in the image reference. */
+  explicit?: Credentials;
+  /** Asked only when no file has credentials (the CLI supplies it on a TTY). */
+  prompt?: CredentialPrompt;
+}
+
+/**
+ * The usual order: explicit credentials (the reference's `user:pass`), concil's config, docker's
+ * config and credential helpers, containers' auth.json, and last the prompt.
+ */
+export function defaultCredentialProvider(options: DefaultCredentialOptions = {}): CredentialProvider {
+  const { explicit, prompt } = options;
+  return chainCredentialProviders(
+    explicit ? async () => explicit : undefined,
+    concilConfigCredentials(options),
+    dockerConfigCredentials(options),
+    containersAuthCredentials(options),
+    prompt ? (request: CredentialRequest) => prompt(request) : undefined,
+  );
+}

@@ -1,0 +1,137 @@
+import { Readable } from 'node:stream';
+import type { Descriptor } from '@concil/oci-spec';
+import { repositoryScope } from './auth/challenge.js';
+import { RegistryError } from './errors.js';
+import { referenceText, repositoryPath } from './reference-text.js';
+import { isRetryableNetworkError } from './retry.js';
+import { header, networkError, type RegistrySession, type ResponseBody } from './session.js';
+import { VerifiedBlobStream } from './verified-blob-stream.js';
+
+export interface FetchBlobOptions {
+  signal?: AbortSignal;
+  /** How many times a broken download is resumed with `Range` (default 5). */
+  maxResumes?: number;
+}
+
+function blobContext(session: RegistrySession, repository: string, digest: string) {
+  return {
+    reference: referenceText(session.registry, repository, digest),
+    registry: session.registry,
+    subject: 'blob' as const,
+  };
+}
+
+/** HEAD a blob: its size and digest, or undefined when the repository does not have it. */
+export async function headBlob(
+  session: RegistrySession,
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<{ digest: string; size: number } | undefined> {
+  const response = await session.send({
+    method: 'HEAD',
+    path: repositoryPath(repository, `blobs/${digest}`),
+    scopes: [repositoryScope(repository, 'pull')],
+    repository,
+    context: blobContext(session, repository, digest),
+    expect: [200, 404],
+    ...(signal && { signal }),
+  });
+  await response.body.dump();
+  if (response.status === 404) return undefined;
+  return { digest, size: Number(header(response, 'content-length') ?? -1) };
+}
+
+/**
+ * GET a blob as a stream that is hashed on the fly and fails on a wrong size or digest. When the
+ * connection breaks, the download continues with `Range` from the bytes received, and the whole
+ * is verified as one.
+ */
+export async function fetchBlob(
+  session: RegistrySession,
+  repository: string,
+  desc: Pick<Descriptor, 'digest' | 'size'>,
+  options: FetchBlobOptions = {},
+): Promise<Readable> {
+  const ctx = blobContext(session, repository, desc.digest);
+  const open = async (offset: number): Promise<{ body: ResponseBody; skip: number }> => {
+    const response = await session.send({
+      method: 'GET',
+      path: repositoryPath(repository, `blobs/${desc.digest}`),
+      ...(offset > 0 && { headers: { range: `bytes=${offset}-` } }),
+      scopes: [repositoryScope(repository, 'pull')],
+      repository,
+      context: ctx,
+      ...(options.signal && { signal: options.signal }),
+    });
+    if (offset === 0 || response.status === 200) return { body: response.body, skip: offset };
+    const range = /^bytes (\d+)-/.exec(header(response, 'content-range') ?? '');
+    if (response.status !== 206 || Number(range?.[1]) !== offset) {
+      response.body.destroy();
+      throw new RegistryError(
+        'PROTOCOL',
+        `${ctx.reference}: the registry answered a resumed download with the wrong range`,
+        {
+          reference: ctx.reference,
+          status: response.status,
+        },
+      );
+    }
+    return { body: response.body, skip: 0 };
+  };
+  const first = await open(0);
+  const maxResumes = options.maxResumes ?? 5;
+
+  async function* download(): AsyncGenerator<Buffer> {
+    let { body, skip } = first;
+    let received = 0;
+    let resumes = 0;
+    for (;;) {
+      try {
+        for await (const chunk of body) {
+          let buffer = chunk as Buffer;
+          if (skip > 0) {
+            const dropped = Math.min(skip, buffer.length);
+            skip -= dropped;
+            buffer = buffer.subarray(dropped);
+            if (buffer.length === 0) continue;
+          }
+          received += buffer.length;
+          yield buffer;
+        }
+        return;
+      } catch (error) {
+        if (options.signal?.aborted || !isRetryableNetworkError(error) || resumes >= maxResumes) {
+          throw networkError(error, session.baseUrl, ctx);
+        }
+        if (received >= desc.size) return;
+        resumes += 1;
+        ({ body, skip } = await open(received));
+      }
+    }
+  }
+
+  const source = Readable.from(download(), { objectMode: false });
+  const verifier = new VerifiedBlobStream(desc, ctx.reference);
+  source.on('error', (error) => verifier.destroy(error));
+  verifier.on('close', () => {
+    if (!source.destroyed) source.destroy();
+  });
+  return source.pipe(verifier);
+}
+
+/** DELETE a blob from a repository. */
+export async function deleteBlob(
+  session: RegistrySession,
+  repository: string,
+  digest: string,
+): Promise<void> {
+  const response = await session.send({
+    method: 'DELETE',
+    path: repositoryPath(repository, `blobs/${digest}`),
+    scopes: [repositoryScope(repository, 'delete')],
+    repository,
+    context: blobContext(session, repository, digest),
+  });
+  await response.body.dump();
+}

@@ -1,0 +1,199 @@
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { computeDigest, encodeManifest, type ImageManifest, MediaType } from '@concil/oci-spec';
+import { startRegistry, type TestRegistry } from '@concil/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
+import { makeBlob, makeImage, piecewise, pushImage, randomBlob, readAll } from './test-helpers/image.js';
+
+let registry: TestRegistry;
+let client: RegistryClient;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  client = new RegistryClient(registry.host, { credentials: async () => undefined });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await registry?.stop();
+});
+
+describe('RegistryClient against docker-registry', () => {
+  it('pushes a small image and reads it back', async () => {
+    const image = makeImage([1000, 5000]);
+    await pushImage(client, 'apps/small', image, 'v1');
+
+    const fetched = await client.getManifest('apps/small', 'v1');
+    expect(fetched.descriptor).toEqual(image.manifest.descriptor);
+    expect(Buffer.from(fetched.bytes)).toEqual(Buffer.from(image.manifest.bytes));
+    expect(fetched.manifest.kind).toBe('manifest');
+
+    const head = await client.headManifest('apps/small', 'v1');
+    expect(head).toEqual(image.manifest.descriptor);
+    expect(await client.headManifest('apps/small', image.manifest.descriptor.digest)).toEqual(
+      image.manifest.descriptor,
+    );
+
+    for (const blob of [image.config, ...image.layers]) {
+      expect(await client.headBlob('apps/small', blob.descriptor.digest)).toEqual({
+        digest: blob.descriptor.digest,
+        size: blob.descriptor.size,
+      });
+      const bytes = await readAll(await client.fetchBlob('apps/small', blob.descriptor));
+      expect(bytes.equals(blob.bytes)).toBe(true);
+    }
+  });
+
+  it('uploads a blob above the chunk threshold in chunks and downloads it verified', async () => {
+    const chunked = new RegistryClient(registry.host, {
+      credentials: async () => undefined,
+      chunkedThreshold: 100_000,
+      chunkSize: 64 * 1024,
+    });
+    const blob = randomBlob(300_000 + 123);
+    await chunked.pushBlob('apps/big', blob.descriptor, piecewise(blob.bytes));
+    const log = await readFile(registry.logPath, 'utf8');
+    expect(log.match(/"PATCH \/v2\/apps\/big\/blobs\/uploads\//g)?.length).toBe(5);
+    const bytes = await readAll(await chunked.fetchBlob('apps/big', blob.descriptor));
+    expect(bytes.equals(blob.bytes)).toBe(true);
+    await chunked.close();
+  });
+
+  it('uploads in chunks when asked, whatever the size', async () => {
+    const blob = randomBlob(50_000);
+    await client.pushBlob('apps/asked', blob.descriptor, piecewise(blob.bytes), {
+      chunked: true,
+      chunkSize: 16_384,
+    });
+    expect(await client.headBlob('apps/asked', blob.descriptor.digest)).toBeDefined();
+  });
+
+  it('refuses to commit an upload whose bytes do not match the digest', async () => {
+    const blob = randomBlob(10_000);
+    const wrong = Buffer.from(blob.bytes);
+    wrong[5] = (wrong[5] ?? 0) ^ 1;
+    const error = await client
+      .pushBlob('apps/bad', blob.descriptor, Readable.from([wrong]), { chunked: true, chunkSize: 4096 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as RegistryError).code).toBe('DIGEST_INVALID');
+    expect(await client.headBlob('apps/bad', blob.descriptor.digest)).toBeUndefined();
+  });
+
+  it('mounts a blob across repositories, and falls back to an upload when it cannot', async () => {
+    const blob = randomBlob(4096);
+    await client.pushBlob('mount/source', blob.descriptor, Readable.from([blob.bytes]));
+    expect(await client.mountBlob('mount/target', blob.descriptor.digest, 'mount/source')).toBe(true);
+    expect(await client.headBlob('mount/target', blob.descriptor.digest)).toBeDefined();
+
+    const missing = randomBlob(100);
+    expect(await client.mountBlob('mount/target', missing.descriptor.digest, 'mount/source')).toBe(false);
+    const pushed = await client.pushBlob('mount/other', missing.descriptor, Readable.from([missing.bytes]), {
+      mountFrom: 'mount/source',
+    });
+    expect(pushed.mounted).toBe(false);
+    expect(await client.headBlob('mount/other', missing.descriptor.digest)).toBeDefined();
+  });
+
+  it('lists tags and the catalog page by page', async () => {
+    const image = makeImage([10]);
+    await pushImage(client, 'paged/app', image, 'a');
+    for (const tag of ['b', 'c', 'd', 'e']) {
+      await client.putManifest('paged/app', tag, image.manifest.bytes, MediaType.ociManifest);
+    }
+    // distribution 2.8 ignores `n` for tags (the fault-proxy test paginates them); it pages the catalog.
+    expect((await client.listTags('paged/app')).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+
+    const catalog = await client.listRepositories({ pageSize: 1 });
+    expect(catalog).toContain('paged/app');
+    expect(catalog).toContain('apps/small');
+    expect(catalog).toEqual([...catalog].sort());
+  });
+
+  it('finds referrers through the fallback tag when the registry has no referrers API', async () => {
+    const image = makeImage([10]);
+    await pushImage(client, 'refs/app', image, 'v1');
+    expect(await client.listReferrers('refs/app', image.manifest.descriptor.digest)).toEqual([]);
+
+    const empty = makeBlob(Buffer.from('{}'), MediaType.ociEmpty);
+    await client.pushBlob('refs/app', empty.descriptor, Readable.from([empty.bytes]));
+    const signature = encodeManifest(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        artifactType: 'application/vnd.example.signature',
+        config: empty.descriptor,
+        layers: [empty.descriptor],
+        subject: image.manifest.descriptor,
+        annotations: { 'org.example.signer': 'test' },
+      } as ImageManifest,
+      MediaType.ociManifest,
+    );
+    await client.putManifest('refs/app', signature.descriptor.digest, signature.bytes, MediaType.ociManifest);
+
+    const referrers = await client.listReferrers('refs/app', image.manifest.descriptor.digest);
+    expect(referrers).toEqual([
+      {
+        ...signature.descriptor,
+        artifactType: 'application/vnd.example.signature',
+        annotations: { 'org.example.signer': 'test' },
+      },
+    ]);
+    const hex = image.manifest.descriptor.digest.slice('sha256:'.length);
+    expect(await client.listTags('refs/app')).toContain(`sha256-${hex}`);
+    expect(
+      await client.listReferrers('refs/app', image.manifest.descriptor.digest, {
+        artifactType: 'other/type',
+      }),
+    ).toEqual([]);
+  });
+
+  it('deletes manifests and blobs', async () => {
+    const image = makeImage([300]);
+    await pushImage(client, 'del/app', image, 'v1');
+    await client.deleteManifest('del/app', image.manifest.descriptor.digest);
+    expect(await client.headManifest('del/app', image.manifest.descriptor.digest)).toBeUndefined();
+    const layer = image.layers[0]!;
+    await client.deleteBlob('del/app', layer.descriptor.digest);
+    expect(await client.headBlob('del/app', layer.descriptor.digest)).toBeUndefined();
+  });
+
+  it('says which tag is unknown (MANIFEST_UNKNOWN)', async () => {
+    const image = makeImage([10]);
+    await pushImage(client, 'app', image, 'v1');
+    const error = await client.getManifest('app', 'nope').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'MANIFEST_UNKNOWN', status: 404 });
+    expect((error as RegistryError).message).toBe(
+      `docker://${registry.host}/app:nope: tag not found (MANIFEST_UNKNOWN); check the tag with \`concil tags\``,
+    );
+    expect(await client.headManifest('app', 'nope')).toBeUndefined();
+  });
+
+  it('reports unknown blobs and repositories', async () => {
+    const digest = computeDigest('nothing here');
+    const error = await client.fetchBlob('app', { digest, size: 12 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BLOB_UNKNOWN', status: 404 });
+    const missing = await client.listTags('no/such/repo').catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NAME_UNKNOWN' });
+  });
+
+  it('passes on the registry rejecting a malformed manifest (MANIFEST_INVALID)', async () => {
+    const bytes = Buffer.from('{"schemaVersion": 2, "config": "nope"}');
+    const error = await client
+      .putManifest('app', 'broken', bytes, MediaType.ociManifest)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ code: 'MANIFEST_INVALID' });
+  });
+
+  it('refuses a manifest that refers to blobs the repository lacks', async () => {
+    const image = makeImage([10]);
+    const error = await client
+      .putManifest('lonely', 'v1', image.manifest.bytes, MediaType.ociManifest)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN', status: 400 });
+  });
+});

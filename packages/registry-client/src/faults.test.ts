@@ -1,0 +1,141 @@
+import { Readable } from 'node:stream';
+import { MediaType } from '@concil/oci-spec';
+import { type FaultProxy, startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
+import { makeImage, pushImage, randomBlob, readAll } from './test-helpers/image.js';
+
+let registry: TestRegistry;
+let proxy: FaultProxy;
+let client: RegistryClient;
+const blob = randomBlob(400_000);
+const image = makeImage([1000]);
+const users = { tester: 'secret' };
+
+beforeAll(async () => {
+  registry = await startRegistry({ auth: 'basic', users });
+  proxy = await startFaultProxy(registry.url);
+  client = new RegistryClient(proxy.host, {
+    credentials: { username: 'tester', password: 'secret' },
+    retry: { baseDelayMs: 20 },
+  });
+  await client.pushBlob('faulty', blob.descriptor, Readable.from([blob.bytes]));
+  await pushImage(client, 'faulty', image, 'v1');
+});
+
+afterEach(() => {
+  proxy.clear();
+});
+
+afterAll(async () => {
+  await client?.close();
+  await proxy?.stop();
+  await registry?.stop();
+});
+
+const fetchAll = async (c = client) => readAll(await c.fetchBlob('faulty', blob.descriptor));
+
+describe('faults injected by a loopback proxy in front of docker-registry', () => {
+  it('rejects a blob whose bytes do not match its digest (DIGEST_INVALID)', async () => {
+    proxy.inject({ kind: 'corrupt' });
+    const error = await fetchAll().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'DIGEST_INVALID' });
+    expect((error as Error).message).toContain(blob.descriptor.digest);
+  });
+
+  it('rejects a truncated blob served without Content-Length (SIZE_INVALID)', async () => {
+    proxy.inject({ kind: 'truncate', afterBytes: 100_000 });
+    const error = await fetchAll().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'SIZE_INVALID' });
+    expect((error as Error).message).toContain('truncated');
+  });
+
+  it('resumes a download with Range after the connection drops, and verifies the whole', async () => {
+    proxy.inject({ kind: 'drop', afterBytes: 150_000 });
+    const start = proxy.requests.length;
+    const bytes = await fetchAll();
+    expect(bytes.equals(blob.bytes)).toBe(true);
+    const gets = proxy.requests.slice(start).filter((r) => r.method === 'GET' && r.url.includes('/blobs/'));
+    expect(gets.map((r) => r.fault ?? r.range)).toEqual(['drop', 'bytes=150000-']);
+  });
+
+  it('retries 500 twice and then succeeds', async () => {
+    proxy.inject({ kind: 'status', status: 500, times: 2 });
+    const fetched = await client.getManifest('faulty', 'v1');
+    expect(fetched.descriptor).toEqual(image.manifest.descriptor);
+    expect(proxy.pending()).toBe(0);
+  });
+
+  it('gives up after the bounded number of retries (SERVER_ERROR)', async () => {
+    const impatient = new RegistryClient(proxy.host, {
+      credentials: { username: 'tester', password: 'secret' },
+      retry: { maxRetries: 2, baseDelayMs: 5 },
+    });
+    proxy.inject({ kind: 'status', status: 503, times: 3 });
+    const error = await impatient.getManifest('faulty', 'v1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SERVER_ERROR', status: 503 });
+    await impatient.close();
+  });
+
+  it('waits for Retry-After on 429 with a body that is not JSON, then succeeds', async () => {
+    proxy.inject({ kind: 'status', status: 429, headers: { 'retry-after': '1' }, body: 'slow down!' });
+    const fetched = await client.getManifest('faulty', 'v1');
+    expect(fetched.descriptor.digest).toBe(image.manifest.descriptor.digest);
+    expect(proxy.pending()).toBe(0);
+  });
+
+  it('follows a redirect to another host without the Authorization header', async () => {
+    proxy.inject({ kind: 'redirect' });
+    const before = proxy.redirectTarget.requests.length;
+    const bytes = await fetchAll();
+    expect(bytes.equals(blob.bytes)).toBe(true);
+    expect(proxy.redirectTarget.requests.length).toBe(before + 1);
+    expect(proxy.redirectTarget.sawAuthorization()).toBe(false);
+    // and the request to the registry itself did carry credentials
+    expect(proxy.requests.filter((r) => r.fault === 'redirect').every((r) => r.authorization)).toBe(true);
+  });
+
+  it('reports a malformed manifest as MANIFEST_INVALID', async () => {
+    proxy.inject({
+      kind: 'body',
+      body: '{"schemaVersion": 2, "layers": "not a list"',
+      contentType: MediaType.ociManifest,
+      match: { method: 'GET', path: /\/manifests\/v1$/ },
+    });
+    const error = await client.getManifest('faulty', 'v1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'MANIFEST_INVALID' });
+  });
+
+  it('follows Link pagination of tag lists', async () => {
+    for (const tag of ['v2', 'v3', 'v4', 'v5']) {
+      await client.putManifest('faulty', tag, image.manifest.bytes, MediaType.ociManifest);
+    }
+    // docker-registry 2.8 ignores `n` for tags; the proxy paginates as newer registries do.
+    proxy.inject({
+      kind: 'rewrite',
+      times: 100,
+      match: { method: 'GET', path: /\/tags\/list/ },
+      rewrite: (response) => {
+        const url = new URL(response.url, 'http://x');
+        const n = Number(url.searchParams.get('n') ?? 1000);
+        const last = url.searchParams.get('last');
+        const all = (JSON.parse(response.body.toString()).tags as string[]).sort();
+        const rest = last ? all.filter((tag) => tag > last) : all;
+        const page = rest.slice(0, n);
+        const headers = { ...response.headers };
+        if (rest.length > n) {
+          headers.link = `</v2/faulty/tags/list?last=${page[page.length - 1]}&n=${n}>; rel="next"`;
+        }
+        return { ...response, headers, body: Buffer.from(JSON.stringify({ name: 'faulty', tags: page })) };
+      },
+    });
+    const pages: string[][] = [];
+    for await (const page of client.tagPages('faulty', { pageSize: 2 })) pages.push(page);
+    expect(pages).toEqual([['v1', 'v2'], ['v3', 'v4'], ['v5']]);
+    expect(await client.listTags('faulty', { pageSize: 2 })).toEqual(['v1', 'v2', 'v3', 'v4', 'v5']);
+  });
+});

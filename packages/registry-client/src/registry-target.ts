@@ -1,0 +1,193 @@
+import { Readable } from 'node:stream';
+import {
+  computeDigest,
+  type Descriptor,
+  type FetchOptions,
+  type ImageReference,
+  isManifestOrIndexMediaType,
+  manifestReference,
+  parseReference,
+  type ReadOnlyTarget,
+  type Target,
+} from '@concil/oci-spec';
+import { type DefaultCredentialOptions, defaultCredentialProvider } from './auth/config-sources.js';
+import type { CredentialPrompt } from './auth/credentials.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { RegistryError } from './errors.js';
+import { MAX_MANIFEST_BYTES } from './manifests.js';
+import { referenceText } from './reference-text.js';
+
+const RECENT_MANIFESTS = 64;
+
+/**
+ * One repository of a registry as a content target: manifests and indexes go through the
+ * manifest endpoints, everything else through the blob endpoints.
+ */
+export class RegistryTarget implements Target {
+  readonly name: string;
+  readonly client: RegistryClient;
+  readonly repository: string;
+  /** What `resolve()` without argument resolves: the reference's digest or tag. */
+  readonly defaultReference: string;
+  readonly #recent = new Map<string, { bytes: Uint8Array; mediaType: string }>();
+
+  constructor(client: RegistryClient, repository: string, defaultReference = 'latest') {
+    this.client = client;
+    this.repository = repository;
+    this.defaultReference = defaultReference;
+    this.name = `docker://${client.registry}/${repository}`;
+  }
+
+  get registry(): string {
+    return this.client.registry;
+  }
+
+  async fetch(desc: Descriptor, options: FetchOptions = {}): Promise<Readable> {
+    if (isManifestOrIndexMediaType(desc.mediaType)) {
+      const recent = this.#recent.get(desc.digest);
+      if (recent) return Readable.from([Buffer.from(recent.bytes)]);
+      const fetched = await this.client.getManifest(this.repository, desc.digest, options);
+      return Readable.from([Buffer.from(fetched.bytes)]);
+    }
+    return this.client.fetchBlob(this.repository, desc, options);
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    if (isManifestOrIndexMediaType(desc.mediaType)) {
+      return (await this.client.headManifest(this.repository, desc.digest)) !== undefined;
+    }
+    return (await this.client.headBlob(this.repository, desc.digest)) !== undefined;
+  }
+
+  async push(desc: Descriptor, content: Readable, options: FetchOptions = {}): Promise<void> {
+    if (!isManifestOrIndexMediaType(desc.mediaType)) {
+      await this.client.pushBlob(
+        this.repository,
+        desc,
+        content,
+        options.signal ? { signal: options.signal } : {},
+      );
+      return;
+    }
+    const bytes = await readManifestStream(
+      content,
+      desc,
+      referenceText(this.registry, this.repository, desc.digest),
+    );
+    await this.client.putManifest(this.repository, desc.digest, bytes, desc.mediaType);
+    this.#remember(desc.digest, bytes, desc.mediaType);
+  }
+
+  async resolve(reference?: string): Promise<Descriptor> {
+    const ref = reference ?? this.defaultReference;
+    const desc = await this.client.headManifest(this.repository, ref);
+    if (!desc) {
+      // HEAD carries no body: GET it to raise the registry's own error (e.g. MANIFEST_UNKNOWN).
+      return (await this.client.getManifest(this.repository, ref)).descriptor;
+    }
+    return desc;
+  }
+
+  async tag(desc: Descriptor, reference?: string): Promise<void> {
+    const tag = reference ?? this.defaultReference;
+    let recent = this.#recent.get(desc.digest);
+    if (!recent) {
+      const fetched = await this.client.getManifest(this.repository, desc.digest);
+      recent = { bytes: fetched.bytes, mediaType: fetched.descriptor.mediaType };
+    }
+    await this.client.putManifest(this.repository, tag, recent.bytes, recent.mediaType);
+  }
+
+  /** Mounts a blob from another repository of the same registry; false when it cannot. */
+  async mount(desc: Descriptor, from: ReadOnlyTarget): Promise<boolean> {
+    if (!(from instanceof RegistryTarget) || from.registry !== this.registry) return false;
+    if (isManifestOrIndexMediaType(desc.mediaType)) return false;
+    return this.client.mountBlob(this.repository, desc.digest, from.repository);
+  }
+
+  #remember(digest: string, bytes: Uint8Array, mediaType: string): void {
+    this.#recent.delete(digest);
+    this.#recent.set(digest, { bytes, mediaType });
+    if (this.#recent.size > RECENT_MANIFESTS) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+  }
+}
+
+async function readManifestStream(
+  content: Readable,
+  desc: Descriptor,
+  reference: string,
+): Promise<Uint8Array> {
+  if (desc.size > MAX_MANIFEST_BYTES) {
+    content.destroy();
+    throw new RegistryError(
+      'MANIFEST_INVALID',
+      `${reference}: a manifest of ${desc.size} bytes is too large`,
+      {
+        reference,
+      },
+    );
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of content) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += buffer.length;
+    if (size > desc.size) {
+      content.destroy();
+      throw new RegistryError(
+        'SIZE_INVALID',
+        `${reference}: the manifest is larger than its descriptor says`,
+        {
+          reference,
+        },
+      );
+    }
+    chunks.push(buffer);
+  }
+  const bytes = Buffer.concat(chunks);
+  if (bytes.length !== desc.size || computeDigest(bytes) !== desc.digest) {
+    throw new RegistryError(
+      'DIGEST_INVALID',
+      `${reference}: the manifest bytes do not match their descriptor`,
+      {
+        reference,
+      },
+    );
+  }
+  return bytes;
+}
+
+export interface OpenRegistryTargetOptions
+  extends RegistryClientOptions,
+    Omit<DefaultCredentialOptions, 'explicit'> {
+  /** Asked for credentials when nothing else has them (the CLI supplies it on a TTY). */
+  prompt?: CredentialPrompt;
+  /** Reuse a client (and its connections and tokens) for the reference's registry. */
+  client?: RegistryClient;
+}
+
+/** A RegistryTarget for `docker://host/repo[:tag][@digest]`, with the reference's `user:pass` first. */
+export function openRegistryTarget(
+  reference: string | ImageReference,
+  options: OpenRegistryTargetOptions = {},
+): RegistryTarget {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  let client = options.client;
+  if (!client || client.registry !== ref.registry) {
+    const explicit =
+      ref.username !== undefined ? { username: ref.username, password: ref.password ?? '' } : undefined;
+    const credentials =
+      options.credentials ??
+      defaultCredentialProvider({
+        ...(explicit && { explicit }),
+        ...(options.prompt && { prompt: options.prompt }),
+        ...(options.env && { env: options.env }),
+        ...(options.homeDir && { homeDir: options.homeDir }),
+      });
+    client = new RegistryClient(ref.registry, { ...options, credentials });
+  }
+  return new RegistryTarget(client, ref.repository, manifestReference(ref));
+}

@@ -1,0 +1,157 @@
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSquashfs, openSquashfs } from './index.js';
+import { checkAgainstTar, checkAgainstTar2sqfs, normaliseListing } from './testing/compare.js';
+import {
+  duplicatesTars,
+  extensionsTar,
+  featuresTar,
+  largeDirTar,
+  packTar,
+  unpaddedTar,
+  whiteoutTar,
+} from './testing/corpus.js';
+import { listing, run, sqfsdiff, tar2sqfs, tempDir } from './testing/peers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+describe('createSquashfs against tar2sqfs', () => {
+  it('packs every entry type, odd sizes, links, long names and out-of-order entries (gzip)', async () => {
+    const tar = await featuresTar();
+    const { ours } = await checkAgainstTar2sqfs(tmp.dir, 'features-gzip', tar);
+    await checkAgainstTar(ours, tar);
+  });
+
+  it('packs the same with zstd level 10 and 4 KiB blocks', async () => {
+    await checkAgainstTar2sqfs(tmp.dir, 'features-zstd', await featuresTar(), {
+      compressor: 'zstd',
+      level: 10,
+      blockSize: 4096,
+    });
+  });
+
+  it('packs with 1 MiB blocks and gzip level 1', async () => {
+    await checkAgainstTar2sqfs(tmp.dir, 'features-1m', await featuresTar(), { blockSize: 1 << 20, level: 1 });
+  });
+
+  it('reads PAX xattrs (binary security.capability), big ids, GNU long names and base-256 numbers', async () => {
+    const tar = extensionsTar();
+    const { ours } = await checkAgainstTar2sqfs(tmp.dir, 'extensions', tar);
+    const r = await openSquashfs(ours);
+    const ping = r.stat('bin/ping');
+    expect(ping.xattrs['security.capability']?.toString('hex')).toBe(
+      '0100000200200000000000000000000000000000',
+    );
+    expect(ping.xattrs['user.comment']?.toString()).toBe('hello xattr');
+    expect(r.stat('opaque').xattrs['trusted.overlay.opaque']?.toString()).toBe('y');
+    expect(r.stat('opaque/link').xattrs['user.sym']?.toString()).toBe('on a link');
+    expect(r.stat('ids/big')).toMatchObject({ uid: 4000000, gid: 70000, mtime: 1700000000 });
+    expect(r.stat(`gnu/${'n'.repeat(180)}`).size).toBe(13);
+    expect(r.stat('gnu/longlink').linkTarget).toBe(`/${'l'.repeat(200)}`);
+    expect(r.stat('gnu/base256').uid).toBe(3_000_000);
+    expect(r.stat(`pax/${'p'.repeat(200)}/${'q'.repeat(100)}`).size).toBe(8);
+    r.close();
+    // An independent reader agrees on the binary capability.
+    const x = await run('rdsquashfs', ['-x', '/bin/ping', ours]);
+    expect(x.stdout).toContain('security.capability=0x01000002002000000000000000000000');
+  });
+
+  it('stores device numbers with 20-bit minors like the kernel encodes them', async () => {
+    const tar = await packTar([
+      { name: 'nvme', type: 'block-device', devmajor: 259, devminor: 70000, mode: 0o600 },
+    ]);
+    const out = join(tmp.dir, 'dev.sqfs');
+    await createSquashfs([tar], out);
+    const r = await openSquashfs(out);
+    expect(r.stat('nvme')).toMatchObject({ type: 'block', devMajor: 259, devMinor: 70000 });
+    r.close();
+    const ref = join(tmp.dir, 'dev.ref.sqfs');
+    writeFileSync(join(tmp.dir, 'dev.tar'), tar);
+    await tar2sqfs(join(tmp.dir, 'dev.tar'), ref);
+    expect((await sqfsdiff(ref, out, ['-T'])).code).toBe(0);
+  });
+
+  it('lets a later duplicate entry win, whatever its type', async () => {
+    const { withDuplicates, resolved } = await duplicatesTars();
+    const refTar = join(tmp.dir, 'dups-resolved.tar');
+    writeFileSync(refTar, resolved);
+    const ref = join(tmp.dir, 'dups.ref.sqfs');
+    await tar2sqfs(refTar, ref);
+    const ours = join(tmp.dir, 'dups.ours.sqfs');
+    await createSquashfs([withDuplicates], ours);
+    expect(normaliseListing(await listing(ours))).toEqual(normaliseListing(await listing(ref)));
+    expect((await sqfsdiff(ref, ours, ['-T'])).code).toBe(0);
+  });
+
+  it('keeps OCI whiteouts as plain files by default', async () => {
+    const { ours } = await checkAgainstTar2sqfs(tmp.dir, 'whiteouts', await whiteoutTar());
+    const lines = await listing(ours);
+    expect(lines.some((l) => l.endsWith('/etc/.wh.passwd'))).toBe(true);
+    expect(lines.some((l) => l.endsWith('/var/.wh..wh..opq'))).toBe(true);
+  });
+
+  it('turns OCI whiteouts into overlayfs whiteouts with overlayWhiteouts', async () => {
+    const tarPath = join(tmp.dir, 'wo.tar');
+    writeFileSync(tarPath, await whiteoutTar());
+    const out = join(tmp.dir, 'wo-overlay.sqfs');
+    await createSquashfs(createReadStream(tarPath), out, { overlayWhiteouts: true });
+    const lines = await listing(out);
+    expect(lines).toContain('crw-r--r-- 0/0 0, 0 2024-03-01 12:34 /etc/passwd');
+    expect(lines.some((l) => l.includes('.wh.'))).toBe(false);
+    expect(lines.some((l) => l.startsWith('crw-r--r-- 0/0 0, 0') && l.endsWith('/root-gone'))).toBe(true);
+    const x = await run('rdsquashfs', ['-x', '/var', out]);
+    expect(x.stdout.trim()).toBe('trusted.overlay.opaque=y');
+    const r = await openSquashfs(out);
+    expect(r.stat('etc/passwd')).toMatchObject({ type: 'char', devMajor: 0, devMinor: 0 });
+    r.close();
+  });
+
+  it('writes directory indexes for a directory spanning many metadata blocks', async () => {
+    const { ours } = await checkAgainstTar2sqfs(tmp.dir, 'large-dir', await largeDirTar());
+    const r = await openSquashfs(ours);
+    expect(r.list().filter((e) => e.path.startsWith('many/'))).toHaveLength(3000);
+    r.close();
+    const s = await run('rdsquashfs', ['-s', '/many', ours]);
+    expect(s.stdout).toMatch(/Directory index entries: [1-9]/);
+  });
+
+  it('reads a tar that ends right after the last data (umoci) like a tidy one', async () => {
+    const tar = await unpaddedTar();
+    expect(tar.length % 512).not.toBe(0);
+    const tarPath = join(tmp.dir, 'umoci.tar');
+    writeFileSync(tarPath, tar);
+    const out = join(tmp.dir, 'umoci.sqfs');
+    await createSquashfs(createReadStream(tarPath), out);
+    const r = await openSquashfs(out);
+    expect(await buffer(r.readFile('a/last')).toString()).toBe('last file, 30 bytes of data..\n');
+    r.close();
+  });
+
+  it('is reproducible: same tar and options give identical bytes', async () => {
+    const tar = await featuresTar();
+    const a = join(tmp.dir, 'repro-a.sqfs');
+    const b = join(tmp.dir, 'repro-b.sqfs');
+    await createSquashfs([tar], a, { compressor: 'zstd', level: 10, concurrency: 1 });
+    await createSquashfs([tar.subarray(0, 1000), tar.subarray(1000)], b, {
+      compressor: 'zstd',
+      level: 10,
+      concurrency: 4,
+    });
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+  });
+
+  it('shares the data of identical files', async () => {
+    const tar = await featuresTar();
+    const stats = await createSquashfs([tar], join(tmp.dir, 'dedup.sqfs'));
+    expect(stats.duplicateFiles).toBeGreaterThanOrEqual(1);
+    const r = await openSquashfs(join(tmp.dir, 'dedup.sqfs'));
+    const a = await buffer(r.readFile('data/big'));
+    const b = await buffer(r.readFile('data/big-copy'));
+    expect(a.equals(b)).toBe(true);
+    expect(r.stat('bin/hardlink').nlink).toBe(3);
+    r.close();
+  });
+});
