@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from './store.js';
 import { type BuiltImage, buildImage, pushImage, randomFile } from './testing/fixtures.js';
 import { configOf, type Harness, startHarness } from './testing/harness.js';
-import { plainRegistrySource } from './testing/plain-registry-source.js';
 
 const child = join(import.meta.dirname, 'testing', 'pull-child.mjs');
 const MB = 1 << 20;
@@ -55,7 +54,6 @@ function blobGets(digest: string): number {
 async function openCache(cacheDir: string) {
   return openStore({
     config: configOf(cacheDir),
-    openSource: async (reference) => plainRegistrySource(reference),
     lockStaleMs: 3000,
   });
 }

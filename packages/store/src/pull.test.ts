@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { startRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.js';
 import { type BuiltImage, buildImage, pushImage, pushIndex, randomFile } from './testing/fixtures.js';
@@ -206,3 +207,52 @@ describe('pull', () => {
     expect(h.proxy.requests).toHaveLength(0);
   });
 });
+
+describe('configuration honoured by pull', () => {
+  it('remote_servers sends a host to another registry; the cache keeps the name asked for', async () => {
+    const store = await h.store({
+      remote_servers: { 'registry.example.com': { registry: `http://${h.proxy.host}` } },
+    });
+    h.proxy.requests.length = 0;
+    const pulled = await store.pull('docker://registry.example.com/team/app:1.0');
+    expect(pulled.reference).toBe('registry.example.com/team/app:1.0');
+    expect(pulled.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
+    expect(h.proxy.requests.length).toBeGreaterThan(0);
+    expect((await store.list()).map((i) => i.reference)).toEqual(['registry.example.com/team/app:1.0']);
+  });
+
+  it('auths gives the credentials of a registry that asks for them', async () => {
+    const secured = await startRegistry({ auth: 'basic', users: { puller: 'pa55' } });
+    try {
+      const small = buildImage([{ files: [randomFile('x', 100)] }]);
+      const basic = `Basic ${Buffer.from('puller:pa55').toString('base64')}`;
+      await pushImageWithAuth(secured.url, 'sec/app', '1', small, basic);
+      const without = await h.store();
+      await expect(without.pull(`${secured.host}/sec/app:1`)).rejects.toThrow();
+      const withAuth = await h.store({
+        auths: { [secured.host]: { auth: Buffer.from('puller:pa55').toString('base64') } },
+      });
+      const pulled = await withAuth.pull(`${secured.host}/sec/app:1`);
+      expect(pulled.manifestDescriptor.digest).toBe(small.manifestDescriptor.digest);
+    } finally {
+      await secured.stop();
+    }
+  });
+});
+
+async function pushImageWithAuth(
+  url: string,
+  repo: string,
+  tag: string,
+  built: BuiltImage,
+  authorization: string,
+) {
+  const original = globalThis.fetch;
+  globalThis.fetch = (input, init) =>
+    original(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization } });
+  try {
+    await pushImage(url, repo, tag, built);
+  } finally {
+    globalThis.fetch = original;
+  }
+}

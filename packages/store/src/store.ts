@@ -22,6 +22,7 @@ import { StoreLayout } from './layout.js';
 import { acquireLock, type Release } from './lock.js';
 import { type PullOptions, type PullResult, pullImage } from './pull.js';
 import { readRefRecord, writeRefRecord } from './refs.js';
+import { openRegistrySource } from './registry-source.js';
 import { normalizeReference, StoreTarget, type StoreTargetOptions } from './store-target.js';
 import type { TrustVerifier } from './trust.js';
 
@@ -93,7 +94,6 @@ export class Store {
   /** The registry repository of a reference, as the configuration says to reach it. */
   async openSource(reference: string): Promise<ReadOnlyTarget> {
     if (this.#openSource) return this.#openSource(reference, this.config);
-    const { openRegistrySource } = await import('./registry-source.js');
     return openRegistrySource(reference, this.config);
   }
 

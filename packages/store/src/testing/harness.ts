@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { type FaultProxy, startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
 import { type ConcilConfig, parseConfig } from '../config.js';
 import { openStore, type Store, type StoreOptions } from '../store.js';
-import { plainRegistrySource } from './plain-registry-source.js';
 
 export interface Harness {
   registry: TestRegistry;
@@ -33,7 +32,6 @@ export async function startHarness(): Promise<Harness> {
       const cacheDir = join(dir, `cache-${++count}`);
       return openStore({
         config: configOf(cacheDir, config),
-        openSource: async (reference) => plainRegistrySource(reference),
         lockStaleMs: 3000,
         ...options,
       });
