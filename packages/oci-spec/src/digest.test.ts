@@ -89,6 +89,16 @@ describe('Digester', () => {
     }
   });
 
+  it('lets the caller reuse its buffer after update', () => {
+    const digester = new Digester();
+    const buffer = Buffer.alloc(4096);
+    for (let offset = 0; offset < data.length; offset += buffer.length) {
+      const n = data.copy(buffer, 0, offset, offset + buffer.length);
+      digester.update(buffer.subarray(0, n));
+    }
+    expect(digester.digest()).toBe(oneShot('sha256'));
+  });
+
   it('digests nothing as the empty digest', () => {
     const digester = new Digester();
     expect(digester.size).toBe(0);

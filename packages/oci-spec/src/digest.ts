@@ -55,12 +55,15 @@ export function computeDigest(bytes: Uint8Array | string, algorithm: DigestAlgor
 /** Hashing is ~2.5× faster on 1 MiB updates than on a stream's 64 KiB chunks, so small chunks are batched. */
 const BATCH_BYTES = 1 << 20;
 
-/** An incremental digest that batches small chunks before hashing them. */
+/**
+ * An incremental digest that batches small chunks before hashing them. Small chunks are copied
+ * into the batch, so a caller may reuse its buffer as soon as `update` returns.
+ */
 export class Digester {
   readonly algorithm: DigestAlgorithm;
   #hash: Hash;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  #batch: Buffer | undefined;
+  #batchBytes = 0;
   #size = 0;
 
   constructor(algorithm: DigestAlgorithm = 'sha256') {
@@ -75,25 +78,31 @@ export class Digester {
 
   update(chunk: Uint8Array): void {
     this.#size += chunk.byteLength;
-    if (chunk.byteLength >= BATCH_BYTES && this.#pendingBytes === 0) {
+    if (chunk.byteLength >= BATCH_BYTES && this.#batchBytes === 0) {
       this.#hash.update(chunk);
       return;
     }
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.byteLength;
-    if (this.#pendingBytes >= BATCH_BYTES) this.#flush();
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      this.#batch ??= Buffer.allocUnsafe(BATCH_BYTES);
+      const n = Math.min(BATCH_BYTES - this.#batchBytes, chunk.byteLength - offset);
+      this.#batch.set(chunk.subarray(offset, offset + n), this.#batchBytes);
+      this.#batchBytes += n;
+      offset += n;
+      if (this.#batchBytes === BATCH_BYTES) this.#flush();
+    }
   }
 
   digest(): Digest {
     this.#flush();
+    this.#batch = undefined;
     return `${this.algorithm}:${this.#hash.digest('hex')}`;
   }
 
   #flush(): void {
-    if (this.#pendingBytes === 0) return;
-    this.#hash.update(this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending));
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    if (this.#batchBytes === 0) return;
+    this.#hash.update(this.#batch!.subarray(0, this.#batchBytes));
+    this.#batchBytes = 0;
   }
 }
 

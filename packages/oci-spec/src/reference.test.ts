@@ -109,6 +109,9 @@ describe('parseReference', () => {
       expect(e.subject).not.toContain('s3cret');
       expect(e.message).toContain('***');
     }
+    // An unencoded @ in the password cannot be parsed, and none of it is shown.
+    const e = error(() => parseReference('docker://user:s3c@ret@r.io/a'));
+    expect(e.message).not.toMatch(/s3c|ret@/);
   });
 });
 

@@ -141,5 +141,6 @@ export function registryBaseUrl(registry: string, options: { plainHttp?: boolean
 }
 
 function redact(input: string): string {
-  return input.replace(/^(docker:\/\/)?([^/@:]*):([^/@]*)@/, '$1$2:***@');
+  // Greedy up to the last `@` before the path: an unencoded `@` in a password stays hidden too.
+  return input.replace(/^(docker:\/\/)?([^/@:]*):([^/]*)@/, '$1$2:***@');
 }
