@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { bytesStream, type CopyProgress, copy } from '@concil/image';
+import type { CopyProgress } from '@concil/image';
 import {
   computeDigest,
   type Descriptor,
@@ -126,8 +127,10 @@ export async function pullImage(
     resolve: async () => root,
     exists: (desc) => src.exists(desc),
     fetch: async (desc, fetchOptions) =>
-      desc.digest === root.digest ? bytesStream(rootBytes) : src.fetch(desc, fetchOptions),
+      desc.digest === root.digest ? Readable.from([Buffer.from(rootBytes)]) : src.fetch(desc, fetchOptions),
   };
+  // Loaded only when something is to be copied: a cached pull starts faster without it.
+  const { copy } = await import('@concil/image');
   const result = await copy(primed, store.target(squashfs ? { squashfs } : {}), {
     reference: manifestReference(ref),
     platform,

@@ -2,7 +2,7 @@ import { PassThrough, Transform, type TransformCallback, type Writable } from 'n
 import { finished } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { type Digest, Digester, type LayerCompression, layerKindOf } from '@concil/oci-spec';
-import { type CompressorName, createSquashfs } from '@concil/squashfs';
+import type { CompressorName } from '@concil/squashfs';
 import { StoreError } from './errors.js';
 
 export interface SquashfsOptions {
@@ -80,6 +80,7 @@ export function startLayerConversion(
   diffIdStream.on('error', (error) => feed.destroy(error));
   const done = (async () => {
     try {
+      const { createSquashfs } = await import('@concil/squashfs');
       await createSquashfs(feed, outputPath, { ...DEFAULT_SQUASHFS_OPTIONS, ...options });
       feed.destroy();
       diffIdStream.resume();
