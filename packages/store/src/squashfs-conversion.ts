@@ -1,5 +1,9 @@
-import { PassThrough, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PassThrough, Transform, type TransformCallback, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { type Digest, Digester, type LayerCompression, layerKindOf } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
@@ -64,6 +68,18 @@ export function startLayerConversion(
   outputPath: string,
   options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
 ): LayerConversion {
+  const worker = workerScript();
+  return worker
+    ? startConversionInWorker(worker, compression, outputPath, options)
+    : convertInThisThread(compression, outputPath, options);
+}
+
+/** The conversion on this thread: what the worker runs, and the fallback without one. */
+export function convertInThisThread(
+  compression: Exclude<LayerCompression, 'squashfs'>,
+  outputPath: string,
+  options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
+): LayerConversion {
   const input = decompressorFor(compression);
   const diffIdStream = new DiffIdStream({ highWaterMark: 1 << 20 });
   input.on('error', (error) => diffIdStream.destroy(error));
@@ -98,5 +114,104 @@ export function startLayerConversion(
     return { diffId: diffIdStream.digester.digest(), tarSize: diffIdStream.digester.size };
   })();
   done.catch(() => {});
+  return { input, done };
+}
+
+let workerPath: string | null | undefined;
+
+/**
+ * The built worker script: beside this module in `dist/`, or in `dist/` when this module runs
+ * from `src/` (the tests). Without it, conversions run on the calling thread.
+ */
+function workerScript(): string | undefined {
+  if (workerPath === undefined) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    workerPath =
+      [join(here, 'squashfs-worker.js'), join(here, '..', 'dist', 'squashfs-worker.js')].find((path) =>
+        existsSync(path),
+      ) ?? null;
+  }
+  return workerPath ?? undefined;
+}
+
+/** Bytes posted to the worker and not yet taken by it: bounds the memory a conversion holds. */
+const WORKER_WINDOW = 8 << 20;
+
+export type WorkerMessage =
+  | { type: 'ack'; bytes: number }
+  | { type: 'done'; diffId: Digest; tarSize: number }
+  | { type: 'error'; message: string };
+
+/**
+ * Runs the conversion (decompression, diff_id hash, squashfs writer) on a worker thread, so that
+ * converting layers does not compete with downloading and verifying them on the main thread.
+ */
+function startConversionInWorker(
+  script: string,
+  compression: Exclude<LayerCompression, 'squashfs'>,
+  outputPath: string,
+  options: SquashfsOptions,
+): LayerConversion {
+  const worker = new Worker(script, { workerData: { compression, outputPath, options } });
+  let inFlight = 0;
+  let waiting: (() => void) | undefined;
+  let settled = false;
+  let fail: (message: string, cause?: unknown) => void = () => {};
+  const done = new Promise<{ diffId: Digest; tarSize: number }>((resolve, reject) => {
+    fail = (message: string, cause?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (!input.destroyed) input.destroy();
+      reject(
+        new StoreError('CONVERSION_FAILED', `cannot convert the layer to squashfs: ${message}`, outputPath, {
+          cause,
+        }),
+      );
+    };
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ack') {
+        inFlight -= message.bytes;
+        if (waiting && inFlight < WORKER_WINDOW) {
+          const resume = waiting;
+          waiting = undefined;
+          resume();
+        }
+      } else if (message.type === 'done') {
+        settled = true;
+        void worker.terminate();
+        resolve({ diffId: message.diffId, tarSize: message.tarSize });
+      } else {
+        fail(message.message);
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (error) => fail(error.message, error));
+    worker.on('exit', (code) => fail(`the conversion worker exited with ${code}`));
+  });
+  done.catch(() => {});
+  const input = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      const copy = new Uint8Array(chunk.byteLength);
+      copy.set(chunk);
+      inFlight += copy.byteLength;
+      worker.postMessage(copy, [copy.buffer]);
+      if (inFlight < WORKER_WINDOW) callback();
+      else waiting = () => callback();
+    },
+    final(callback) {
+      worker.postMessage('end');
+      callback();
+    },
+    destroy(error, callback) {
+      // Destroyed after it finished (autoDestroy), the worker goes on converting; before (an
+      // error or an abort), it stops.
+      if (!settled && (error || !this.writableFinished)) {
+        void worker.terminate();
+        fail(error?.message ?? 'aborted', error);
+      }
+      callback(error);
+    },
+  });
   return { input, done };
 }

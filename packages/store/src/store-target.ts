@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -112,7 +111,7 @@ export class StoreTarget implements Target {
       }
     } catch (error) {
       verified.destroy();
-      conversion?.input.destroy();
+      conversion?.input.destroy(error as Error);
       throw error;
     } finally {
       await rm(tmp, { force: true });
@@ -189,20 +188,36 @@ async function writeTee(source: Readable, file: Writable, side: Writable | undef
   side?.on('error', () => {
     sideOpen = false;
   });
-  const fileError = new Promise<never>((_, reject) => file.once('error', reject));
-  fileError.catch(() => {});
+  let fileError: Error | undefined;
+  file.on('error', (error) => {
+    fileError = error;
+  });
   try {
     for await (const chunk of source) {
-      if (!file.write(chunk)) await Promise.race([once(file, 'drain'), fileError]);
-      if (sideOpen && side && !side.destroyed && !side.write(chunk)) {
-        await Promise.race([once(side, 'drain'), once(side, 'close')]).catch(() => {});
-      }
+      if (!file.write(chunk)) await drained(file);
+      if (fileError) throw fileError;
+      if (sideOpen && side && !side.destroyed && !side.write(chunk)) await drained(side);
     }
     file.end();
-    await Promise.race([finished(file), fileError]);
+    await finished(file);
     if (sideOpen && side && !side.destroyed) side.end();
   } catch (error) {
     file.destroy();
     throw error;
   }
+}
+
+/** Resolves when a writable drains, or stops (closed or failed): never leaves a listener behind. */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
 }
