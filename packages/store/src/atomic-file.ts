@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * A temporary file in the store's tmp directory, named after the process that writes it so that
@@ -72,5 +72,18 @@ export async function touchAccess(path: string, now = Date.now()): Promise<void>
     await utimes(path, now / 1000, info.mtime);
   } catch {
     // A file removed meanwhile has no use to record.
+  }
+}
+
+/**
+ * Removes a temporary path and the squashfs writer's own temporaries beside it
+ * (`.<name>.<random>.tmp`), which a stopped conversion may leave.
+ */
+export async function removeTemporary(path: string): Promise<void> {
+  await rm(path, { force: true });
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { startRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,22 @@ describe('pull', () => {
     }
     const { stdout: head } = await run('unsquashfs', ['-s', pulled.layers[0]!.squashfsPath!]);
     expect(head).toMatch(/Compression zstd/);
+  });
+
+  it('keeps nothing of a layer served corrupt, stops its conversion, and fetches it again next time', async () => {
+    const store = await h.store();
+    const target = image.layers[0]!.descriptor.digest;
+    h.proxy.inject({ kind: 'corrupt', match: { method: 'GET', path: new RegExp(`/blobs/${target}`) } });
+    const error = await store.pull(ref, { squashfs: true }).catch((e: unknown) => e);
+    h.proxy.clear();
+    expect(error).toMatchObject({ code: 'DIGEST_INVALID' });
+    expect(await store.hasBlob(image.layers[0]!.descriptor)).toBe(false);
+    expect(await store.squashfsPath(target)).toBeUndefined();
+    expect(await readdir(store.layout.tmpDir)).toEqual([]);
+    expect(await store.list()).toEqual([]);
+    const pulled = await store.pull(ref, { squashfs: true });
+    expect(pulled.layers[0]!.diffId).toBe(image.layers[0]!.diffId);
+    expect((await store.verify()).problems).toEqual([]);
   });
 
   it('converts the layers of an image cached without squashfs from the cache, offline', async () => {

@@ -17,7 +17,7 @@ import {
   parseReference,
   type ReadOnlyTarget,
 } from '@concil/oci-spec';
-import { temporaryPath } from './atomic-file.js';
+import { removeTemporary, temporaryPath } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
 import { trustRequired } from './config.js';
 import { StoreError } from './errors.js';
@@ -206,7 +206,7 @@ export async function ensureSquashfs(
             const { diffId } = await conversion.done;
             record = await store.recordSquashfs(layer.descriptor.digest, diffId, tmp);
           } finally {
-            await rm(tmp, { force: true });
+            await removeTemporary(tmp);
           }
         }
       } finally {

@@ -12,7 +12,7 @@ import {
   parseReference,
   type Target,
 } from '@concil/oci-spec';
-import { temporaryPath } from './atomic-file.js';
+import { removeTemporary, temporaryPath } from './atomic-file.js';
 import { StoreError } from './errors.js';
 import type { Release } from './lock.js';
 import { readRefRecord, writeRefRecord } from './refs.js';
@@ -115,7 +115,7 @@ export class StoreTarget implements Target {
       throw error;
     } finally {
       await rm(tmp, { force: true });
-      if (sqfsTmp) await rm(sqfsTmp, { force: true });
+      if (sqfsTmp) await removeTemporary(sqfsTmp);
       const release = this.#held.get(desc.digest);
       this.#held.delete(desc.digest);
       await release?.();
