@@ -101,7 +101,7 @@ export async function prune(store: Store, options: PruneOptions & GcOptions = {}
         const oldest = records.shift()!;
         await removeRefRecord(store.layout, oldest.reference);
         removedImages.push(oldest.reference);
-        const swept = await sweep(store, 0);
+        const swept = await sweep(store, graceSeconds);
         result.removedFiles += swept.removedFiles;
         result.freedBytes += swept.freedBytes;
         total = await storeSize(store);
