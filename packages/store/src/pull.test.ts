@@ -20,6 +20,10 @@ beforeAll(async () => {
     { files: [randomFile('etc/base.bin', 300_000), randomFile('etc/hosts', 20)] },
     { files: [randomFile('app/run.bin', 200_000)], compression: 'none' },
     { files: [randomFile('usr/lib/a.so', 70_001), randomFile('usr/lib/b.so', 333)], umociStyle: true },
+    {
+      files: [{ name: 'srv/zstd.txt', content: Buffer.from('zstd layer\n'.repeat(5000)) }],
+      compression: 'zstd',
+    },
   ]);
   await pushImage(h.registry.url, 'team/app', '1.0', image);
   ref = `docker://${h.proxy.host}/team/app:1.0`;

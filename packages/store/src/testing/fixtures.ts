@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { computeDigest, type Descriptor, MediaType } from '@concil/oci-spec';
 
 /** Test fixtures: images built in memory and pushed to a real registry over its HTTP API. */
@@ -11,7 +11,7 @@ export interface FileSpec {
 
 export interface LayerSpec {
   files: FileSpec[];
-  compression?: 'gzip' | 'none';
+  compression?: 'gzip' | 'zstd' | 'none';
   /**
    * Write the tar as umoci 0.4.7 does: it ends right after the last entry's data, with no
    * padding and no end blocks.
@@ -85,11 +85,21 @@ export function randomFile(name: string, size: number): FileSpec {
 export function buildImage(layers: LayerSpec[], options: { architecture?: string } = {}): BuiltImage {
   const built = layers.map((spec): BuiltLayer => {
     const tar = makeTar(spec.files, spec.umociStyle);
-    const gzip = (spec.compression ?? 'gzip') === 'gzip';
-    const bytes = gzip ? gzipSync(tar, { level: 1 }) : tar;
+    const compression = spec.compression ?? 'gzip';
+    const bytes =
+      compression === 'gzip'
+        ? gzipSync(tar, { level: 1 })
+        : compression === 'zstd'
+          ? zstdCompressSync(tar)
+          : tar;
+    const mediaType = {
+      gzip: MediaType.ociLayerGzip,
+      zstd: MediaType.ociLayerZstd,
+      none: MediaType.ociLayerTar,
+    };
     return {
       descriptor: {
-        mediaType: gzip ? MediaType.ociLayerGzip : MediaType.ociLayerTar,
+        mediaType: mediaType[compression],
         digest: computeDigest(bytes),
         size: bytes.byteLength,
       },
