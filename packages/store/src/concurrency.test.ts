@@ -87,6 +87,26 @@ describe('several processes', () => {
     expect((await store.verify()).problems).toEqual([]);
   }, 180_000);
 
+  it('two processes pulling with squashfs fetch each blob once and both get every squashfs image', async () => {
+    const small = buildImage([0, 1, 2].map((i) => ({ files: [randomFile(`s/part${i}.bin`, 3 * MB)] })));
+    await pushImage(h.registry.url, 'many/sqfs', '1', small);
+    const cacheDir = join(h.dir, 'sqfs-cache');
+    h.proxy.requests.length = 0;
+    const runs = await Promise.all(
+      [0, 1].map(() => startPull(cacheDir, `${h.proxy.host}/many/sqfs:1`, true).done),
+    );
+    for (const run of runs) {
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const layers = JSON.parse(run.stdout).layers as { squashfs?: string }[];
+      expect(layers.every((layer) => layer.squashfs)).toBe(true);
+    }
+    for (const layer of small.layers) expect(blobGets(layer.descriptor.digest)).toBe(1);
+    const store = await openCache(cacheDir);
+    expect(await readdir(join(store.layout.squashfsDir, 'sha256'))).toHaveLength(small.layers.length);
+    expect((await store.verify()).problems).toEqual([]);
+  }, 120_000);
+
   it('pulls killed with SIGKILL at random moments leave nothing served; the resumed pull is right', async () => {
     const killed = buildImage(
       [0, 1, 2].map((i) => ({

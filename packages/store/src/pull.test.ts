@@ -241,6 +241,12 @@ describe('configuration honoured by pull', () => {
     expect((await store.list()).map((i) => i.reference)).toEqual(['registry.example.com/team/app:1.0']);
   });
 
+  it('cafile is handed to the registry client (a missing file is named in the error)', async () => {
+    const missing = `${h.dir}/no-such-ca.pem`;
+    const store = await h.store({ cafile: missing });
+    await expect(store.pull(ref)).rejects.toThrow(/no-such-ca\.pem/);
+  });
+
   it('auths gives the credentials of a registry that asks for them', async () => {
     const secured = await startRegistry({ auth: 'basic', users: { puller: 'pa55' } });
     try {
