@@ -200,7 +200,7 @@ for (const [layerName, tar] of layers) {
 
 console.log(`\nmedians of ${runs} runs, block size ${blockSize}, tar2sqfs -j ${jobs}`);
 console.log(
-  'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
+  'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours CPU s | tar2sqfs CPU s | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
 );
 for (const r of rows) {
   const goal = goals[r.setting.split('-')[0]];
