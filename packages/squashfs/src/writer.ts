@@ -78,6 +78,7 @@ export async function createSquashfs(
   try {
     fd = openSync(tmpPath, 'wx');
   } catch (err) {
+    compressor.close();
     throw new SquashfsError(
       'NOT_FOUND',
       `cannot create the image next to its final name: ${(err as Error).message}`,
