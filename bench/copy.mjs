@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // pnpm bench:copy — `concil copy` against `skopeo copy` and the ceiling (every blob fetched by
 // curl in parallel, hashed by openssl) pulling a ~1 GB image from a loopback docker-registry
-// into a directory. Options: --runs N (3), --tools concil,skopeo,ceiling, --json FILE,
-// --scale 0.05 (a 20× smaller image for a quick try), --concil-args '…' (extra copy flags).
+// into a directory. Options: --runs N (3), --tools concil,skopeo,ceiling (and node: every blob
+// by fetch in one Node process, the floor of a Node program), --json FILE,
+// --scale 0.05 (a 20× smaller image for a quick try), --concil-args='--concurrency 8' (extra flags
+// of concil copy), --work-dir /dev/shm (where the copies go; the system's temporary directory by default).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -36,6 +38,7 @@ const { values: options } = parseArgs({
     json: { type: 'string' },
     scale: { type: 'string', default: '1' },
     'concil-args': { type: 'string', default: '' },
+    'work-dir': { type: 'string', default: tmpdir() },
   },
 });
 const runs = Number.parseInt(options.runs, 10);
@@ -53,7 +56,7 @@ async function main() {
   );
 
   const registry = await startBenchRegistry();
-  const work = await mkdtemp(join(tmpdir(), 'concil-bench-copy-'));
+  const work = await mkdtemp(join(options['work-dir'], 'concil-bench-copy-'));
   try {
     const source = `docker://${registry.host}/${REPOSITORY}:latest`;
     let started = Date.now();
@@ -67,7 +70,8 @@ async function main() {
     // Warm-up: one untimed ceiling pass, so the registry's files are in the page cache for everyone.
     started = Date.now();
     await runCeiling(registry, image, join(work, 'warmup')).catch(() => {});
-    log(`warm-up pass in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    await rm(join(work, 'warmup'), { recursive: true, force: true });
+    log(`warm-up pass in ${((Date.now() - started) / 1000).toFixed(1)} s; ${loadText()}\n`);
 
     for (let run = 1; run <= runs; run++) {
       for (const tool of tools) {
@@ -123,12 +127,17 @@ async function main() {
     ]);
     const time = (name) => summary[name]?.medianSeconds ?? Number.NaN;
     log('');
+    const busy = loadavg()[0] > cpus().length ? ': other work on this machine makes these figures noisy' : '';
+    log(`${cpus().length} cores; ${loadText()}${busy}`);
+    log('');
     log(`concil/skopeo  ${formatRatio(time('concil'), time('skopeo'))}`);
     log(`concil/ceiling ${formatRatio(time('concil'), time('ceiling'))}`);
     log(`skopeo/ceiling ${formatRatio(time('skopeo'), time('ceiling'))}`);
+    if (summary.node) log(`concil/node    ${formatRatio(time('concil'), time('node'))}`);
 
     const record = {
       date: new Date().toISOString(),
+      loadavg: loadavg(),
       image: { spec: image.spec, blobBytes, manifest: image.manifest.digest },
       runs,
       summary,
@@ -141,6 +150,12 @@ async function main() {
     await registry.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function loadText() {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 }
 
 /** The contenders that can run here, each with `run(dest)` → `{ seconds, peakRssKiB }` and `verify(dest)`. */
@@ -179,10 +194,18 @@ async function availableTools(registry, image, source, work) {
           ]),
         verify: (dest) => verifyDirectory(dest, image),
       });
+    } else if (name === 'node') {
+      const script = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'fetch-blobs.mjs');
+      const specs = image.blobs.map((b) => `${b.digest}=${blobUrl(registry.url, REPOSITORY, b.digest)}`);
+      tools.push({
+        name,
+        run: (dest) => measure(process.execPath, [script, dest, ...specs]),
+        verify: (dest) => verifyDirectory(dest, image),
+      });
     } else if (name === 'ceiling') {
       tools.push({ name, run: (dest) => runCeiling(registry, image, dest) });
     } else {
-      throw new Error(`unknown tool ${name}: choose from concil, skopeo, ceiling`);
+      throw new Error(`unknown tool ${name}: choose from concil, skopeo, node, ceiling`);
     }
   }
   await mkdir(work, { recursive: true });

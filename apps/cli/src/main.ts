@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerCopy } from './commands/copy.js';
 import { registerList } from './commands/list.js';
+import { registerSquashfs } from './commands/squashfs.js';
 import { reportError } from './report-error.js';
 
 const program = new Command('concil')
@@ -12,6 +13,7 @@ const program = new Command('concil')
 
 registerCopy(program);
 registerList(program);
+registerSquashfs(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -105,7 +105,7 @@ describe('copy between local targets', () => {
     const manifest = JSON.parse(await readFile(join(src, 'blobs', 'sha256', root.digest.slice(7)), 'utf8'));
     const layer = join(src, 'blobs', 'sha256', manifest.layers[1].digest.slice(7));
     const bytes = await readFile(layer);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     await writeFile(layer, bytes);
 
     const dst = join(work, 'untouched');

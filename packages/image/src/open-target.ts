@@ -1,16 +1,16 @@
 import type { Target } from '@concil/oci-spec';
-import { ImageError } from './errors.js';
+import { type OpenRegistryTargetOptions, openRegistryTarget } from '@concil/registry-client';
 import { ImageDirectory } from './image-directory.js';
 import { OciLayout } from './oci-layout.js';
 import { parseTargetSpec } from './target-spec.js';
 
 export interface OpenTargetOptions {
-  /** For registries: skip TLS verification. */
-  insecure?: boolean;
+  /** How to reach registries: credentials, TLS, prompt, retries. */
+  registry?: OpenRegistryTargetOptions;
 }
 
 /** Opens the place a spec names (`docker://…`, `dir:PATH`, `oci:PATH[:tag]`, a bare path) as a target. */
-export function openTarget(spec: string, _options: OpenTargetOptions = {}): Target {
+export function openTarget(spec: string, options: OpenTargetOptions = {}): Target {
   const parsed = parseTargetSpec(spec);
   switch (parsed.kind) {
     case 'dir':
@@ -18,6 +18,6 @@ export function openTarget(spec: string, _options: OpenTargetOptions = {}): Targ
     case 'oci':
       return new OciLayout(parsed.path, parsed.reference);
     case 'registry':
-      throw new ImageError('UNSUPPORTED', `${spec}: registries are not wired in yet`, spec);
+      return openRegistryTarget(parsed.reference, options.registry);
   }
 }

@@ -147,6 +147,19 @@ describe('parseManifest', () => {
     expect(e.message).toMatch(pattern);
   });
 
+  it('refuses a document that reads as both manifest and index, whatever it declares', () => {
+    for (const document of [
+      { ...ociIndex, layers: ociManifest.layers },
+      { ...ociIndex, config: ociManifest.config },
+      { ...ociManifest, manifests: ociIndex.manifests },
+      { ...ociManifest, mediaType: undefined, manifests: ociIndex.manifests },
+    ]) {
+      const e = error(() => parseManifest(encode(document)));
+      expect(e.code).toBe('MANIFEST_INVALID');
+      expect(e.message).toMatch(/ambiguous/);
+    }
+  });
+
   it('refuses documents that are neither manifest nor index', () => {
     for (const document of [null, 42, 'text', [], { schemaVersion: 2 }]) {
       expect(error(() => parseManifest(encode(document))).code).toBe('MANIFEST_INVALID');

@@ -29,6 +29,15 @@ export function parseManifest(
       ? json.mediaType
       : undefined;
   const mediaType = declared ?? usableTransportType(transportMediaType) ?? guessMediaType(json);
+  if (isAmbiguous(json)) {
+    // CVE-2021-41190 (GHSA-77vh-xpmg-72qh): a document that reads as both manifest and index can mean different
+    // images to different clients, so it is refused whatever its media type says.
+    throw new OciSpecError(
+      'MANIFEST_INVALID',
+      `${subject ?? 'manifest'} has both "manifests" and "config" or "layers": it is ambiguous between an index and an image manifest and is refused`,
+      subject,
+    );
+  }
   if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed) {
     throw new OciSpecError(
       'UNSUPPORTED',
@@ -54,6 +63,12 @@ export function parseManifest(
 function usableTransportType(mediaType: string | undefined): string | undefined {
   const bare = mediaType?.split(';')[0]?.trim();
   return bare && bare !== 'application/json' && bare !== 'application/octet-stream' ? bare : undefined;
+}
+
+function isAmbiguous(json: unknown): boolean {
+  return (
+    typeof json === 'object' && json !== null && 'manifests' in json && ('config' in json || 'layers' in json)
+  );
 }
 
 function guessMediaType(json: unknown): string {

@@ -99,6 +99,23 @@ describe('ensureVerified', () => {
     expect(ensureVerified(verifier, { ...good, size: good.size + 1 })).not.toBe(verifier);
   });
 
+  it('releases the source when verification fails or the consumer gives up', async () => {
+    const endless = () =>
+      new Readable({
+        read() {
+          this.push(Buffer.alloc(65536));
+        },
+      });
+    const tooLong = endless();
+    await expect(drain(ensureVerified(tooLong, good))).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+    expect(tooLong.destroyed).toBe(true);
+    const abandoned = endless();
+    const verified = ensureVerified(abandoned, good);
+    verified.destroy();
+    await new Promise((resolve) => verified.once('close', resolve));
+    expect(abandoned.destroyed).toBe(true);
+  });
+
   it('wraps other streams and forwards source errors', async () => {
     const source = new Readable({ read() {} });
     const verified = ensureVerified(source, good);

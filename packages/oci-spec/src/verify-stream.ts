@@ -3,6 +3,8 @@ import type { Descriptor } from './descriptor.js';
 import { type DigestAlgorithm, Digester, parseDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
 
+const BATCH_BYTES = 1 << 20;
+
 /**
  * A pass-through that hashes every byte and fails the stream when the content does not match
  * the descriptor: more bytes than its size at once, and a wrong size or digest at the end.
@@ -13,6 +15,10 @@ export class VerifyingStream extends Transform {
   onBytes?: (bytes: number) => void;
   readonly #expected: Pick<Descriptor, 'digest' | 'size'>;
   readonly #digester: Digester;
+  #received = 0;
+  #batched = 0;
+  #batch: Buffer | undefined;
+  #batchBytes = 0;
 
   constructor(expected: Pick<Descriptor, 'digest' | 'size'>) {
     super({ highWaterMark: 1 << 20 });
@@ -22,7 +28,7 @@ export class VerifyingStream extends Transform {
 
   /** Bytes that passed so far. */
   get bytes(): number {
-    return this.#digester.size;
+    return this.#received;
   }
 
   /** True when this stream already checks exactly the content the descriptor names. */
@@ -31,20 +37,28 @@ export class VerifyingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#digester.update(chunk);
-    if (this.#digester.size > this.#expected.size) {
+    this.#received += chunk.byteLength;
+    if (this.#received > this.#expected.size) {
       callback(sizeError(this.#expected, `more than ${this.#expected.size} bytes`));
       return;
     }
-    this.onBytes?.(this.#digester.size);
-    callback(null, chunk);
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      this.#batch ??= Buffer.allocUnsafe(Math.min(BATCH_BYTES, this.#expected.size - this.#batched));
+      const n = Math.min(this.#batch.byteLength - this.#batchBytes, chunk.byteLength - offset);
+      chunk.copy(this.#batch, this.#batchBytes, offset, offset + n);
+      this.#batchBytes += n;
+      offset += n;
+      if (this.#batchBytes === this.#batch.byteLength) this.#emitBatch();
+    }
+    this.onBytes?.(this.#received);
+    callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.#digester.size !== this.#expected.size) {
-      callback(
-        sizeError(this.#expected, `${this.#digester.size} of ${this.#expected.size} bytes (truncated)`),
-      );
+    this.#emitBatch();
+    if (this.#received !== this.#expected.size) {
+      callback(sizeError(this.#expected, `${this.#received} of ${this.#expected.size} bytes (truncated)`));
       return;
     }
     const actual = this.#digester.digest();
@@ -59,6 +73,20 @@ export class VerifyingStream extends Transform {
       return;
     }
     callback();
+  }
+
+  /**
+   * Network reads arrive in chunks of 16–64 KiB; hashing and writing them one by one costs twice
+   * the CPU of doing it per MiB, so they are gathered into batches that are hashed and passed on.
+   */
+  #emitBatch(): void {
+    if (!this.#batch || this.#batchBytes === 0) return;
+    const batch = this.#batch.subarray(0, this.#batchBytes);
+    this.#digester.update(batch);
+    this.#batched += batch.byteLength;
+    this.#batch = undefined;
+    this.#batchBytes = 0;
+    this.push(batch);
   }
 }
 
@@ -78,8 +106,20 @@ export function ensureVerified(
   content: Readable,
   desc: Pick<Descriptor, 'digest' | 'size'>,
 ): VerifyingStream {
-  if (content instanceof VerifyingStream && content.verifies(desc)) return content;
+  if (content instanceof VerifyingStream && content.verifies(desc)) return keepErrorForConsumer(content);
   const verifier = new VerifyingStream(desc);
   content.on('error', (error) => verifier.destroy(error));
-  return content.pipe(verifier);
+  // A failed or abandoned verification releases the source (a socket, a file) at once.
+  verifier.on('close', () => content.destroy());
+  return keepErrorForConsumer(content.pipe(verifier));
+}
+
+/**
+ * A small blob can be verified (and fail) before its consumer attaches. The stream keeps the
+ * error as its `errored` state, which `pipeline` and async iteration report; the listener only
+ * stops Node from treating that early error as unhandled and ending the process.
+ */
+function keepErrorForConsumer(stream: VerifyingStream): VerifyingStream {
+  stream.on('error', () => {});
+  return stream;
 }

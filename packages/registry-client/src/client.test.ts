@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { computeDigest, encodeManifest, type ImageManifest, MediaType } from '@concil/oci-spec';
 import { startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCredentialProvider } from './auth/config-sources.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { makeBlob, makeImage, piecewise, pushImage, randomBlob, readAll } from './test-helpers/image.js';
@@ -59,6 +60,24 @@ describe('RegistryClient against docker-registry', () => {
     const bytes = await readAll(await chunked.fetchBlob('apps/big', blob.descriptor));
     expect(bytes.equals(blob.bytes)).toBe(true);
     await chunked.close();
+  });
+
+  it('keeps working with one request slot while downloads stay open', async () => {
+    const narrow = new RegistryClient(registry.host, {
+      credentials: async () => undefined,
+      maxConcurrency: 1,
+    });
+    const blobs = [randomBlob(300_000), randomBlob(300_000), randomBlob(300_000)];
+    for (const blob of blobs)
+      await narrow.pushBlob('apps/narrow', blob.descriptor, Readable.from([blob.bytes]));
+    const open = await Promise.all(blobs.map((blob) => narrow.fetchBlob('apps/narrow', blob.descriptor)));
+    // copy each open download into another repository while the others wait unread
+    for (const [i, stream] of open.entries()) {
+      await narrow.pushBlob('apps/narrow-copy', blobs[i]!.descriptor, stream);
+    }
+    for (const blob of blobs)
+      expect(await narrow.headBlob('apps/narrow-copy', blob.descriptor.digest)).toBeDefined();
+    await narrow.close();
   });
 
   it('uploads in chunks when asked, whatever the size', async () => {
@@ -170,6 +189,24 @@ describe('RegistryClient against docker-registry', () => {
       `docker://${registry.host}/app:nope: tag not found (MANIFEST_UNKNOWN); check the tag with \`concil tags\``,
     );
     expect(await client.headManifest('app', 'nope')).toBeUndefined();
+  });
+
+  it('never asks for credentials when the registry does not want any', async () => {
+    let asked = 0;
+    const polite = new RegistryClient(registry.host, {
+      credentials: defaultCredentialProvider({
+        homeDir: '/nonexistent',
+        env: {},
+        prompt: async () => {
+          asked += 1;
+          return undefined;
+        },
+      }),
+    });
+    await expect(polite.getManifest('app', 'nope')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    expect(await polite.listTags('app')).toEqual(['v1']);
+    expect(asked).toBe(0);
+    await polite.close();
   });
 
   it('reports unknown blobs and repositories', async () => {

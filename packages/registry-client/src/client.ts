@@ -1,9 +1,20 @@
 import type { Readable } from 'node:stream';
-import { type Descriptor, type Digest, parseManifest, registryBaseUrl } from '@concil/oci-spec';
+import {
+  type Descriptor,
+  type Digest,
+  type ParsedManifest,
+  parseManifest,
+  registryBaseUrl,
+} from '@concil/oci-spec';
 import type { Dispatcher } from 'undici';
 import { Authorizer } from './auth/authorizer.js';
 import { defaultCredentialProvider } from './auth/config-sources.js';
-import { type CredentialProvider, type Credentials, staticCredentials } from './auth/credentials.js';
+import {
+  type CredentialPrompt,
+  type CredentialProvider,
+  type Credentials,
+  staticCredentials,
+} from './auth/credentials.js';
 import { deleteBlob, type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
 import { deleteManifest, type FetchedManifest, getManifest, headManifest, putManifest } from './manifests.js';
 import {
@@ -19,8 +30,10 @@ import { createDispatcher, type TransportOptions } from './transport.js';
 import { mountBlob, pushBlob, type UploadOptions } from './upload.js';
 
 export interface RegistryClientOptions extends TransportOptions {
-  /** Where credentials come from (default: concil, docker and containers config files). */
+  /** Where credentials come from (default: concil, docker and containers config files, then `prompt`). */
   credentials?: CredentialProvider | Credentials;
+  /** Asked when the registry wants credentials and no file has them (with the default provider). */
+  prompt?: CredentialPrompt;
   /** Speak plain HTTP (default: only to loopback hosts). */
   plainHttp?: boolean;
   userAgent?: string;
@@ -40,7 +53,7 @@ export const DEFAULT_USER_AGENT = 'concil-registry-client/0.1';
 export class RegistryClient {
   /** host[:port] as in image references. */
   readonly registry: string;
-  readonly session: RegistrySession;
+  readonly #session: RegistrySession;
   readonly #options: RegistryClientOptions;
   #dispatcher: Promise<Dispatcher> | undefined;
 
@@ -52,13 +65,13 @@ export class RegistryClient {
         ? options.credentials
         : options.credentials
           ? staticCredentials(options.credentials)
-          : defaultCredentialProvider();
+          : defaultCredentialProvider(options.prompt ? { prompt: options.prompt } : {});
     const dispatcher = (): Promise<Dispatcher> => {
       this.#dispatcher ??= createDispatcher(registry, options);
       return this.#dispatcher;
     };
     const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-    this.session = new RegistrySession({
+    this.#session = new RegistrySession({
       registry,
       baseUrl: registryBaseUrl(
         registry,
@@ -68,6 +81,7 @@ export class RegistryClient {
       dispatcher,
       retry: { ...defaultRetryOptions, ...options.retry },
       userAgent,
+      maxConcurrency: options.maxConcurrency ?? 8,
     });
   }
 
@@ -77,7 +91,7 @@ export class RegistryClient {
     reference: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<FetchedManifest> {
-    return getManifest(this.session, repository, reference, options.signal);
+    return getManifest(this.#session, repository, reference, options.signal);
   }
 
   /** HEAD a manifest: its descriptor, or undefined when there is none. */
@@ -86,7 +100,7 @@ export class RegistryClient {
     reference: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<Descriptor | undefined> {
-    return headManifest(this.session, repository, reference, options.signal);
+    return headManifest(this.#session, repository, reference, options.signal);
   }
 
   /**
@@ -100,30 +114,30 @@ export class RegistryClient {
     mediaType: string,
   ): Promise<Digest> {
     const { digest, subjectHandled } = await putManifest(
-      this.session,
+      this.#session,
       repository,
       reference,
       bytes,
       mediaType,
     );
     if (!subjectHandled) {
-      const parsed = parseManifest(bytes, mediaType);
-      const subject = parsed.kind === 'manifest' ? parsed.manifest.subject : parsed.index.subject;
-      if (subject) {
+      const parsed = parseManifestOrUndefined(bytes, mediaType);
+      const subject = parsed?.kind === 'manifest' ? parsed.manifest.subject : parsed?.index.subject;
+      if (parsed && subject) {
         const descriptor = referrerDescriptor({ mediaType, digest, size: bytes.byteLength }, parsed);
-        await addToReferrersTagIndex(this.session, repository, subject.digest, descriptor);
+        await addToReferrersTagIndex(this.#session, repository, subject.digest, descriptor);
       }
     }
     return digest;
   }
 
   deleteManifest(repository: string, digest: string): Promise<void> {
-    return deleteManifest(this.session, repository, digest);
+    return deleteManifest(this.#session, repository, digest);
   }
 
   /** HEAD a blob: digest and size, or undefined when the repository does not have it. */
   headBlob(repository: string, digest: string): Promise<{ digest: string; size: number } | undefined> {
-    return headBlob(this.session, repository, digest);
+    return headBlob(this.#session, repository, digest);
   }
 
   /** GET a blob as a stream verified against the descriptor, resumed with Range when the connection breaks. */
@@ -132,7 +146,7 @@ export class RegistryClient {
     desc: Pick<Descriptor, 'digest' | 'size'>,
     options: FetchBlobOptions = {},
   ): Promise<Readable> {
-    return fetchBlob(this.session, repository, desc, options);
+    return fetchBlob(this.#session, repository, desc, options);
   }
 
   /** Uploads a blob from a stream (monolithic or chunked, optionally mounting first). */
@@ -142,7 +156,7 @@ export class RegistryClient {
     content: Readable,
     options: UploadOptions = {},
   ): Promise<{ mounted: boolean }> {
-    return pushBlob(this.session, repository, desc, content, {
+    return pushBlob(this.#session, repository, desc, content, {
       ...(this.#options.chunkSize !== undefined && { chunkSize: this.#options.chunkSize }),
       ...(this.#options.chunkedThreshold !== undefined && {
         chunkedThreshold: this.#options.chunkedThreshold,
@@ -153,29 +167,29 @@ export class RegistryClient {
 
   /** Mounts a blob from another repository of this registry; false when the registry would not. */
   mountBlob(repository: string, digest: string, from: string): Promise<boolean> {
-    return mountBlob(this.session, repository, digest, from);
+    return mountBlob(this.#session, repository, digest, from);
   }
 
   deleteBlob(repository: string, digest: string): Promise<void> {
-    return deleteBlob(this.session, repository, digest);
+    return deleteBlob(this.#session, repository, digest);
   }
 
   listTags(repository: string, options: ListOptions = {}): Promise<string[]> {
-    return listTags(this.session, repository, options);
+    return listTags(this.#session, repository, options);
   }
 
   tagPages(repository: string, options: ListOptions = {}): AsyncGenerator<string[]> {
-    return tagPages(this.session, repository, options);
+    return tagPages(this.#session, repository, options);
   }
 
   /** The registry's repositories (`/v2/_catalog`). */
   listRepositories(options: ListOptions = {}): Promise<string[]> {
-    return listRepositories(this.session, options);
+    return listRepositories(this.#session, options);
   }
 
   /** Manifests that refer to `subject` (referrers API, or the `sha256-<hex>` tag fallback). */
   listReferrers(repository: string, subject: string, options: ReferrersOptions = {}): Promise<Descriptor[]> {
-    return listReferrers(this.session, repository, subject, options);
+    return listReferrers(this.#session, repository, subject, options);
   }
 
   /** Closes the connections. */
@@ -183,5 +197,14 @@ export class RegistryClient {
     const dispatcher = await this.#dispatcher;
     this.#dispatcher = undefined;
     await dispatcher?.close();
+  }
+}
+
+/** The registry accepted it; a document oci-spec cannot read simply has no referrers to record. */
+function parseManifestOrUndefined(bytes: Uint8Array, mediaType: string): ParsedManifest | undefined {
+  try {
+    return parseManifest(bytes, mediaType);
+  } catch {
+    return undefined;
   }
 }

@@ -21,7 +21,9 @@ export type RegistryErrorCode =
   /** The registry answered 5xx until retries ran out. */
   | 'SERVER_ERROR'
   /** The registry answered something this client cannot make sense of. */
-  | 'PROTOCOL';
+  | 'PROTOCOL'
+  /** A credentials file (concil, docker, containers) cannot be read. */
+  | 'CONFIG_INVALID';
 
 export interface RegistryErrorDetails {
   /** What the error concerns, e.g. `docker://127.0.0.1:5000/app:1.0` or a digest. */

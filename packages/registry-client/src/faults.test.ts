@@ -110,6 +110,36 @@ describe('faults injected by a loopback proxy in front of docker-registry', () =
     expect(error).toMatchObject({ code: 'MANIFEST_INVALID' });
   });
 
+  it('uses the referrers API where the registry has one, filtering by artifactType itself if needed', async () => {
+    const subject = image.manifest.descriptor.digest;
+    const referrer = (n: number, artifactType: string) => ({
+      mediaType: MediaType.ociManifest,
+      digest: `sha256:${String(n).repeat(64)}`,
+      size: 100 + n,
+      artifactType,
+    });
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [referrer(1, 'application/vnd.example.sig'), referrer(2, 'application/vnd.example.sbom')],
+    };
+    proxy.inject({
+      kind: 'status',
+      status: 200,
+      times: 2,
+      headers: { 'content-type': MediaType.ociIndex },
+      body: JSON.stringify(index),
+      match: { method: 'GET', path: new RegExp(`/v2/faulty/referrers/${subject}`) },
+    });
+    expect(await client.listReferrers('faulty', subject)).toEqual(index.manifests);
+    expect(
+      await client.listReferrers('faulty', subject, { artifactType: 'application/vnd.example.sbom' }),
+    ).toEqual([index.manifests[1]]);
+    expect(proxy.requests.filter((r) => r.url.includes('/referrers/')).at(-1)?.url).toContain(
+      'artifactType=application%2Fvnd.example.sbom',
+    );
+  });
+
   it('follows Link pagination of tag lists', async () => {
     for (const tag of ['v2', 'v3', 'v4', 'v5']) {
       await client.putManifest('faulty', tag, image.manifest.bytes, MediaType.ociManifest);

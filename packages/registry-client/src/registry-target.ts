@@ -11,13 +11,14 @@ import {
   type Target,
 } from '@concil/oci-spec';
 import { type DefaultCredentialOptions, defaultCredentialProvider } from './auth/config-sources.js';
-import type { CredentialPrompt } from './auth/credentials.js';
+import { chainCredentialProviders, staticCredentials } from './auth/credentials.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES } from './manifests.js';
 import { referenceText } from './reference-text.js';
 
 const RECENT_MANIFESTS = 64;
+const RECENT_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 /**
  * One repository of a registry as a content target: manifests and indexes go through the
@@ -108,9 +109,15 @@ export class RegistryTarget implements Target {
   #remember(digest: string, bytes: Uint8Array, mediaType: string): void {
     this.#recent.delete(digest);
     this.#recent.set(digest, { bytes, mediaType });
-    if (this.#recent.size > RECENT_MANIFESTS) {
-      const oldest = this.#recent.keys().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
+    let bytesKept = 0;
+    for (const each of this.#recent.values()) bytesKept += each.bytes.byteLength;
+    while (
+      this.#recent.size > 1 &&
+      (this.#recent.size > RECENT_MANIFESTS || bytesKept > RECENT_MANIFEST_BYTES)
+    ) {
+      const [oldest, entry] = this.#recent.entries().next().value!;
+      bytesKept -= entry.bytes.byteLength;
+      this.#recent.delete(oldest);
     }
   }
 }
@@ -162,9 +169,7 @@ async function readManifestStream(
 
 export interface OpenRegistryTargetOptions
   extends RegistryClientOptions,
-    Omit<DefaultCredentialOptions, 'explicit'> {
-  /** Asked for credentials when nothing else has them (the CLI supplies it on a TTY). */
-  prompt?: CredentialPrompt;
+    Omit<DefaultCredentialOptions, 'explicit' | 'prompt'> {
   /** Reuse a client (and its connections and tokens) for the reference's registry. */
   client?: RegistryClient;
 }
@@ -179,14 +184,19 @@ export function openRegistryTarget(
   if (!client || client.registry !== ref.registry) {
     const explicit =
       ref.username !== undefined ? { username: ref.username, password: ref.password ?? '' } : undefined;
-    const credentials =
-      options.credentials ??
-      defaultCredentialProvider({
-        ...(explicit && { explicit }),
-        ...(options.prompt && { prompt: options.prompt }),
-        ...(options.env && { env: options.env }),
-        ...(options.homeDir && { homeDir: options.homeDir }),
-      });
+    const credentials = options.credentials
+      ? chainCredentialProviders(
+          explicit && staticCredentials(explicit),
+          typeof options.credentials === 'function'
+            ? options.credentials
+            : staticCredentials(options.credentials),
+        )
+      : defaultCredentialProvider({
+          ...(explicit && { explicit }),
+          ...(options.prompt && { prompt: options.prompt }),
+          ...(options.env && { env: options.env }),
+          ...(options.homeDir && { homeDir: options.homeDir }),
+        });
     client = new RegistryClient(ref.registry, { ...options, credentials });
   }
   return new RegistryTarget(client, ref.repository, manifestReference(ref));

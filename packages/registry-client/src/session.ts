@@ -3,6 +3,7 @@ import { type Dispatcher, request } from 'undici';
 import type { Authorizer } from './auth/authorizer.js';
 import { type ErrorContext, errorFromResponse } from './error-response.js';
 import { RegistryError } from './errors.js';
+import { RequestLimiter } from './request-limiter.js';
 import {
   isRetryableNetworkError,
   isRetryableStatus,
@@ -62,6 +63,7 @@ export class RegistrySession {
   readonly #dispatcher: () => Promise<Dispatcher>;
   readonly #retry: Required<RetryOptions>;
   readonly #userAgent: string;
+  readonly #limiter: RequestLimiter;
 
   constructor(options: {
     registry: string;
@@ -70,6 +72,7 @@ export class RegistrySession {
     dispatcher: () => Promise<Dispatcher>;
     retry: Required<RetryOptions>;
     userAgent: string;
+    maxConcurrency: number;
   }) {
     this.registry = options.registry;
     this.baseUrl = new URL(options.baseUrl);
@@ -77,6 +80,7 @@ export class RegistrySession {
     this.#dispatcher = options.dispatcher;
     this.#retry = options.retry;
     this.#userAgent = options.userAgent;
+    this.#limiter = new RequestLimiter(options.maxConcurrency);
   }
 
   async send(req: RegistryRequest): Promise<RegistryResponse> {
@@ -99,13 +103,16 @@ export class RegistrySession {
       }
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(url, {
-          method,
-          headers,
-          ...(body !== undefined && { body }),
-          dispatcher,
-          ...(req.signal && { signal: req.signal }),
-        });
+        const send = () =>
+          request(url, {
+            method,
+            headers,
+            ...(body !== undefined && { body }),
+            dispatcher,
+            ...(req.signal && { signal: req.signal }),
+          });
+        // Uploads stream for as long as they take: bounded by the caller, not by a slot here.
+        response = replayable ? await this.#limiter.run(send) : await send();
       } catch (error) {
         if (req.signal?.aborted) throw error;
         if (replayable && isRetryableNetworkError(error) && attempt < this.#retry.maxRetries) {
@@ -161,13 +168,11 @@ export class RegistrySession {
       if (status === 401 && toRegistry) throw await this.#authError(401, req);
       const text = method === 'HEAD' ? '' : await readLimited(response.body, maxErrorBody);
       if (method === 'HEAD') await response.body.dump();
-      throw errorFromResponse(status, text, {
-        ...req.context,
-        authenticated: await this.authorizer.hasCredentials(req.repository),
-      });
+      throw errorFromResponse(status, text, { ...req.context, authenticated: authorization !== undefined });
     }
   }
 
+  /** After a 401 the credentials were already looked up, so asking again costs nothing (no prompt). */
   async #authError(status: 401 | 403, req: RegistryRequest): Promise<RegistryError> {
     return errorFromResponse(status, '', {
       ...req.context,

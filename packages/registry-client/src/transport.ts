@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { RegistryError } from './errors.js';
 
 export interface TransportOptions {
   /** Skip TLS certificate verification. Only for registries you control; never the default. */
@@ -13,8 +14,13 @@ export interface TransportOptions {
    * instead of `/etc/containers/certs.d/<host>/` and `/etc/docker/certs.d/<host>/`.
    */
   certDir?: string;
-  /** Connections per origin, which bounds parallel requests (default 8). */
+  /**
+   * Requests waiting for their response at once (default 8). A download's slot is freed when its
+   * headers arrive, so open streams never block other requests; uploads are bounded by the caller.
+   */
   maxConcurrency?: number;
+  /** Proxies; by default HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) from the environment. */
+  proxy?: { httpProxy?: string; httpsProxy?: string; noProxy?: string };
 }
 
 export const defaultCertRoots = ['/etc/containers/certs.d', '/etc/docker/certs.d'];
@@ -62,19 +68,28 @@ export async function loadTlsMaterial(
 }
 
 /**
- * One dispatcher per client, so connections are reused: it honours HTTP(S)_PROXY and NO_PROXY,
- * verifies TLS unless told not to, and bounds the connections per origin.
+ * One dispatcher per client, so connections are reused (keep-alive pools per origin): it honours
+ * HTTP(S)_PROXY and NO_PROXY and verifies TLS unless told not to.
  */
 export async function createDispatcher(
   registry: string,
   options: TransportOptions = {},
 ): Promise<Dispatcher> {
-  const material = await loadTlsMaterial(registry, options);
+  let material: TlsMaterial;
+  try {
+    material = await loadTlsMaterial(registry, options);
+  } catch (error) {
+    throw new RegistryError(
+      'TLS',
+      `cannot load the TLS settings for ${registry}: ${(error as Error).message}; check --ca-file and --cert-dir`,
+      { reference: registry, cause: error },
+    );
+  }
   const tls = { ...material, rejectUnauthorized: !options.insecure };
   return new EnvHttpProxyAgent({
-    connections: options.maxConcurrency ?? 8,
     connect: tls,
     requestTls: tls,
+    ...options.proxy,
   });
 }
 

@@ -31,6 +31,7 @@ export class DataWriter {
   private position: number;
   private readonly seen = new Map<string, FileLayout>();
   private fragment: Buffer;
+  private staging: Buffer;
   private fragmentFill = 0;
   readonly fragments: FragmentEntry[] = [];
   duplicates = 0;
@@ -45,6 +46,7 @@ export class DataWriter {
     this.zeroBlock = Buffer.alloc(blockSize);
     this.position = start;
     this.fragment = Buffer.allocUnsafe(blockSize);
+    this.staging = Buffer.allocUnsafe(blockSize);
   }
 
   private async compress(raw: Buffer): Promise<{ bytes: Uint8Array; sizeField: number }> {
@@ -102,7 +104,9 @@ export class DataWriter {
     });
     const hash = createHash('sha256');
     const bs = this.blockSize;
-    let block = Buffer.allocUnsafe(bs);
+    // The staging block is reused across files until it is handed to the compressor: most files are small,
+    // and allocating a block per file churns native memory.
+    let block = this.staging;
     let fill = 0;
     let total = 0;
     let index = 0;
@@ -137,7 +141,7 @@ export class DataWriter {
         pos += n;
         if (fill === bs) {
           await emit(block);
-          block = Buffer.allocUnsafe(bs);
+          block = this.staging = Buffer.allocUnsafe(bs);
           fill = 0;
         }
       }

@@ -10,14 +10,31 @@ export interface DirectoryListing {
   size: number;
   /** Encoded directory index entries, for the extended directory inode. */
   index: Buffer[];
+  /** Large directories get an extended inode with an index. */
+  indexed: boolean;
 }
+
+/**
+ * Listings longer than this do not fit the basic directory inode's 16-bit size and get an extended inode
+ * with an index. Smaller directories are not indexed, exactly like tar2sqfs 1.2 decides, so the inode
+ * types of both writers agree (sqfsdiff compares them).
+ */
+const BASIC_DIR_MAX_LISTING = 0xffff - 3;
 
 const MAX_ENTRIES_PER_HEADER = 256;
 const HEADER_SIZE = 12;
 
-/** Byte order of names, as the kernel compares them. */
+/** Byte order of names, as the kernel compares them (names are binary strings: one char per byte). */
 export function sortedEntries(dir: Node): [string, Node][] {
-  return [...dir.children!.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return [...dir.children!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Estimate of the listing size, to decide on indexing before writing (extra run headers add little). */
+function plannedSize(entries: [string, Node][]): number {
+  let size = 0;
+  for (const [name] of entries) size += 8 + name.length;
+  // At most one header per run; runs hold up to 256 entries or end at block boundaries.
+  return size + HEADER_SIZE * Math.ceil(entries.length / MAX_ENTRIES_PER_HEADER);
 }
 
 /**
@@ -30,6 +47,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
   const offset = writer.offset;
   const listingStart = writer.uncompressedPosition;
   const index: Buffer[] = [];
+  const indexed = plannedSize(entries) > BASIC_DIR_MAX_LISTING;
 
   let i = 0;
   while (i < entries.length) {
@@ -46,7 +64,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       const diff = node.number! - base;
       if (Math.floor(node.ref! / 0x10000) !== inodeBlock || diff < -32768 || diff > 32767) break;
       if (run.length > 0 && Math.floor(pos / METADATA_SIZE) !== headerBlock) break;
-      const nameBytes = Buffer.from(name);
+      const nameBytes = Buffer.from(name, 'latin1');
       const e = Buffer.alloc(8 + nameBytes.length);
       e.writeUInt16LE(node.ref! % 0x10000, 0);
       e.writeInt16LE(diff, 2);
@@ -57,8 +75,8 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       pos += e.length;
       i++;
     }
-    if (headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
-      const firstName = Buffer.from(entries[i - run.length]![0]);
+    if (indexed && headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
+      const firstName = Buffer.from(entries[i - run.length]![0], 'latin1');
       const ix = Buffer.alloc(12 + firstName.length);
       ix.writeUInt32LE(headerPos - listingStart, 0);
       ix.writeUInt32LE(writer.blockStart, 4);
@@ -73,5 +91,5 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
     writer.write(h);
     for (const e of run) writer.write(e);
   }
-  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index };
+  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index, indexed };
 }

@@ -28,3 +28,8 @@ export class SquashfsError extends Error {
 export function corrupt(message: string, path?: string): SquashfsError {
   return new SquashfsError('CORRUPT_IMAGE', `corrupt squashfs image: ${message}`, path);
 }
+
+/** Tar names travel as binary strings (one char per byte); show them to people as UTF-8. */
+export function readablePath(binary: string): string {
+  return Buffer.from(binary, 'latin1').toString('utf8');
+}

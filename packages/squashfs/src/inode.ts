@@ -16,6 +16,7 @@ export interface InodeContext {
     parent: number;
     subdirs: number;
     index: Buffer[];
+    indexed: boolean;
   };
 }
 
@@ -43,7 +44,7 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
   switch (node.kind) {
     case 'directory': {
       const d = ctx.dir!;
-      if (!hasXattr && d.index.length === 0 && d.size <= 0xffff && d.listingStart <= U32_MAX) {
+      if (!hasXattr && !d.indexed && d.size <= 0xffff && d.listingStart <= U32_MAX) {
         const b = header(InodeType.DIR, node, ctx, 16);
         b.writeUInt32LE(d.listingStart, 16);
         b.writeUInt32LE(2 + d.subdirs, 20);
@@ -89,7 +90,7 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
       return Buffer.concat([b, blocks]);
     }
     case 'symlink': {
-      const target = Buffer.from(node.target ?? '');
+      const target = Buffer.from(node.target ?? '', 'latin1');
       const b = header(hasXattr ? InodeType.LSYMLINK : InodeType.SYMLINK, node, ctx, 8 + target.length);
       b.writeUInt32LE(node.links, 16);
       b.writeUInt32LE(target.length, 20);

@@ -1,9 +1,13 @@
 import { ByteSource } from './byte-source.js';
-import { SquashfsError } from './errors.js';
+import { readablePath, SquashfsError } from './errors.js';
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo';
 
-/** One tar entry with all extension headers (PAX, GNU long names, sparse maps) already applied. */
+/**
+ * One tar entry with all extension headers (PAX, GNU long names, sparse maps) already applied.
+ * Names and link targets are "binary" strings (one char per byte, latin1) so that names that are
+ * not UTF-8 reach the image byte for byte; the image writer encodes them back with latin1.
+ */
 export interface TarEntry {
   /** Path as stored in the archive (not yet normalised). */
   name: string;
@@ -17,12 +21,14 @@ export interface TarEntry {
   linkname: string;
   devmajor: number;
   devminor: number;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
   /** The file content, holes filled with zeros. Must be consumed before asking for the next entry. */
   body(): AsyncGenerator<Buffer>;
 }
 
 const BLOCK = 512;
+/** Shared empty xattr map: most entries have none. */
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 const ZEROS = Buffer.alloc(1 << 20);
 
 interface SparseSegment {
@@ -37,7 +43,7 @@ function truncated(what: string): SquashfsError {
 function cstring(buf: Buffer, start: number, len: number): string {
   const field = buf.subarray(start, start + len);
   const end = field.indexOf(0);
-  return field.toString('utf8', 0, end === -1 ? len : end);
+  return field.toString('latin1', 0, end === -1 ? len : end);
 }
 
 /** Tar numbers are octal text, or base-256 big-endian when the first byte has its high bit set. */
@@ -159,7 +165,7 @@ export async function* readTar(
       if (flag === 'L' || flag === 'K') {
         const data = await readMeta('a GNU long name');
         const end = data.indexOf(0);
-        const text = data.toString('utf8', 0, end === -1 ? data.length : end);
+        const text = data.toString('latin1', 0, end === -1 ? data.length : end);
         if (flag === 'L') longName = text;
         else longLink = text;
         continue;
@@ -174,7 +180,7 @@ export async function* readTar(
       }
 
       const ext = new Map([...globalPax, ...pax]);
-      const text = (key: string): string | undefined => ext.get(key)?.toString('utf8');
+      const text = (key: string): string | undefined => ext.get(key)?.toString('latin1');
       const num = (key: string, fallback: number): number => {
         const v = text(key);
         if (v === undefined) return fallback;
@@ -264,14 +270,14 @@ export async function* readTar(
         linkname,
         devmajor: num('SCHILY.devmajor', number(header, 329, 8)),
         devminor: num('SCHILY.devminor', number(header, 337, 8)),
-        xattrs,
+        xattrs: xattrs.size > 0 ? xattrs : NO_XATTRS,
         body: () => emptyBody(),
       };
       pax = new Map();
       longName = longLink = undefined;
 
       let consumed = false;
-      const what = `the data of ${name}`;
+      const what = `the data of ${readablePath(name)}`;
       if (type === 'file') {
         entry.body = () => {
           consumed = true;

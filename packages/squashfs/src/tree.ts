@@ -1,4 +1,4 @@
-import { SquashfsError } from './errors.js';
+import { readablePath, SquashfsError } from './errors.js';
 import type { FileLayout } from './file-layout.js';
 import type { TarEntry } from './tar-input.js';
 
@@ -11,7 +11,7 @@ export interface Node {
   uid: number;
   gid: number;
   mtime: number;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
   /** Directory entries naming this node (hard links); directories always have one. */
   links: number;
   children?: Map<string, Node>;
@@ -25,24 +25,31 @@ export interface Node {
   ref?: number;
 }
 
+/** Shared by every node without xattrs (most of them): never mutated, replaced when xattrs are added. */
+export const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
+
 /** Attributes of directories that only appear implied by a deeper path (tar2sqfs's defaults). */
 const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
-/** Split a tar path into clean components; '' and '.' vanish, '..' is refused. */
+/** Split a tar path (a binary string, see TarEntry) into clean components; '' and '.' vanish, '..' is refused. */
 export function pathComponents(name: string): string[] {
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
-    throw new SquashfsError('TAR_CORRUPT', 'tar entry path contains "..": refusing to leave the root', name);
+    throw new SquashfsError(
+      'TAR_CORRUPT',
+      'tar entry path contains "..": refusing to leave the root',
+      readablePath(name),
+    );
   }
   for (const p of parts) {
-    if (Buffer.byteLength(p) > 256) {
+    if (p.length > 256) {
       throw new SquashfsError(
         'LIMIT_EXCEEDED',
         'a file name is longer than squashfs allows (256 bytes)',
-        name,
+        readablePath(name),
       );
     }
   }
@@ -50,7 +57,7 @@ export function pathComponents(name: string): string[] {
 }
 
 export function newDirectory(attrs = IMPLIED_DIR): Node {
-  return { kind: 'directory', ...attrs, xattrs: new Map(), links: 1, children: new Map() };
+  return { kind: 'directory', ...attrs, xattrs: NO_XATTRS, links: 1, children: new Map() };
 }
 
 /** The tree of a tar stream: applies duplicates (last wins), implied directories, hard links and whiteouts. */
@@ -108,7 +115,7 @@ export class Tree {
     if (this.overlayWhiteouts && name.startsWith(WHITEOUT_PREFIX)) {
       if (name === OPAQUE_MARKER) {
         const dir = parts.length === 1 ? this.root : this.lookupOrCreateDir(parts.slice(0, -1));
-        dir.xattrs.set('trusted.overlay.opaque', Buffer.from('y'));
+        dir.xattrs = new Map(dir.xattrs).set('trusted.overlay.opaque', Buffer.from('y'));
         return undefined;
       }
       const hidden = name.slice(WHITEOUT_PREFIX.length);
@@ -117,7 +124,7 @@ export class Tree {
       this.place([...parts.slice(0, -1), hidden], {
         kind: 'char',
         ...attrs,
-        xattrs: new Map(),
+        xattrs: NO_XATTRS,
         links: 1,
         devmajor: 0,
         devminor: 0,
@@ -192,8 +199,8 @@ export class Tree {
       if (!node || node.kind === 'directory') {
         throw new SquashfsError(
           'TAR_CORRUPT',
-          `hard link points to "${link.target.join('/')}", which is not a file in the archive`,
-          link.name,
+          `hard link points to "${readablePath(link.target.join('/'))}", which is not a file in the archive`,
+          readablePath(link.name),
         );
       }
       node.links++;

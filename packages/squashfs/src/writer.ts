@@ -68,13 +68,24 @@ export async function createSquashfs(
   outputPath: string,
   options: CreateSquashfsOptions = {},
 ): Promise<SquashfsStats> {
-  const compressor = createCompressor(options.compressor ?? 'gzip', options.level);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
+  const compressor = createCompressor(options.compressor ?? 'gzip', options.level, blockSize);
   const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
 
   const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmpPath, 'wx');
+  let fd: number;
+  try {
+    fd = openSync(tmpPath, 'wx');
+  } catch (err) {
+    compressor.close();
+    throw new SquashfsError(
+      'NOT_FOUND',
+      `cannot create the image next to its final name: ${(err as Error).message}`,
+      outputPath,
+      { cause: err },
+    );
+  }
   let data: DataWriter | undefined;
   try {
     const compOptions = compressor.options();
@@ -97,6 +108,7 @@ export async function createSquashfs(
     }
     tree.finish();
     let position = await data.finish();
+    compressor.close();
 
     const stats = { files: 0, directories: 0 };
     const tables = writeTables(tree.root, compressor, stats);
@@ -165,6 +177,7 @@ export async function createSquashfs(
     };
   } catch (err) {
     await data?.abort();
+    compressor.close();
     try {
       closeSync(fd);
     } catch {}
@@ -245,6 +258,7 @@ function writeTables(
       parent: parentNumber,
       subdirs: entries.filter(([, c]) => c.kind === 'directory').length,
       index: listing.index,
+      indexed: listing.indexed,
     });
   };
   // The root's parent is, by convention, one past the last inode number.

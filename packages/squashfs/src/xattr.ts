@@ -24,7 +24,7 @@ export class XattrTable {
   /** Keys dropped because squashfs has no namespace for them (e.g. system.*). */
   readonly skipped = new Set<string>();
 
-  indexOf(xattrs: Map<string, Buffer>): number {
+  indexOf(xattrs: ReadonlyMap<string, Buffer>): number {
     const pairs = [...xattrs].filter(([k]) => {
       if (splitXattrKey(k)) return true;
       this.skipped.add(k);

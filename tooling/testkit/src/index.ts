@@ -7,12 +7,21 @@ export {
   startFaultProxy,
   type UpstreamResponse,
 } from './fault-proxy.js';
+export * from './fixtures/index.js';
 export { findFreePort } from './free-port.js';
+export { type HttpProxy, startHttpProxy } from './http-proxy.js';
 export {
   type RegistryAuth,
   type StartRegistryOptions,
   startRegistry,
   type TestRegistry,
+  type TestRegistryTls,
 } from './registry.js';
-export { startTokenIssuer, type TokenIssuer, type TokenIssuerOptions } from './token-issuer.js';
+export {
+  type AccessEntry,
+  type GrantPolicy,
+  startTokenIssuer,
+  type TokenIssuer,
+  type TokenIssuerOptions,
+} from './token-issuer.js';
 export { ensureTools, findTool, toolPackages } from './tools.js';

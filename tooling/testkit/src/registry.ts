@@ -1,12 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort } from './free-port.js';
 import { reapOnExit, stopChild } from './process-reaper.js';
-import { startTokenIssuer, type TokenIssuer } from './token-issuer.js';
+import { type GrantPolicy, startTokenIssuer, type TokenIssuer } from './token-issuer.js';
 
 const run = promisify(execFile);
 
@@ -18,8 +20,24 @@ export interface StartRegistryOptions {
   users?: Record<string, string>;
   /** Lifetime of issued tokens in seconds (token mode). */
   tokenExpiresIn?: number;
+  /** Which actions the token issuer grants (token mode; default: everything to known users). */
+  grant?: GrantPolicy;
+  /** OAuth2 refresh tokens the token issuer accepts, and the user each stands for (token mode). */
+  refreshTokens?: Record<string, string>;
   /** Keep the storage and log directory after `stop()` (default false). */
   keep?: boolean;
+  /**
+   * Serve HTTPS with a self-signed certificate for 127.0.0.1; with `clientAuth`, also require a
+   * client certificate (one is made for the test).
+   */
+  tls?: boolean | { clientAuth?: boolean };
+}
+
+export interface TestRegistryTls {
+  /** The server's self-signed certificate: the CA a client must trust. */
+  caPath: string;
+  clientCertPath?: string;
+  clientKeyPath?: string;
 }
 
 export interface TestRegistry {
@@ -34,6 +52,8 @@ export interface TestRegistry {
   storageDir: string;
   /** The token issuer in `token` mode. */
   tokenIssuer?: TokenIssuer;
+  /** Certificates in TLS mode (then `url` is `https://…`). */
+  tls?: TestRegistryTls;
   /** How many `/v2/…` requests the registry has logged so far (access log). */
   requestCount(): Promise<number>;
   stop(): Promise<void>;
@@ -68,6 +88,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       dir,
       users,
       ...(options.tokenExpiresIn !== undefined && { expiresIn: options.tokenExpiresIn }),
+      ...(options.grant && { grant: options.grant }),
+      ...(options.refreshTokens && { refreshTokens: options.refreshTokens }),
     });
     authSection =
       'auth:\n  token:\n' +
@@ -76,6 +98,25 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       `    issuer: ${tokenIssuer.issuer}\n` +
       `    rootcertbundle: ${tokenIssuer.certPath}\n`;
   }
+
+  let tls: TestRegistryTls | undefined;
+  let tlsSection = '';
+  if (options.tls) {
+    const certificate = await selfSignedCertificate(
+      dir,
+      'server',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    );
+    tls = { caPath: certificate.certPath };
+    tlsSection = `  tls:\n    certificate: ${certificate.certPath}\n    key: ${certificate.keyPath}\n`;
+    if (typeof options.tls === 'object' && options.tls.clientAuth) {
+      const client = await selfSignedCertificate(dir, 'client');
+      tls.clientCertPath = client.certPath;
+      tls.clientKeyPath = client.keyPath;
+      tlsSection += `    clientcas:\n      - ${client.certPath}\n`;
+    }
+  }
+  const scheme = tls ? 'https' : 'http';
 
   const configPath = join(dir, 'config.yml');
   await writeFile(
@@ -95,6 +136,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       'http:',
       `  addr: ${host}`,
       '  secret: concil-testkit-not-a-secret',
+      tlsSection,
       authSection,
     ].join('\n'),
   );
@@ -104,7 +146,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);
-  reapOnExit(child);
+  reapOnExit(child, options.keep ? undefined : dir);
 
   const stop = async (): Promise<void> => {
     await stopChild(child);
@@ -113,7 +155,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   };
 
   try {
-    await waitUntilServing(`http://${host}/v2/`, child, logPath);
+    await waitUntilServing(`${scheme}://${host}/v2/`, child, logPath, tls);
   } catch (error) {
     await stop();
     throw error;
@@ -121,8 +163,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
   return {
     host,
-    url: `http://${host}`,
+    url: `${scheme}://${host}`,
     auth,
+    ...(tls && { tls }),
     users,
     logPath,
     storageDir,
@@ -135,21 +178,59 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   };
 }
 
-async function waitUntilServing(url: string, child: ChildProcess, logPath: string): Promise<void> {
+async function waitUntilServing(
+  url: string,
+  child: ChildProcess,
+  logPath: string,
+  tls: TestRegistryTls | undefined,
+): Promise<void> {
   const deadline = Date.now() + 20_000;
+  const ca = tls ? await readFile(tls.caPath) : undefined;
+  const cert = tls?.clientCertPath ? await readFile(tls.clientCertPath) : undefined;
+  const key = tls?.clientKeyPath ? await readFile(tls.clientKeyPath) : undefined;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       const log = await readFile(logPath, 'utf8').catch(() => '');
       throw new Error(`docker-registry exited with ${child.exitCode}:\n${log.slice(-2000)}`);
     }
-    try {
-      const response = await fetch(url);
-      await response.arrayBuffer();
-      if (response.status === 200 || response.status === 401) return;
-    } catch {
-      // not listening yet
-    }
+    const status = await new Promise<number>((resolve) => {
+      const request = (url.startsWith('https:') ? httpsGet : httpGet)(url, { ca, cert, key }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', () => resolve(0));
+    });
+    if (status === 200 || status === 401) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`docker-registry did not answer ${url} within 20 s; see ${logPath}`);
+}
+
+/** A self-signed EC certificate and key made with openssl. */
+async function selfSignedCertificate(
+  dir: string,
+  name: string,
+  extension?: string,
+): Promise<{ certPath: string; keyPath: string }> {
+  const certPath = join(dir, `${name}.crt`);
+  const keyPath = join(dir, `${name}.key`);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=concil-testkit-${name}`,
+    ...(extension ? ['-addext', extension] : []),
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+  ]);
+  return { certPath, keyPath };
 }

@@ -31,7 +31,22 @@ export interface TokenIssuerOptions {
   issuer?: string;
   /** Lifetime of a token in seconds (default 300). */
   expiresIn?: number;
+  /** The actions a user is granted on a resource (default: all it asks for; anonymous: none). */
+  grant?: GrantPolicy;
+  /** OAuth2 refresh tokens (docker's identity tokens) and the user each stands for. */
+  refreshTokens?: Record<string, string>;
 }
+
+export interface AccessEntry {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+/** Decides which of the requested actions a user (undefined: anonymous) gets. */
+export type GrantPolicy = (user: string | undefined, requested: AccessEntry) => string[];
+
+const grantAllToUsers: GrantPolicy = (user, requested) => (user === undefined ? [] : requested.actions);
 
 /**
  * Distribution 2.8 verifies tokens against x509 roots: the JWT header carries the signing
@@ -73,15 +88,39 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
       return;
     }
     requests += 1;
-    const requested = url.searchParams.getAll('scope').flatMap((each) => each.split(' ').filter(Boolean));
+    let params = url.searchParams;
+    let user: string | undefined | false;
+    if (request.method === 'POST') {
+      // OAuth2 (docker's identity tokens): a form with grant_type=refresh_token or password.
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const grant = params.get('grant_type');
+      if (grant === 'refresh_token') {
+        user = options.refreshTokens?.[params.get('refresh_token') ?? ''] ?? false;
+      } else if (grant === 'password') {
+        const name = params.get('username') ?? '';
+        user =
+          options.users[name] !== undefined && options.users[name] === params.get('password') ? name : false;
+      } else {
+        user = false;
+      }
+    } else {
+      user = authenticate(request.headers.authorization, options.users);
+    }
+    const requested = params.getAll('scope').flatMap((each) => each.split(' ').filter(Boolean));
     scopes.push(requested);
-    const user = authenticate(request.headers.authorization, options.users);
     if (user === false) {
       response.writeHead(401, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
       return;
     }
-    const access = user === undefined ? [] : requested.map(parseScope).filter((each) => each !== undefined);
+    const grant = options.grant ?? grantAllToUsers;
+    const access = requested
+      .map(parseScope)
+      .filter((each) => each !== undefined)
+      .map((each) => ({ ...each, actions: grant(user, each) }))
+      .filter((each) => each.actions.length > 0);
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT', x5c })
@@ -136,7 +175,7 @@ function authenticate(header: string | undefined, users: Record<string, string>)
   return colon > 0 && users[user] === decoded.slice(colon + 1) ? user : false;
 }
 
-function parseScope(scope: string): { type: string; name: string; actions: string[] } | undefined {
+function parseScope(scope: string): AccessEntry | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first < 0 || last <= first) return undefined;

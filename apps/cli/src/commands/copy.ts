@@ -3,9 +3,10 @@ import { parsePlatform } from '@concil/oci-spec';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import { createCopyProgress } from '../progress.js';
+import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
 export function registerCopy(program: Command): void {
-  program
+  const command = program
     .command('copy')
     .description(
       'copy an image between registries (docker://), image directories (dir:PATH) and OCI layouts (oci:PATH[:tag])',
@@ -17,28 +18,30 @@ export function registerCopy(program: Command): void {
     .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')
-    .action(async (source: string, destination: string, options) => {
-      const src = openTarget(source);
-      const dst = openTarget(destination);
-      const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
-      try {
-        const result = await copy(src, dst, {
-          ...(options.platform && { platform: parsePlatform(options.platform) }),
-          all: options.all === true,
-          concurrency: options.concurrency,
-          ...(progress.onProgress && { onProgress: progress.onProgress }),
-        });
-        progress.stop();
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify({ source, destination, ...result }, null, 2)}\n`);
-        } else {
-          process.stdout.write(
-            `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
-              `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}\n`,
-          );
-        }
-      } finally {
-        progress.stop();
+    .option('--src-creds <user:pass>', 'credentials for the source registry')
+    .option('--dest-creds <user:pass>', 'credentials for the destination registry');
+  addRegistryOptions(command).action(async (source: string, destination: string, options) => {
+    const src = openTarget(source, targetOptions(options, options.srcCreds));
+    const dst = openTarget(destination, targetOptions(options, options.destCreds));
+    const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+    try {
+      const result = await copy(src, dst, {
+        ...(options.platform && { platform: parsePlatform(options.platform) }),
+        all: options.all === true,
+        concurrency: options.concurrency,
+        ...(progress.onProgress && { onProgress: progress.onProgress }),
+      });
+      progress.stop();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ source, destination, ...result }, null, 2)}\n`);
+      } else {
+        process.stdout.write(
+          `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
+            `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}\n`,
+        );
       }
-    });
+    } finally {
+      progress.stop();
+    }
+  });
 }

@@ -2,11 +2,12 @@ import { openTarget, readImage } from '@concil/image';
 import { parsePlatform } from '@concil/oci-spec';
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
+import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
 const TITLE = 'org.opencontainers.image.title';
 
 export function registerList(program: Command): void {
-  program
+  const command = program
     .command('list')
     .description('show an image: its metadata and one row per layer')
     .argument('<image>', 'docker://host/repo[:tag], dir:PATH or PATH, oci:PATH[:tag]')
@@ -14,48 +15,49 @@ export function registerList(program: Command): void {
     .option('--config', 'also show entrypoint, cmd, user, ports, workdir, labels, env, volumes')
     .option('--history', 'also show the history')
     .option('--json', 'print manifest, config and descriptor as JSON')
-    .action(async (spec: string, options) => {
-      const image = await readImage(openTarget(spec), {
-        ...(options.platform && { platform: parsePlatform(options.platform) }),
-      });
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(image, null, 2)}\n`);
-        return;
-      }
-      const { config, manifest } = image;
-      const out: string[] = [
-        `digest:       ${image.descriptor.digest}`,
-        `created:      ${config.created ?? '-'}`,
-        `author:       ${config.author ?? '-'}`,
-        `architecture: ${[config.architecture, config.variant].filter(Boolean).join('/')}`,
-        `os:           ${config.os}`,
+    .option('--creds <user:pass>', 'credentials for the registry');
+  addRegistryOptions(command).action(async (spec: string, options) => {
+    const image = await readImage(openTarget(spec, targetOptions(options, options.creds)), {
+      ...(options.platform && { platform: parsePlatform(options.platform) }),
+    });
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(image, null, 2)}\n`);
+      return;
+    }
+    const { config, manifest } = image;
+    const out: string[] = [
+      `digest:       ${image.descriptor.digest}`,
+      `created:      ${config.created ?? '-'}`,
+      `author:       ${config.author ?? '-'}`,
+      `architecture: ${[config.architecture, config.variant].filter(Boolean).join('/')}`,
+      `os:           ${config.os}`,
+      '',
+      formatTable([
+        ['DIGEST', 'SIZE', 'MEDIA TYPE', 'TITLE'],
+        ...manifest.layers.map((layer) => [
+          layer.digest,
+          formatBytes(layer.size),
+          layer.mediaType,
+          layer.annotations?.[TITLE] ?? '',
+        ]),
+      ]),
+    ];
+    if (options.config) out.push('', ...describeConfig(config.config ?? {}));
+    if (options.history) {
+      out.push(
         '',
         formatTable([
-          ['DIGEST', 'SIZE', 'MEDIA TYPE', 'TITLE'],
-          ...manifest.layers.map((layer) => [
-            layer.digest,
-            formatBytes(layer.size),
-            layer.mediaType,
-            layer.annotations?.[TITLE] ?? '',
+          ['CREATED', 'CREATED BY', 'COMMENT'],
+          ...(config.history ?? []).map((h) => [
+            h.created ?? '',
+            `${h.created_by ?? ''}${h.empty_layer ? ' (empty layer)' : ''}`,
+            h.comment ?? '',
           ]),
         ]),
-      ];
-      if (options.config) out.push('', ...describeConfig(config.config ?? {}));
-      if (options.history) {
-        out.push(
-          '',
-          formatTable([
-            ['CREATED', 'CREATED BY', 'COMMENT'],
-            ...(config.history ?? []).map((h) => [
-              h.created ?? '',
-              `${h.created_by ?? ''}${h.empty_layer ? ' (empty layer)' : ''}`,
-              h.comment ?? '',
-            ]),
-          ]),
-        );
-      }
-      process.stdout.write(`${out.join('\n')}\n`);
-    });
+      );
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+  });
 }
 
 function describeConfig(c: Record<string, unknown> & { [key: string]: unknown }): string[] {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { RegistryError } from '../errors.js';
 import { matchAuthKey } from './auth-keys.js';
 import { type CredentialRequest, type Credentials, decodeAuth } from './credentials.js';
 
@@ -24,7 +25,9 @@ export async function readJsonFile(path: string): Promise<Record<string, unknown
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
     return json as Record<string, unknown>;
   } catch {
-    throw new Error(`${path} is not valid JSON; fix or remove it`);
+    throw new RegistryError('CONFIG_INVALID', `${path} is not valid JSON; fix or remove it`, {
+      reference: path,
+    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@concil/oci-spec';
 import { type Dispatcher, request } from 'undici';
 import { RegistryError } from '../errors.js';
 import { type Challenge, mergeScopes, parseChallenges } from './challenge.js';
@@ -92,10 +93,11 @@ export class Authorizer {
       scopes.splice(0, scopes.length, ...merged);
       this.#challenge = next;
       if (!sentAuthorization || grew) return 'retry';
-      // A token for these very scopes was refused: drop it, and tell why.
+      // A token for these very scopes was refused: the account lacks access, or the token went
+      // stale before its time (e.g. the registry restarted); a fresh one is worth one more try.
       this.#tokens.delete(TokenCache.key(next.realm, next.service, merged, accountOf(credentials)));
       if (bearer.params.error === 'insufficient_scope' && hasCredentials(credentials)) return 'denied';
-      return 'unauthorized';
+      return 'retry';
     }
     if (basic) {
       this.#challenge = { scheme: 'basic' };
@@ -131,6 +133,13 @@ export class Authorizer {
   ): Promise<string> {
     const { registry } = this.#options;
     const url = new URL(challenge.realm);
+    if (hasCredentials(credentials) && url.protocol === 'http:' && !isLoopbackHost(url.host)) {
+      throw new RegistryError(
+        'PROTOCOL',
+        `${registry} sends clients to a token service over plain HTTP (${url.origin}); refusing to send credentials there`,
+        { reference: registry },
+      );
+    }
     const headers: Record<string, string> = { 'user-agent': this.#options.userAgent };
     let method: 'GET' | 'POST' = 'GET';
     let body: string | undefined;

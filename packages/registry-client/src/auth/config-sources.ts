@@ -93,7 +93,8 @@ export interface DefaultCredentialOptions extends CredentialSourceOptions {
  * config and credential helpers, containers' auth.json, and last the prompt.
  */
 export function defaultCredentialProvider(options: DefaultCredentialOptions = {}): CredentialProvider {
-  const { explicit, prompt } = options;
+  const { explicit } = options;
+  const prompt = options.prompt && oncePerRegistry(options.prompt);
   return chainCredentialProviders(
     explicit ? async () => explicit : undefined,
     concilConfigCredentials(options),
@@ -101,4 +102,17 @@ export function defaultCredentialProvider(options: DefaultCredentialOptions = {}
     containersAuthCredentials(options),
     prompt ? (request: CredentialRequest) => prompt(request) : undefined,
   );
+}
+
+/** A person is asked once per registry, however many repositories need credentials. */
+function oncePerRegistry(prompt: CredentialPrompt): CredentialPrompt {
+  const answers = new Map<string, Promise<Credentials | undefined>>();
+  return (request) => {
+    let answer = answers.get(request.registry);
+    if (!answer) {
+      answer = prompt(request);
+      answers.set(request.registry, answer);
+    }
+    return answer;
+  };
 }

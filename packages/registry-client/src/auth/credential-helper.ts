@@ -40,9 +40,13 @@ export async function getFromCredentialHelper(
   if (code !== 0) {
     const said = `${stdout} ${stderr}`.trim();
     if (/not found|no credentials/i.test(said)) return undefined;
+    // Whatever a helper prints might hold a secret: only plain-text complaints are passed on.
+    const firstLine = said.split('\n')[0]?.slice(0, 200) ?? '';
+    const shown =
+      firstLine.startsWith('{') || /secret|password|token/i.test(firstLine) ? '' : `: ${firstLine}`;
     throw new RegistryError(
       'UNAUTHORIZED',
-      `credential helper ${program} failed for ${serverUrl} (exit ${code}): ${said.split('\n')[0]?.slice(0, 200)}`,
+      `credential helper ${program} failed for ${serverUrl} (exit ${code})${shown}`,
       { reference: serverUrl },
     );
   }

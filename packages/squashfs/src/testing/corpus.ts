@@ -249,3 +249,29 @@ export async function unpaddedTar(): Promise<Buffer> {
   const lastHeader = tidy.length - 1024 - 512 - 512; // header of a/last, its one data block, the end blocks
   return tidy.subarray(0, lastHeader + 512 + content.length);
 }
+
+/** UTF-8 names (PAX and plain ustar) and a Latin-1 name that is not valid UTF-8, stored byte for byte. */
+export function namesTar(): Buffer {
+  const file = (name: Buffer, data: string) => {
+    const h = rawHeader({ name: 'x', type: '0', size: data.length });
+    h.fill(0, 0, 100);
+    name.copy(h, 0);
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const x of h) sum += x;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return Buffer.concat([h, pad(Buffer.from(data))]);
+  };
+  return Buffer.concat([
+    file(Buffer.from('names/grüße.txt'), 'utf-8 in ustar'),
+    file(Buffer.from('names/日本語'), 'cjk'),
+    file(
+      Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x73, 0x2f, 0x6c, 0x61, 0x74, 0x69, 0x6e, 0xe9]),
+      'latin-1 byte',
+    ),
+    paxBlock('u', [['path', `names/${'ü'.repeat(60)}/${'é'.repeat(120)}`]]),
+    file(Buffer.from('ignored'), 'pax utf-8'),
+    rawHeader({ name: 'names/link-ä', type: '2', linkname: 'grüße.txt', mode: 0o777 }),
+    END,
+  ]);
+}

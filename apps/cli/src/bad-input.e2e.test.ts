@@ -1,0 +1,119 @@
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildFixtureLayout,
+  type FaultProxy,
+  pushFixture,
+  startFaultProxy,
+  startRegistry,
+  type TestRegistry,
+} from '@concil/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './test/run-cli.js';
+
+let registry: TestRegistry;
+let proxy: FaultProxy;
+let work: string;
+const blobGet = { method: 'GET', path: /\/blobs\/sha256:/ };
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'concil-bad-'));
+  registry = await startRegistry({ auth: 'basic' });
+  const layout = await buildFixtureLayout(join(work, 'layout'));
+  await pushFixture(layout.dir, `${registry.host}/app:1`, { format: 'oci', credentials: 'tester:secret' });
+  proxy = await startFaultProxy(registry.url);
+}, 120_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await registry?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+beforeEach(() => proxy.clear());
+
+const source = () => `docker://tester:secret@${proxy.host}/app:1`;
+
+async function expectNoDestination(dir: string): Promise<void> {
+  await expect(stat(dir)).rejects.toThrow(/ENOENT/);
+  expect((await readdir(work)).filter((name) => name.includes('.concil-'))).toEqual([]);
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0] ?? '';
+}
+
+describe('bad input ends with a clear error or a correct result, never a partial destination', () => {
+  it('refuses a wrong password in one line, without printing it', async () => {
+    const dir = join(work, 'wrong-password');
+    const result = await runCli(['copy', `docker://tester:hunter2@${registry.host}/app:1`, dir]);
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(/UNAUTHORIZED|username or password/i);
+    expect(result.stderr).not.toContain('hunter2');
+    await expectNoDestination(dir);
+  });
+
+  it('refuses a blob whose bytes do not match its digest', async () => {
+    proxy.inject({ kind: 'corrupt', match: blobGet, times: 100 });
+    const dir = join(work, 'corrupt');
+    const result = await runCli(['copy', source(), dir]);
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(/DIGEST_INVALID|hashes to/);
+    await expectNoDestination(dir);
+  });
+
+  it('refuses a truncated blob', async () => {
+    proxy.inject({ kind: 'truncate', afterBytes: 100, match: blobGet, times: 100 });
+    const dir = join(work, 'truncated');
+    const result = await runCli(['copy', source(), dir]);
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(/SIZE_INVALID|truncated|bytes/);
+    await expectNoDestination(dir);
+  });
+
+  it('resumes a blob after the connection drops mid-way', async () => {
+    proxy.inject({ kind: 'drop', afterBytes: 200, match: blobGet });
+    const result = await runCli(['copy', '--json', source(), join(work, 'resumed')]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).blobsCopied).toBe(3);
+    expect(proxy.requests.some((request) => request.range?.startsWith('bytes=200-'))).toBe(true);
+  });
+
+  it('retries after 500 twice, and after 429 with Retry-After and a plain-text body', async () => {
+    proxy.inject(
+      { kind: 'status', status: 500, times: 2, match: blobGet },
+      { kind: 'status', status: 429, headers: { 'Retry-After': '1' }, body: 'slow down', match: blobGet },
+    );
+    const result = await runCli(['copy', '--json', source(), join(work, 'retried')]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).blobsCopied).toBe(3);
+    expect(proxy.pending()).toBe(0);
+  });
+
+  it('follows a redirect to another host without sending the credentials there', async () => {
+    proxy.inject({ kind: 'redirect', match: blobGet, times: 100 });
+    const result = await runCli(['copy', '--json', source(), join(work, 'redirected')]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).blobsCopied).toBe(3);
+    expect(proxy.redirectTarget.requests.length).toBeGreaterThan(0);
+    expect(proxy.redirectTarget.sawAuthorization()).toBe(false);
+  });
+
+  it('refuses a malformed manifest with a message naming it', async () => {
+    proxy.inject({
+      kind: 'body',
+      body: '{"schemaVersion":2,"config":{}}',
+      contentType: 'application/vnd.oci.image.manifest.v1+json',
+      match: { path: /\/manifests\// },
+      times: 100,
+    });
+    const dir = join(work, 'malformed');
+    const result = await runCli(['copy', source(), dir]);
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(/malformed|MANIFEST_INVALID|DIGEST_INVALID/);
+    await expectNoDestination(dir);
+  });
+});

@@ -1,0 +1,125 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  type CompressorName,
+  createSquashfs,
+  decompressedTar,
+  formatEntry,
+  openSquashfs,
+  SquashfsError,
+  squashfsToTar,
+} from '@concil/squashfs';
+import type { Command } from 'commander';
+
+const COMPRESSORS = ['gzip', 'zstd', 'xz', 'lz4'];
+
+function integer(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new Error(`${what} must be an integer, got "${value}"`);
+    return n;
+  };
+}
+
+/** Block sizes may be given as bytes or with a K/M suffix (128K, 1M). */
+function blockSize(value: string): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(value);
+  if (!m) throw new Error(`block size must be a number of bytes, optionally with K or M, got "${value}"`);
+  const unit = m[2]?.toLowerCase() === 'k' ? 1024 : m[2]?.toLowerCase() === 'm' ? 1024 * 1024 : 1;
+  return Number(m[1]) * unit;
+}
+
+/** Report SquashfsErrors as one readable line and a non-zero exit code instead of a stack trace. */
+async function reporting(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (err instanceof SquashfsError) {
+      process.stderr.write(`concil squashfs: ${err.message} [${err.code}]\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+/** `concil squashfs ls IMAGE | head` should stop quietly when the reader goes away. */
+function quietOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
+export function registerSquashfs(program: Command): void {
+  const squashfs = program
+    .command('squashfs')
+    .description('convert image layers (tar) to squashfs images and back');
+
+  squashfs
+    .command('create')
+    .description(
+      'convert a layer tar (.tar, .tar.gz or .tar.zst, recognised by content) into a squashfs image',
+    )
+    .argument('<tar>', 'layer tar, or - to read standard input')
+    .argument('<image>', 'squashfs image to write (replaced only when complete)')
+    .option('--compressor <name>', `block compressor: ${COMPRESSORS.join(', ')}`, 'gzip')
+    .option('--level <n>', 'compression level (default: 9 for gzip, 15 for zstd)', integer('level'))
+    .option('--block-size <bytes>', 'data block size, a power of two from 4K to 1M', blockSize, 131072)
+    .option('--overlay-whiteouts', 'turn OCI whiteouts (.wh.*) into overlayfs whiteouts')
+    .action(
+      (
+        tar: string,
+        image: string,
+        opts: { compressor: string; level?: number; blockSize: number; overlayWhiteouts?: boolean },
+      ) =>
+        reporting(async () => {
+          const input = tar === '-' ? process.stdin : createReadStream(tar, { highWaterMark: 1 << 20 });
+          const stats = await createSquashfs(decompressedTar(input), image, {
+            compressor: opts.compressor as CompressorName,
+            level: opts.level,
+            blockSize: opts.blockSize,
+            overlayWhiteouts: opts.overlayWhiteouts ?? false,
+          });
+          process.stderr.write(
+            `${image}: ${stats.bytes} bytes, ${stats.inodes} inodes (${stats.files} files, ` +
+              `${stats.directories} directories), ${stats.duplicateFiles} duplicate files shared, ${stats.compressor}\n`,
+          );
+          if (stats.skippedXattrs.length > 0) {
+            process.stderr.write(
+              `warning: xattrs squashfs cannot store were left out: ${stats.skippedXattrs.join(', ')}\n`,
+            );
+          }
+        }),
+    );
+
+  squashfs
+    .command('ls')
+    .description('list the entries of a squashfs image (like unsquashfs -lln, times in UTC)')
+    .argument('<image>', 'squashfs image')
+    .action((image: string) =>
+      reporting(async () => {
+        quietOnClosedStdout();
+        const reader = await openSquashfs(image);
+        try {
+          for (const entry of reader.walk()) process.stdout.write(`${formatEntry(entry)}\n`);
+        } finally {
+          reader.close();
+        }
+      }),
+    );
+
+  squashfs
+    .command('extract')
+    .description('write the whole image as a tar (hard links as links, xattrs as PAX records)')
+    .argument('<image>', 'squashfs image')
+    .argument('<tar>', 'tar to write, or - for standard output')
+    .action((image: string, tar: string) =>
+      reporting(async () => {
+        if (tar === '-') quietOnClosedStdout();
+        const out: Writable = tar === '-' ? process.stdout : createWriteStream(tar);
+        await pipeline(squashfsToTar(image), out);
+      }),
+    );
+}

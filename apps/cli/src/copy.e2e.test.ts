@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { computeDigest } from '@concil/oci-spec';
+import {
+  buildFixtureLayout,
+  type FixtureLayout,
+  pushFixture,
+  startRegistry,
+  type TestRegistry,
+} from '@concil/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './test/run-cli.js';
+
+const run = promisify(execFile);
+let registry: TestRegistry;
+let work: string;
+let single: FixtureLayout;
+let multi: FixtureLayout;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'concil-e2e-'));
+  registry = await startRegistry();
+  single = await buildFixtureLayout(join(work, 'single'));
+  multi = await buildFixtureLayout(join(work, 'multi'), { platforms: ['linux/amd64', 'linux/arm64'] });
+  await pushFixture(single.dir, `${registry.host}/skopeo/v2s2:1`, { format: 'v2s2' });
+  await pushFixture(single.dir, `${registry.host}/skopeo/oci:1`, { format: 'oci' });
+  await pushFixture(multi.dir, `${registry.host}/skopeo/index:1`, { format: 'index' });
+}, 120_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function manifestDigestOf(image: string): Promise<string> {
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', image]);
+  return computeDigest(stdout);
+}
+
+describe('concil copy against a real registry, checked by skopeo and umoci', () => {
+  for (const kind of ['v2s2', 'oci'] as const) {
+    it(`copies an image skopeo pushed as ${kind} into a directory that skopeo and umoci accept`, async () => {
+      const source = `docker://${registry.host}/skopeo/${kind}:1`;
+      const dir = join(work, `from-${kind}`);
+      const copied = await runCli(['copy', '--json', source, dir]);
+      expect(copied.stderr).toBe('');
+      expect(copied.code).toBe(0);
+      const result = JSON.parse(copied.stdout);
+      expect(result.descriptor.digest).toBe(await manifestDigestOf(source));
+      expect(result.blobsCopied).toBe(3);
+
+      const { stdout } = await run('skopeo', ['inspect', `dir:${dir}`]);
+      expect(JSON.parse(stdout).Layers).toHaveLength(2);
+      const layout = join(work, `layout-${kind}`);
+      await run('skopeo', ['copy', '-q', `dir:${dir}`, `oci:${layout}:t`]);
+      const bundle = join(work, `bundle-${kind}`);
+      await run('umoci', ['unpack', '--rootless', '--image', `${layout}:t`, bundle]);
+      expect((await stat(join(bundle, 'rootfs', 'etc'))).isDirectory()).toBe(true);
+    });
+  }
+
+  it('pushes a directory it wrote; the registry then serves the same manifest digest', async () => {
+    const dir = join(work, 'from-v2s2');
+    const target = `docker://${registry.host}/concil/pushed:2`;
+    const pushed = await runCli(['copy', dir, target]);
+    expect(pushed.code).toBe(0);
+    expect(pushed.stdout).toMatch(/copied sha256:/);
+    const sourceDigest = computeDigest(await readFile(join(dir, 'manifest.json')));
+    expect(await manifestDigestOf(target)).toBe(sourceDigest);
+    expect(await manifestDigestOf(`docker://${registry.host}/skopeo/v2s2:1`)).toBe(sourceDigest);
+  });
+
+  it('copies registry to registry on one host by mounting blobs', async () => {
+    const result = await runCli([
+      'copy',
+      '--json',
+      `docker://${registry.host}/skopeo/oci:1`,
+      `docker://${registry.host}/concil/mounted:1`,
+    ]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ blobsMounted: 3, blobsCopied: 0 });
+    expect(await manifestDigestOf(`docker://${registry.host}/concil/mounted:1`)).toBe(
+      await manifestDigestOf(`docker://${registry.host}/skopeo/oci:1`),
+    );
+  });
+
+  it('picks one platform from an index, or copies all of them', async () => {
+    const source = `docker://${registry.host}/skopeo/index:1`;
+    const arm = await runCli(['copy', '--json', '--platform', 'linux/arm64', source, join(work, 'arm')]);
+    expect(arm.code).toBe(0);
+    const armImage = multi.images.find((image) => image.platform.startsWith('linux/arm64'));
+    expect(JSON.parse(arm.stdout).descriptor.digest).toBe(armImage?.manifest.digest);
+
+    const all = await runCli(['copy', '--json', '--all', source, `docker://${registry.host}/concil/all:1`]);
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout).descriptor.digest).toBe(await manifestDigestOf(source));
+    const everything = join(work, 'all');
+    expect((await runCli(['copy', '--all', source, everything])).code).toBe(0);
+    await run('skopeo', ['copy', '-q', '--all', `dir:${everything}`, `oci:${join(work, 'all-oci')}:t`]);
+  });
+
+  it('lists an image in a registry', async () => {
+    const listed = await runCli(['list', '--json', `docker://${registry.host}/skopeo/oci:1`]);
+    expect(listed.code).toBe(0);
+    const image = JSON.parse(listed.stdout);
+    expect(image.config.config.Entrypoint).toEqual(['/bin/hello']);
+    const text = await runCli(['list', '--config', '--history', `docker://${registry.host}/skopeo/oci:1`]);
+    expect(text.stdout).toMatch(/entrypoint: +\["\/bin\/hello"\]/);
+    expect(text.stdout).toMatch(/ADD base\.tar/);
+  });
+
+  it('says so in one line when the tag does not exist', async () => {
+    const dir = join(work, 'never');
+    const result = await runCli(['copy', `docker://${registry.host}/skopeo/oci:nope`, dir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/MANIFEST_UNKNOWN|not found/);
+    await expect(stat(dir)).rejects.toThrow();
+  });
+});

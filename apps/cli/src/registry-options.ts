@@ -1,0 +1,65 @@
+import { createInterface } from 'node:readline/promises';
+import type { OpenTargetOptions } from '@concil/image';
+import type { CredentialPrompt, Credentials } from '@concil/registry-client';
+import { type Command, Option } from 'commander';
+
+export interface RegistryFlags {
+  insecure?: boolean;
+  plainHttp?: boolean;
+  certDir?: string;
+  caFile?: string;
+}
+
+/** The flags every command that talks to registries takes. */
+export function addRegistryOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--insecure', 'skip TLS certificate verification (only for registries you control)'),
+    )
+    .addOption(
+      new Option('--plain-http', 'speak plain HTTP to the registry (default: only to loopback hosts)'),
+    )
+    .addOption(
+      new Option('--cert-dir <dir>', 'CA certificates (*.crt) and client certificates (*.cert, *.key)'),
+    )
+    .addOption(new Option('--ca-file <file>', 'an extra PEM file of certificate authorities to trust'));
+}
+
+/** Target options from the flags, with credentials given as `user:pass` if any. */
+export function targetOptions(flags: RegistryFlags, creds?: string): OpenTargetOptions {
+  const credentials = creds ? parseCreds(creds) : undefined;
+  return {
+    registry: {
+      ...(flags.insecure && { insecure: true }),
+      ...(flags.plainHttp && { plainHttp: true }),
+      ...(flags.certDir && { certDir: flags.certDir }),
+      ...(flags.caFile && { caFile: flags.caFile }),
+      ...(credentials && { credentials }),
+      ...(process.stdin.isTTY && process.stderr.isTTY && { prompt: promptForCredentials }),
+    },
+  };
+}
+
+function parseCreds(text: string): Credentials {
+  const colon = text.indexOf(':');
+  return colon < 0 ? { username: text } : { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** Asks on the terminal; the password is not echoed. */
+const promptForCredentials: CredentialPrompt = async ({ registry }) => {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    const username = await terminal.question(`Username for ${registry}: `);
+    if (!username) return undefined;
+    const output = terminal as unknown as { _writeToOutput: (text: string) => void };
+    const write = output._writeToOutput.bind(terminal);
+    process.stderr.write(`Password for ${username}@${registry}: `);
+    output._writeToOutput = () => {};
+    const password = await terminal.question('');
+    output._writeToOutput = write;
+    process.stderr.write('\n');
+    return { username, password };
+  } finally {
+    terminal.close();
+  }
+};

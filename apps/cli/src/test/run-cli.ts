@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const main = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let home: Promise<string> | undefined;
+
+/** Runs the built `concil` as a person would, with a HOME of its own (no stray credentials). */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  home ??= mkdtemp(join(tmpdir(), 'concil-cli-home-'));
+  const HOME = await home;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [main, ...args],
+      {
+        env: { PATH: process.env.PATH, HOME, CONCIL_CONFIG: join(HOME, 'config.json'), ...env },
+        maxBuffer: 64 << 20,
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}

@@ -1,0 +1,223 @@
+// Benchmark: our tar → squashfs writer against tar2sqfs on two ~1 GB layers.
+// Run from the repo root: `pnpm bench:squashfs` (needs `pnpm --filter @concil/squashfs build` first).
+// BENCH_MB=<n> scales the layers (default 1024), BENCH_RUNS=<n> sets runs per tool (default 3).
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cache = join(repo, '.cache', 'bench');
+const targetMb = Number(process.env.BENCH_MB ?? 1024);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const jobs = availableParallelism();
+const blockSize = 131072;
+mkdirSync(cache, { recursive: true });
+
+if (!existsSync(join(repo, 'packages/squashfs/dist/index.js'))) {
+  console.error('build the package first: pnpm --filter @concil/squashfs build');
+  process.exit(1);
+}
+
+function duBytes(path) {
+  try {
+    return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Many small files: /usr/share and parts of /usr/lib of this machine, up to the target size. */
+function rootfsLayer() {
+  const path = join(cache, `rootfs-${targetMb}M.tar`);
+  if (existsSync(path)) return path;
+  const candidates = [
+    'usr/share',
+    'usr/lib/python3',
+    'usr/lib/python3.11',
+    'usr/lib/gcc',
+    'usr/lib/postgresql',
+    'usr/lib/x86_64-linux-gnu/perl',
+    'usr/lib/llvm-14',
+  ].filter((p) => existsSync(`/${p}`));
+  const chosen = [];
+  let total = 0;
+  for (const p of candidates) {
+    if (total >= targetMb * 1024 * 1024) break;
+    chosen.push(p);
+    total += duBytes(`/${p}`);
+  }
+  console.log(`generating ${path} from ${chosen.join(' ')} …`);
+  try {
+    execFileSync('tar', ['--sort=name', '--format=pax', '-C', '/', '-cf', `${path}.partial`, ...chosen], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  } catch (err) {
+    if (err.status !== 1) throw err; // 1: files changed while read, archive still valid
+  }
+  renameSync(`${path}.partial`, path);
+  return path;
+}
+
+/** Mostly incompressible: a few big files of random bytes and a little text. */
+function randomLayer() {
+  const path = join(cache, `random-${targetMb}M.tar`);
+  if (existsSync(path)) return path;
+  console.log(`generating ${path} …`);
+  const dir = join(cache, 'random-src');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const files = 4;
+  const each = Math.floor((targetMb * 1024 * 1024) / files);
+  for (let i = 0; i < files; i++) {
+    execFileSync('sh', ['-c', `head -c ${each} /dev/urandom > '${join(dir, 'data', `blob${i}.bin`)}'`]);
+  }
+  writeFileSync(join(dir, 'data', 'README'), 'random data for the squashfs benchmark\n'.repeat(100));
+  execFileSync('tar', ['--sort=name', '-C', dir, '-cf', `${path}.partial`, 'data']);
+  renameSync(`${path}.partial`, path);
+  rmSync(dir, { recursive: true, force: true });
+  return path;
+}
+
+/** Run a command under /usr/bin/time; returns wall seconds, CPU seconds (user + sys) and peak RSS in MB. */
+function timed(cmd, args, stdinPath) {
+  const timeFile = join(cache, 'time.out');
+  return new Promise((ok, fail) => {
+    const stdin = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
+    const child = spawn('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args], {
+      stdio: [stdin, 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (typeof stdin === 'number') closeSync(stdin);
+      if (code !== 0) return fail(new Error(`${cmd} exited with ${code}`));
+      const [wall, rssKb, user, sys] = readFileSync(timeFile, 'utf8')
+        .trim()
+        .split('\n')
+        .pop()
+        .split(' ')
+        .map(Number);
+      ok({ wall, cpu: user + sys, rssMb: rssKb / 1024, out });
+    });
+  });
+}
+
+async function runOurs(tar, out, compressor, level) {
+  const r = await timed(process.execPath, [
+    join(repo, 'bench/lib/squashfs-run.mjs'),
+    tar,
+    out,
+    compressor,
+    String(level),
+    String(blockSize),
+  ]);
+  return { ...r, size: statSync(out).size };
+}
+
+async function runTar2sqfs(tar, out, compressor, level) {
+  const args = [
+    '-q',
+    '-f',
+    '-j',
+    String(jobs),
+    '-c',
+    compressor,
+    '-b',
+    String(blockSize),
+    '-X',
+    `level=${level}`,
+    out,
+  ];
+  const r = await timed('tar2sqfs', args, tar);
+  return { ...r, size: statSync(out).size };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+const layers = [
+  ['rootfs (many small files)', rootfsLayer()],
+  ['random (incompressible)', randomLayer()],
+];
+const settings = [
+  ['zstd', 10],
+  ['gzip', 9],
+];
+const goals = { zstd: 0.8, gzip: 1.0 };
+const rows = [];
+for (const [layerName, tar] of layers) {
+  const tarMb = statSync(tar).size / 1024 / 1024;
+  for (const [compressor, level] of settings) {
+    const ours = [];
+    const ref = [];
+    for (let i = 0; i < runs; i++) {
+      const o = join(cache, 'ours.sqfs');
+      const t = join(cache, 'tar2sqfs.sqfs');
+      ours.push(await runOurs(tar, o, compressor, level));
+      ref.push(await runTar2sqfs(tar, t, compressor, level));
+      rmSync(o, { force: true });
+      rmSync(t, { force: true });
+      console.log(
+        `${layerName} ${compressor}-${level} run ${i + 1}: ours ${ours.at(-1).wall}s (cpu ${ours.at(-1).cpu.toFixed(1)}s) ${ours.at(-1).rssMb.toFixed(0)}MB, ` +
+          `tar2sqfs ${ref.at(-1).wall}s (cpu ${ref.at(-1).cpu.toFixed(1)}s) ${ref.at(-1).rssMb.toFixed(0)}MB`,
+      );
+    }
+    const m = (xs, k) => median(xs.map((x) => x[k]));
+    const row = {
+      layer: `${layerName} ${tarMb.toFixed(0)} MB`,
+      setting: `${compressor}-${level}`,
+      oursTime: m(ours, 'wall'),
+      refTime: m(ref, 'wall'),
+      timeRatio: m(ours, 'wall') / m(ref, 'wall'),
+      oursCpu: m(ours, 'cpu'),
+      refCpu: m(ref, 'cpu'),
+      oursSize: m(ours, 'size'),
+      refSize: m(ref, 'size'),
+      sizeRatio: m(ours, 'size') / m(ref, 'size'),
+      oursRssMb: m(ours, 'rssMb'),
+      refRssMb: m(ref, 'rssMb'),
+    };
+    rows.push(row);
+  }
+}
+
+console.log(`\nmedians of ${runs} runs, block size ${blockSize}, tar2sqfs -j ${jobs}`);
+console.log(
+  'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours CPU s | tar2sqfs CPU s | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
+);
+for (const r of rows) {
+  const goal = goals[r.setting.split('-')[0]];
+  console.log(
+    [
+      r.layer,
+      r.setting,
+      r.oursTime.toFixed(1),
+      r.refTime.toFixed(1),
+      `${r.timeRatio.toFixed(2)} (≤ ${goal})`,
+      r.oursCpu.toFixed(1),
+      r.refCpu.toFixed(1),
+      (r.oursSize / 1e6).toFixed(1),
+      (r.refSize / 1e6).toFixed(1),
+      r.sizeRatio.toFixed(4),
+      r.oursRssMb.toFixed(0),
+      r.refRssMb.toFixed(0),
+    ].join(' | '),
+  );
+}

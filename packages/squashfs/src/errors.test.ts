@@ -1,0 +1,217 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSquashfs, openSquashfs, SquashfsError } from './index.js';
+import { featuresTar, packTar } from './testing/corpus.js';
+import { tempDir } from './testing/peers.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** Nothing but `keep` may be left in the output directory: no image, no temporary file. */
+function expectNoOutput(dir: string, keep: string[] = []): void {
+  expect(readdirSync(dir).filter((f) => !keep.includes(f))).toEqual([]);
+}
+
+async function failure(promise: Promise<unknown>): Promise<SquashfsError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(SquashfsError);
+  return err as SquashfsError;
+}
+
+describe('createSquashfs on bad input', () => {
+  it('reports a truncated tar (entry data stops short) as TAR_TRUNCATED and leaves no file', async () => {
+    const tar = await featuresTar();
+    const dir = join(tmp.dir, 'truncated');
+    mkdirSync(dir);
+    // Cut inside the data of a big file.
+    const at = tar.indexOf(Buffer.from('data/big\0')) + 512 + 1000;
+    const err = await failure(createSquashfs([tar.subarray(0, at)], join(dir, 'out.sqfs')));
+    expect(err.code).toBe('TAR_TRUNCATED');
+    expect(err.message).toMatch(/truncated/);
+    expectNoOutput(dir);
+  });
+
+  it('reports a tar cut inside a header as TAR_TRUNCATED', async () => {
+    const tar = await packTar([
+      { name: 'a', content: Buffer.from('x') },
+      { name: 'b', content: Buffer.from('y') },
+    ]);
+    const dir = join(tmp.dir, 'cut-header');
+    mkdirSync(dir);
+    const err = await failure(createSquashfs([tar.subarray(0, 1024 + 100)], join(dir, 'out.sqfs')));
+    expect(err.code).toBe('TAR_TRUNCATED');
+    expectNoOutput(dir);
+  });
+
+  it('refuses input that is not a tar (bad header checksum) with TAR_CORRUPT', async () => {
+    const dir = join(tmp.dir, 'not-tar');
+    mkdirSync(dir);
+    const err = await failure(createSquashfs([Buffer.alloc(2048, 0x41)], join(dir, 'out.sqfs')));
+    expect(err.code).toBe('TAR_CORRUPT');
+    expectNoOutput(dir);
+  });
+
+  it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {
+    const dir = join(tmp.dir, 'unknown');
+    mkdirSync(dir);
+    const err = await failure(
+      createSquashfs([await featuresTar()], join(dir, 'out.sqfs'), { compressor: 'brotli' as 'gzip' }),
+    );
+    expect(err.code).toBe('UNKNOWN_COMPRESSOR');
+    expect(err.message).toContain('brotli');
+    expectNoOutput(dir);
+  });
+
+  it('says xz and lz4 are not available', async () => {
+    for (const compressor of ['xz', 'lz4'] as const) {
+      const err = await failure(createSquashfs([], join(tmp.dir, 'x.sqfs'), { compressor }));
+      expect(err.code).toBe('COMPRESSOR_UNAVAILABLE');
+      expect(err.message).toContain(`compressor ${compressor} is not available`);
+    }
+  });
+
+  it('refuses a bad block size or level with BAD_OPTION', async () => {
+    expect((await failure(createSquashfs([], join(tmp.dir, 'x.sqfs'), { blockSize: 5000 }))).code).toBe(
+      'BAD_OPTION',
+    );
+    expect((await failure(createSquashfs([], join(tmp.dir, 'x.sqfs'), { level: 12 }))).code).toBe(
+      'BAD_OPTION',
+    );
+  });
+
+  it('says so when the output directory does not exist', async () => {
+    const err = await failure(
+      createSquashfs([await featuresTar()], join(tmp.dir, 'missing-dir', 'out.sqfs')),
+    );
+    expect(err.code).toBe('NOT_FOUND');
+    expect(err.path).toBe(join(tmp.dir, 'missing-dir', 'out.sqfs'));
+  });
+
+  it('keeps an existing file under the final name when conversion fails', async () => {
+    const dir = join(tmp.dir, 'keep');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'out.sqfs'), 'previous');
+    const tar = await featuresTar();
+    await failure(createSquashfs([tar.subarray(0, tar.length / 2)], join(dir, 'out.sqfs')));
+    expect(readFileSync(join(dir, 'out.sqfs'), 'utf8')).toBe('previous');
+    expectNoOutput(dir, ['out.sqfs']);
+  });
+});
+
+describe('openSquashfs on corrupt images', () => {
+  async function goodImage(name: string): Promise<string> {
+    const path = join(tmp.dir, name);
+    await createSquashfs(
+      [
+        await packTar([
+          { name: 'a/', type: 'directory' },
+          { name: 'a/b/', type: 'directory' },
+          { name: 'a/b/file', content: Buffer.from('content') },
+        ]),
+      ],
+      path,
+    );
+    return path;
+  }
+
+  function listAll(path: string): Promise<unknown> {
+    return openSquashfs(path).then((r) => {
+      try {
+        return r.list();
+      } finally {
+        r.close();
+      }
+    });
+  }
+
+  it('refuses a file without the squashfs magic with BAD_MAGIC', async () => {
+    const path = join(tmp.dir, 'bad-magic.sqfs');
+    writeFileSync(path, Buffer.alloc(4096, 0x55));
+    const err = await failure(openSquashfs(path));
+    expect(err.code).toBe('BAD_MAGIC');
+    expect(err.path).toBe(path);
+  });
+
+  it('reports a truncated image as CORRUPT_IMAGE', async () => {
+    const path = await goodImage('truncated.sqfs');
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, 200));
+    expect((await failure(openSquashfs(path))).code).toBe('CORRUPT_IMAGE');
+    writeFileSync(path, bytes.subarray(0, 50));
+    expect((await failure(openSquashfs(path))).code).toBe('CORRUPT_IMAGE');
+  });
+
+  it('reports out-of-range table offsets as CORRUPT_IMAGE', async () => {
+    const path = await goodImage('offsets.sqfs');
+    const bytes = readFileSync(path);
+    const patched = Buffer.from(bytes);
+    patched.writeBigUInt64LE(1n << 40n, 64); // inode table start
+    writeFileSync(path, patched);
+    const err = await failure(listAll(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/inode table/);
+    const root = Buffer.from(bytes);
+    root.writeBigUInt64LE(0xffff_0000n, 32); // root inode reference far outside the inode table
+    writeFileSync(path, root);
+    expect((await failure(listAll(path))).code).toBe('CORRUPT_IMAGE');
+  });
+
+  it('reports a directory that contains its own ancestor as a loop, without hanging', async () => {
+    const path = await goodImage('loop.sqfs');
+    const bytes = readFileSync(path);
+    const dirStart = Number(bytes.readBigUInt64LE(72));
+    const rootRef = Number(bytes.readBigUInt64LE(32));
+    const header = bytes.readUInt16LE(dirStart);
+    const listing = Buffer.from(inflateSync(bytes.subarray(dirStart + 2, dirStart + 2 + (header & 0x7fff))));
+    // The first listing written is a/b's, then a's (entry "b"): point "b" back at the root directory.
+    const nameAt = listing.indexOf(Buffer.from('b'), 12 + 8 + 4);
+    const entryAt = nameAt - 8;
+    expect(listing.readUInt16LE(entryAt + 6)).toBe(0); // name length 1 - 1
+    listing.writeUInt16LE(rootRef & 0xffff, entryAt);
+    // Append the patched directory table uncompressed and point the superblock at it.
+    const block = Buffer.alloc(2 + listing.length);
+    block.writeUInt16LE(listing.length | 0x8000, 0);
+    listing.copy(block, 2);
+    const patched = Buffer.concat([bytes, block]);
+    patched.writeBigUInt64LE(BigInt(bytes.length), 72);
+    patched.writeBigUInt64LE(BigInt(patched.length), 40);
+    writeFileSync(path, patched);
+    const err = await failure(listAll(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/loop/);
+  });
+
+  it('turns random damage into SquashfsError, never another exception or a hang', async () => {
+    const path = await goodImage('fuzz-source.sqfs');
+    const bytes = readFileSync(path);
+    const target = join(tmp.dir, 'fuzz.sqfs');
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const used = Number(bytes.readBigUInt64LE(40));
+    for (let round = 0; round < 300; round++) {
+      const damaged = Buffer.from(bytes);
+      for (let i = 0; i < 4; i++) damaged[96 + (rand() % (used - 96))] = rand() & 0xff;
+      writeFileSync(target, damaged);
+      try {
+        const r = await openSquashfs(target);
+        try {
+          for (const e of r.list()) {
+            if (e.type === 'file') for await (const _ of r.readFile(e.path));
+          }
+        } finally {
+          r.close();
+        }
+      } catch (err) {
+        if (!(err instanceof SquashfsError)) throw err;
+      }
+    }
+  });
+});

@@ -1,0 +1,69 @@
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { SquashfsError } from './errors.js';
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+
+function startsWith(b: Buffer, magic: number[]): boolean {
+  return magic.every((v, i) => b[i] === v);
+}
+
+/**
+ * Turn a layer as found in registries (.tar, .tar.gz, .tar.zst) into an uncompressed tar stream,
+ * recognising the compression by its magic bytes rather than by a file name.
+ */
+export async function* decompressedTar(
+  source: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Buffer> {
+  const iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  let head = Buffer.alloc(0);
+  let done = false;
+  while (head.length < 6 && !done) {
+    const next = await iterator.next();
+    if (next.done) done = true;
+    else head = Buffer.concat([head, next.value]);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (done) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  }
+  if (startsWith(head, XZ)) {
+    throw new SquashfsError(
+      'UNKNOWN_COMPRESSOR',
+      'xz-compressed tar input is not supported: decompress it first',
+    );
+  }
+  const decompressor = startsWith(head, GZIP)
+    ? zlib.createGunzip()
+    : startsWith(head, ZSTD)
+      ? zlib.createZstdDecompress()
+      : undefined;
+  if (!decompressor) {
+    yield* rest();
+    return;
+  }
+  const input = Readable.from(rest());
+  input.on('error', (err) => decompressor.destroy(err));
+  input.pipe(decompressor);
+  try {
+    for await (const chunk of decompressor) yield chunk as Buffer;
+  } catch (err) {
+    if (err instanceof SquashfsError) throw err;
+    throw new SquashfsError(
+      'TAR_CORRUPT',
+      `compressed tar input does not decompress: ${(err as Error).message}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
+  }
+}

@@ -1,0 +1,80 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from './fault-proxy.js';
+import { startRegistry, type TestRegistry } from './registry.js';
+import { ensureTools, findTool } from './tools.js';
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('startRegistry', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('serves /v2/ on loopback and counts requests from its access log', async () => {
+    expect(registry.host).toMatch(/^127\.0\.0\.1:\d+$/);
+    const before = await registry.requestCount();
+    expect((await get(`${registry.url}/v2/`)).status).toBe(200);
+    // the access log is written asynchronously
+    let after = before;
+    for (let i = 0; i < 50 && after === before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = await registry.requestCount();
+    }
+    expect(after).toBe(before + 1);
+  });
+
+  it('stops, and nothing answers afterwards', async () => {
+    const other = await startRegistry({ auth: 'basic', users: { u: 'p' } });
+    expect((await get(`${other.url}/v2/`)).status).toBe(401);
+    const auth = Buffer.from('u:p').toString('base64');
+    expect((await get(`${other.url}/v2/`, { authorization: `Basic ${auth}` })).status).toBe(200);
+    await other.stop();
+    await expect(get(`${other.url}/v2/`)).rejects.toThrow();
+  });
+});
+
+describe('startFaultProxy', () => {
+  it('answers injected statuses, then passes requests through', async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy(registry.url, [
+      { kind: 'status', status: 429, headers: { 'retry-after': '1' }, body: 'slow down' },
+    ]);
+    const first = await get(`${proxy.url}/v2/`);
+    expect(first).toEqual({ status: 429, body: 'slow down' });
+    expect((await get(`${proxy.url}/v2/`)).status).toBe(200);
+    expect(proxy.requests.map((r) => r.fault)).toEqual(['status', undefined]);
+    await proxy.stop();
+    await registry.stop();
+  });
+});
+
+describe('tools', () => {
+  it('finds the peers on PATH', async () => {
+    expect(await findTool('definitely-not-a-tool-here')).toBeUndefined();
+    const found = await ensureTools(['docker-registry', 'skopeo', 'umoci', 'unsquashfs', 'tar2sqfs']);
+    expect(Object.keys(found).sort()).toEqual([
+      'docker-registry',
+      'skopeo',
+      'tar2sqfs',
+      'umoci',
+      'unsquashfs',
+    ]);
+  });
+});
