@@ -8,7 +8,7 @@
 // Medians of --runs N (3). --scale 0.05 for a quick try with a 20× smaller image; --json FILE.
 // Each concil run is a fresh process (this file with --child), as a user's `concil pull` is.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -112,17 +112,38 @@ async function main() {
         times[name].push(seconds);
         log(`run ${run}  ${name.padEnd(15)} ${formatSeconds(seconds).padStart(9)}`);
       };
-      await step('cold', () => concilPull(cache, false));
-      await step('warm', () => concilPull(cache, false));
-      await rm(cache, { recursive: true, force: true });
-      await step('skopeo', () => skopeoCopy(join(work, `skopeo-${run}`)));
-      await rm(join(work, `skopeo-${run}`), { recursive: true, force: true });
-      await step('coldSquashfs', () => concilPull(cache, true));
-      await rm(cache, { recursive: true, force: true });
-      await step('skopeoTar2sqfs', () => skopeoThenTar2sqfs(join(work, `sqfs-${run}`)));
-      await rm(join(work, `sqfs-${run}`), { recursive: true, force: true });
+      // Each pair runs in the other order on every other run: whichever runs right after a
+      // gigabyte of writes pays for some of them, and neither side should always be that one.
+      const coldPair = [
+        async () => {
+          await step('cold', () => concilPull(cache, false));
+          await step('warm', () => concilPull(cache, false));
+          await rm(cache, { recursive: true, force: true });
+        },
+        async () => {
+          await step('skopeo', () => skopeoCopy(join(work, `skopeo-${run}`)));
+          await rm(join(work, `skopeo-${run}`), { recursive: true, force: true });
+        },
+      ];
+      const squashfsPair = [
+        async () => {
+          await step('coldSquashfs', () => concilPull(cache, true));
+          await rm(cache, { recursive: true, force: true });
+        },
+        async () => {
+          await step('skopeoTar2sqfs', () => skopeoThenTar2sqfs(join(work, `sqfs-${run}`)));
+          await rm(join(work, `sqfs-${run}`), { recursive: true, force: true });
+        },
+      ];
+      for (const pair of [coldPair, squashfsPair]) {
+        for (const action of run % 2 ? pair : [...pair].reverse()) await action();
+      }
     }
     const m = Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)]));
+    const load = loadavg().map((value) => value.toFixed(1));
+    log(
+      `\nload average ${load.join(' ')} on ${availableParallelism()} CPUs (busy machines make noisy figures)`,
+    );
     log('');
     log(`pull of ${formatBytes(blobBytes)} of blobs from a loopback registry, median of ${runs}:`);
     log('');
@@ -151,6 +172,7 @@ async function main() {
       times,
       medians: m,
       ratios: { cold: m.cold / m.skopeo, squashfs: m.coldSquashfs / m.skopeoTar2sqfs },
+      loadAverage: loadavg(),
     };
     const recordPath = options.json ?? join(cacheDir, 'pull-last.json');
     await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
