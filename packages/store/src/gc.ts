@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeStreamDigest, type DigestAlgorithm, isDigest } from '@concil/oci-spec';
 import pLimit from 'p-limit';
@@ -273,7 +273,6 @@ async function checkSquashfs(path: string, size: number): Promise<string | undef
   if (actual === undefined) return 'missing';
   if (actual !== size) return `${actual} bytes instead of ${size}`;
   const head = Buffer.alloc(48);
-  const { open } = await import('node:fs/promises');
   const handle = await open(path, 'r');
   try {
     await handle.read(head, 0, 48, 0);

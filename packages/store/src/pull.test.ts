@@ -224,6 +224,9 @@ describe('pull', () => {
     const out = new ImageDirectory(`${h.dir}/copied`);
     const result = await copy(target!, out);
     expect(result.descriptor.digest).toBe(image.manifestDescriptor.digest);
+    // A bare tag resolves in the image's repository, as it does against a registry.
+    expect((await target!.resolve('1.0')).digest).toBe(image.manifestDescriptor.digest);
+    await expect(target!.resolve('2.0')).rejects.toMatchObject({ code: 'NOT_CACHED' });
     expect(h.proxy.requests).toHaveLength(0);
   });
 });

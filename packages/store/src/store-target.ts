@@ -128,7 +128,11 @@ export class StoreTarget implements Target {
       throw new StoreError('MANIFEST_UNKNOWN', 'the store holds many images: name one', this.name);
     }
     if (isDigest(wanted)) return this.#descriptorOfManifest(wanted);
-    const key = normalizeReference(wanted);
+    const key =
+      this.#reference && /^[\w][\w.-]{0,127}$/.test(wanted)
+        ? // A bare tag names a tag of this target's repository, as with a registry target.
+          `${parseRepository(this.#reference)}:${wanted}`
+        : normalizeReference(wanted);
     const pinned = parseReference(key).digest;
     if (pinned) return this.#descriptorOfManifest(pinned);
     const record = await readRefRecord(this.#store.layout, key);
@@ -172,6 +176,11 @@ export class StoreTarget implements Target {
     const parsed = parseManifest(bytes, undefined, digest);
     return { mediaType: parsed.mediaType, digest: digest as Descriptor['digest'], size: bytes.byteLength };
   }
+}
+
+function parseRepository(reference: string): string {
+  const ref = parseReference(reference);
+  return `${ref.registry}/${ref.repository}`;
 }
 
 /** The store's key for a reference: `host/repo:tag` or `host/repo@digest`, no credentials. */
