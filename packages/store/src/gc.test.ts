@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sizeOf } from './atomic-file.js';
@@ -98,7 +98,12 @@ describe('cleanup', () => {
     await writeFile(leftover, 'partial');
     const ours = join(store.layout.tmpDir, `${process.pid}-abcdef.blob`);
     await writeFile(ours, 'being written');
-    expect((await store.gc()).removedFiles).toBe(1); // within the grace time only the leftover goes
+    const staleLock = join(store.layout.locksDir, `sha256-${'b'.repeat(64)}.lock`);
+    await mkdir(staleLock);
+    await utimes(staleLock, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    // Within the grace time only the leftover of a dead process and its stale lock go.
+    expect((await store.gc()).removedFiles).toBe(2);
+    expect(await sizeOf(staleLock)).toBeUndefined();
     expect(await sizeOf(stray)).toBeDefined();
     expect(await sizeOf(leftover)).toBeUndefined();
     expect(await sizeOf(ours)).toBeDefined();

@@ -142,6 +142,16 @@ async function sweep(store: Store, graceSeconds = 3600): Promise<Omit<GcResult, 
     removedFiles++;
     freedBytes += info.size;
   };
+  // Locks left by killed processes: their holder no longer refreshes them.
+  const staleCutoff = store.now() - Math.max(2 * store.lockStaleMs, 60_000);
+  for (const name of await readdir(layout.locksDir).catch(() => [] as string[])) {
+    if (name === 'gc.lock') continue;
+    const info = await stat(join(layout.locksDir, name)).catch(() => undefined);
+    if (info && info.mtimeMs < staleCutoff) {
+      await rm(join(layout.locksDir, name), { recursive: true, force: true });
+      removedFiles++;
+    }
+  }
   for (const { digest, path } of await listDigestFiles(layout.layersDir, '.json')) {
     if (!blobs.has(digest)) await removeIfOld(path);
   }
