@@ -23,11 +23,12 @@ export function registerCache(program: Command): void {
         process.stdout.write(`the cache ${store.layout.root} holds no image\n`);
         return;
       }
-      const rows = [['REFERENCE', 'DIGEST', 'SIZE', 'LAST USED']];
+      const rows = [['REFERENCE', 'DIGEST', 'PLATFORM', 'SIZE', 'LAST USED']];
       for (const image of images) {
         rows.push([
           image.reference,
           image.digest.slice(0, 19),
+          image.platform ?? '',
           formatBytes(image.size),
           new Date(image.lastUsed).toISOString().replace(/\.\d+Z$/, 'Z'),
         ]);
