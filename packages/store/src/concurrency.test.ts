@@ -116,10 +116,15 @@ describe('several processes', () => {
     await pushImage(h.registry.url, 'many/killed', '1', killed);
     const reference = `${h.proxy.host}/many/killed:1`;
     const cacheDir = join(h.dir, 'killed-cache');
+    // How long a whole pull takes here, so that the kills land inside one, at random moments.
+    const started = Date.now();
+    const whole = await startPull(join(h.dir, 'killed-reference-cache'), reference, true).done;
+    expect(whole.code).toBe(0);
+    const duration = Date.now() - started;
     let completedBeforeKill = 0;
     for (let round = 0; round < 6; round++) {
       const pull = startPull(cacheDir, reference, true);
-      await sleep(150 + Math.floor(Math.random() * 900));
+      await sleep(Math.floor(duration * (0.1 + Math.random() * 0.8)));
       pull.process.kill('SIGKILL');
       const result = await pull.done;
       if (result.code === 0) completedBeforeKill++;
