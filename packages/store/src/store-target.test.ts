@@ -23,7 +23,6 @@ it('is a target of the copy engine: an OCI layout copied in is a cached image', 
   await layout.push(built.configDescriptor, Readable.from([built.config]));
   await layout.push(built.manifestDescriptor, Readable.from([built.manifest]));
   await layout.tag(built.manifestDescriptor, 'v1');
-  await layout.commit?.();
 
   const store = await openStore({ config: configOf(join(dir, 'cache')) });
   const result = await copy(new OciLayout(join(dir, 'layout'), 'v1'), store.target({ squashfs: true }), {
