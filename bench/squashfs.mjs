@@ -1,6 +1,7 @@
 // Benchmark: our tar → squashfs writer against tar2sqfs on two ~1 GB layers.
 // Run from the repo root: `pnpm bench:squashfs` (needs `pnpm --filter @concil/squashfs build` first).
-// BENCH_MB=<n> scales the layers (default 1024), BENCH_RUNS=<n> sets runs per tool (default 3).
+// `--mb=<n>` scales the layers (default 1024), `--runs=<n>` sets runs per tool (default 3):
+// pnpm bench:squashfs -- --mb=200 --runs=1
 import { execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
@@ -19,8 +20,12 @@ import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(repo, '.cache', 'bench');
-const targetMb = Number(process.env.BENCH_MB ?? 1024);
-const runs = Number(process.env.BENCH_RUNS ?? 3);
+const arg = (name, fallback) => {
+  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return found ? Number(found.slice(name.length + 3)) : fallback;
+};
+const targetMb = arg('mb', 1024);
+const runs = arg('runs', 3);
 const jobs = availableParallelism();
 const blockSize = 131072;
 mkdirSync(cache, { recursive: true });
@@ -200,7 +205,7 @@ for (const [layerName, tar] of layers) {
 
 console.log(`\nmedians of ${runs} runs, block size ${blockSize}, tar2sqfs -j ${jobs}`);
 console.log(
-  'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
+  'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours CPU s | tar2sqfs CPU s | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
 );
 for (const r of rows) {
   const goal = goals[r.setting.split('-')[0]];

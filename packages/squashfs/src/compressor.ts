@@ -16,10 +16,70 @@ export interface Compressor {
   decompress(data: Uint8Array, maxSize: number): Buffer;
   /** The compressor options payload to store after the superblock, or undefined when all options are default. */
   options(): Buffer | undefined;
+  /** Release native compression contexts kept between blocks. */
+  close(): void;
 }
 
 const deflate = promisify(zlib.deflate);
 const zstdCompress = promisify(zlib.zstdCompress);
+
+/**
+ * zstd's own parameters for inputs of at most 128 KiB, per level, for the configurations concil uses.
+ * With these a long-lived stream makes the same frames as a one-shot call told the input size, without
+ * building a new context per block (about a fifth of zstd's CPU time on 128 KiB blocks).
+ */
+const ZSTD_128K_PARAMS: Record<number, [number, number, number, number, number, number, number]> = {
+  // windowLog, chainLog, hashLog, searchLog, minMatch, targetLength, strategy (5 = lazy2)
+  10: [17, 16, 17, 6, 4, 8, 5],
+};
+const ZSTD_STREAMS = 4;
+
+/**
+ * Round-robin over a few long-lived zstd streams; each block is ended as its own frame (ZSTD_e_end),
+ * so frames stay independent while the native context is reused.
+ */
+class ZstdStreams {
+  private readonly streams: { stream: zlib.ZstdCompress; tail: Promise<unknown> }[] = [];
+  private next = 0;
+
+  constructor(params: Record<number, number>) {
+    for (let i = 0; i < ZSTD_STREAMS; i++) {
+      const stream = zlib.createZstdCompress({ params });
+      stream.on('error', () => {}); // reported through the pending block's promise
+      this.streams.push({ stream, tail: Promise.resolve() });
+    }
+  }
+
+  compress(data: Uint8Array): Promise<Buffer> {
+    const slot = this.streams[this.next]!;
+    this.next = (this.next + 1) % this.streams.length;
+    const result = slot.tail.then(
+      () =>
+        new Promise<Buffer>((resolve, reject) => {
+          const parts: Buffer[] = [];
+          const onData = (chunk: Buffer) => parts.push(chunk);
+          const onError = (err: Error) => {
+            slot.stream.off('data', onData);
+            reject(err);
+          };
+          slot.stream.on('data', onData);
+          slot.stream.once('error', onError);
+          slot.stream.write(data);
+          slot.stream.flush(zlib.constants.ZSTD_e_end, () => {
+            slot.stream.off('data', onData);
+            slot.stream.off('error', onError);
+            resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+          });
+        }),
+    );
+    slot.tail = result.catch(() => {});
+    return result;
+  }
+
+  close(): void {
+    for (const { stream } of this.streams) stream.destroy();
+  }
+}
 
 const GZIP_DEFAULT_LEVEL = 9;
 const GZIP_DEFAULT_WINDOW = 15;
@@ -46,6 +106,7 @@ function gzip(level: number): Compressor {
     level,
     compress: (data) => deflate(data, opts),
     compressSync: (data) => zlib.deflateSync(data, opts),
+    close() {},
     decompress(data, maxSize) {
       try {
         return zlib.inflateSync(data, { maxOutputLength: Math.max(maxSize, 1) });
@@ -64,17 +125,33 @@ function gzip(level: number): Compressor {
   };
 }
 
-function zstd(level: number): Compressor {
+function zstd(level: number, blockSize?: number): Compressor {
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new SquashfsError('BAD_OPTION', `zstd level must be an integer from 1 to 22, got ${level}`);
   }
   const params = { [zlib.constants.ZSTD_c_compressionLevel]: level };
+  const known = blockSize === 131072 ? ZSTD_128K_PARAMS[level] : undefined;
+  const C = zlib.constants;
+  const streams = known
+    ? new ZstdStreams({
+        ...params,
+        [C.ZSTD_c_windowLog]: known[0],
+        [C.ZSTD_c_chainLog]: known[1],
+        [C.ZSTD_c_hashLog]: known[2],
+        [C.ZSTD_c_searchLog]: known[3],
+        [C.ZSTD_c_minMatch]: known[4],
+        [C.ZSTD_c_targetLength]: known[5],
+        [C.ZSTD_c_strategy]: known[6],
+      })
+    : undefined;
   return {
     name: 'zstd',
     id: CompressorId.zstd,
     level,
     // Telling zstd the input size lets it size its window and tables to the block: much faster setup.
-    compress: (data) => zstdCompress(data, { params, pledgedSrcSize: data.byteLength }),
+    compress: (data) =>
+      streams ? streams.compress(data) : zstdCompress(data, { params, pledgedSrcSize: data.byteLength }),
+    close: () => streams?.close(),
     compressSync: (data) => zlib.zstdCompressSync(data, { params, pledgedSrcSize: data.byteLength }),
     decompress(data, maxSize) {
       try {
@@ -102,12 +179,12 @@ const NAMES: Record<number, CompressorName | 'lzma' | 'lzo'> = {
 };
 
 /** Build the compressor for a writer. `level` undefined means the squashfs-tools default. */
-export function createCompressor(name: string, level?: number): Compressor {
+export function createCompressor(name: string, level?: number, blockSize?: number): Compressor {
   switch (name) {
     case 'gzip':
       return gzip(level ?? GZIP_DEFAULT_LEVEL);
     case 'zstd':
-      return zstd(level ?? ZSTD_DEFAULT_LEVEL);
+      return zstd(level ?? ZSTD_DEFAULT_LEVEL, blockSize);
     case 'xz':
     case 'lz4':
       throw new SquashfsError(

@@ -30,6 +30,7 @@ const BLOCK = 512;
 /** Shared empty xattr map: most entries have none. */
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 const ZEROS = Buffer.alloc(1 << 20);
+const ZERO_BLOCK = ZEROS.subarray(0, BLOCK);
 
 interface SparseSegment {
   offset: number;
@@ -140,7 +141,7 @@ export async function* readTar(
       const header = await input.read(BLOCK);
       if (header.length === 0) return;
       if (header.length < BLOCK) throw truncated('a tar header');
-      if (header.every((b) => b === 0)) return; // end-of-archive marker
+      if (header.equals(ZERO_BLOCK)) return; // end-of-archive marker
       if (!checksumOk(header)) {
         throw new SquashfsError(
           'TAR_CORRUPT',
@@ -174,12 +175,12 @@ export async function* readTar(
       if (type === undefined) {
         // Volume labels, multi-volume continuations and the like carry no file: skip them.
         await input.skip(storedSize + padding);
-        pax = new Map();
+        if (pax.size > 0) pax = new Map();
         longName = longLink = undefined;
         continue;
       }
 
-      const ext = new Map([...globalPax, ...pax]);
+      const ext = globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
       const text = (key: string): string | undefined => ext.get(key)?.toString('latin1');
       const num = (key: string, fallback: number): number => {
         const v = text(key);
@@ -273,7 +274,7 @@ export async function* readTar(
         xattrs: xattrs.size > 0 ? xattrs : NO_XATTRS,
         body: () => emptyBody(),
       };
-      pax = new Map();
+      if (pax.size > 0) pax = new Map();
       longName = longLink = undefined;
 
       let consumed = false;

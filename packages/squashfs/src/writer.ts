@@ -68,9 +68,9 @@ export async function createSquashfs(
   outputPath: string,
   options: CreateSquashfsOptions = {},
 ): Promise<SquashfsStats> {
-  const compressor = createCompressor(options.compressor ?? 'gzip', options.level);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
+  const compressor = createCompressor(options.compressor ?? 'gzip', options.level, blockSize);
   const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
 
   const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -78,6 +78,7 @@ export async function createSquashfs(
   try {
     fd = openSync(tmpPath, 'wx');
   } catch (err) {
+    compressor.close();
     throw new SquashfsError(
       'NOT_FOUND',
       `cannot create the image next to its final name: ${(err as Error).message}`,
@@ -107,6 +108,7 @@ export async function createSquashfs(
     }
     tree.finish();
     let position = await data.finish();
+    compressor.close();
 
     const stats = { files: 0, directories: 0 };
     const tables = writeTables(tree.root, compressor, stats);
@@ -175,6 +177,7 @@ export async function createSquashfs(
     };
   } catch (err) {
     await data?.abort();
+    compressor.close();
     try {
       closeSync(fd);
     } catch {}

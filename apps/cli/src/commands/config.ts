@@ -1,0 +1,39 @@
+import { loadConfig, maskedConfig } from '@concil/store';
+import type { Command } from 'commander';
+
+/** `concil config show|path`: the configuration in force, and where it is read from. */
+export function registerConfig(program: Command): void {
+  const config = program
+    .command('config')
+    .description('the configuration (~/.concil/config.json, or the file CONCIL_CONFIG names)');
+
+  config
+    .command('show')
+    .description('print the configuration in force, defaults filled in, secrets in auths masked')
+    .option('--json', 'print it as JSON (the default format is JSON too, with the file named first)')
+    .action(async (options: { json?: boolean }) => {
+      const loaded = await loadConfig();
+      const shown = maskedConfig(loaded.config);
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ path: loaded.path, exists: loaded.exists, config: shown }, null, 2)}\n`,
+        );
+        return;
+      }
+      process.stdout.write(`# ${loaded.path}${loaded.exists ? '' : ' (absent: defaults)'}\n`);
+      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+    });
+
+  config
+    .command('path')
+    .description('print where the configuration is read from')
+    .option('--json', 'print it as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const loaded = await loadConfig();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ path: loaded.path, exists: loaded.exists })}\n`);
+      } else {
+        process.stdout.write(`${loaded.path}\n`);
+      }
+    });
+}

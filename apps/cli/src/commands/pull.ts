@@ -1,0 +1,48 @@
+import { openStore } from '@concil/store';
+import type { Command } from 'commander';
+import { formatBytes } from '../format.js';
+import { createCopyProgress } from '../progress.js';
+
+/** `concil pull docker://…`: into the local cache, optionally converting layers to squashfs. */
+export function registerPull(program: Command): void {
+  program
+    .command('pull')
+    .description('pull an image into the local cache and print what the cache holds for it')
+    .argument('<image>', 'docker://host/repo[:tag][@digest]')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
+    .option('--squashfs', 'convert every layer to squashfs (zstd level 10) while it downloads')
+    .option('--offline', 'use only what the cache holds; make no request')
+    .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'no progress display')
+    .action(async (image: string, options) => {
+      const store = await openStore();
+      const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+      try {
+        const pulled = await store.pull(image, {
+          ...(options.platform && { platform: options.platform }),
+          squashfs: options.squashfs === true,
+          offline: options.offline === true,
+          concurrency: options.concurrency,
+          ...(progress.onProgress && { onProgress: progress.onProgress }),
+        });
+        progress.stop();
+        if (options.json) {
+          const { manifest: _manifest, config: _config, ...rest } = pulled;
+          process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+          return;
+        }
+        const lines = [
+          `${pulled.reference} ${pulled.manifestDescriptor.digest}${pulled.fromCache ? ' (cached)' : ` (fetched ${pulled.blobsCopied} blobs, ${formatBytes(pulled.bytesCopied)})`}`,
+          `config  ${pulled.configPath}`,
+          ...pulled.layers.map(
+            (layer) =>
+              `layer   ${layer.descriptor.digest.slice(0, 19)}  ${formatBytes(layer.descriptor.size).padStart(9)}  ${layer.squashfsPath ?? layer.path}`,
+          ),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        progress.stop();
+      }
+    });
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// pnpm bench:pull — `concil pull` (the store, through the built @concil/store) against skopeo,
+// pulling a ~1 GB image of gzip layers from a loopback docker-registry:
+//   cold pull into an empty cache        vs  skopeo copy docker://… dir:…        (goal ≤ 1.0×)
+//   warm pull (cached: one HEAD)         wall time of the whole process      (goal ≤ 0.3 s)
+//   cold pull with squashfs conversion   vs  skopeo copy, then tar2sqfs of each layer in sequence
+//                                                                                (goal ≤ 0.8×)
+// Medians of --runs N (3). --scale 0.05 for a quick try with a 20× smaller image; --json FILE.
+// Each concil run is a fresh process (this file with --child), as a user's `concil pull` is.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const thisFile = fileURLToPath(import.meta.url);
+const repoRoot = dirname(dirname(thisFile));
+const storeEntry = join(repoRoot, 'packages', 'store', 'dist', 'index.js');
+
+if (process.argv[2] === '--child') {
+  await child(process.argv.slice(3));
+} else {
+  await main();
+}
+
+/** One pull in this process: `--child CACHE_DIR REFERENCE [squashfs]`. */
+async function child([cacheDir, reference, squashfs]) {
+  const { openStore, parseConfig } = await import(pathToFileURL(storeEntry).href);
+  const config = parseConfig(JSON.stringify({ cache_dir: cacheDir }), join(cacheDir, 'config.json'));
+  const store = await openStore({ config });
+  const image = await store.pull(reference, { squashfs: squashfs === 'squashfs' });
+  if (squashfs === 'squashfs' && !image.layers.every((layer) => layer.squashfsPath)) {
+    throw new Error('a layer has no squashfs image');
+  }
+  process.stdout.write(`${JSON.stringify({ fromCache: image.fromCache, layers: image.layers.length })}\n`);
+}
+
+async function main() {
+  const { benchImageSpec, ensureBenchImage, pushImage } = await import('./lib/image.mjs');
+  const { formatBytes, formatRatio, formatSeconds, measure, median, printTable, settle } = await import(
+    './lib/measure.mjs'
+  );
+  const { startBenchRegistry } = await import('./lib/registry.mjs');
+  const { values: options } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      runs: { type: 'string', default: '3' },
+      scale: { type: 'string', default: '1' },
+      json: { type: 'string' },
+    },
+  });
+  const runs = Number.parseInt(options.runs, 10);
+  const log = (line) => console.log(line);
+  const cacheDir = join(repoRoot, '.cache', 'bench');
+  await mkdir(cacheDir, { recursive: true });
+  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
+  const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
+  log(
+    `image: ${image.layers.length} gzip layers, ${formatBytes(blobBytes)} of blobs ` +
+      `(${formatBytes(image.uncompressedBytes)} uncompressed)`,
+  );
+
+  const registry = await startBenchRegistry();
+  const work = await mkdtemp(join(tmpdir(), 'concil-bench-pull-'));
+  try {
+    const reference = `docker://${registry.host}/bench:latest`;
+    let started = Date.now();
+    await pushImage(image.reference, reference);
+    log(`pushed to ${reference} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Warm-up, untimed: the registry's files in the page cache for everyone.
+    started = Date.now();
+    await measure('skopeo', [
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      reference,
+      `dir:${join(work, 'warmup')}`,
+    ]);
+    await rm(join(work, 'warmup'), { recursive: true, force: true });
+    log(`warm-up pass in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+    const concilPull = (cache, squashfs) =>
+      measure(process.execPath, [thisFile, '--child', cache, reference, ...(squashfs ? ['squashfs'] : [])]);
+    const skopeoCopy = (dest) =>
+      measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', reference, `dir:${dest}`]);
+    const skopeoThenTar2sqfs = async (dest) => {
+      const copied = await skopeoCopy(dest);
+      let seconds = copied.seconds;
+      for (const layer of image.layers) {
+        const hex = layer.digest.slice('sha256:'.length);
+        const converted = await measure('sh', [
+          '-c',
+          `gzip -dc "${join(dest, hex)}" | tar2sqfs -q -f -c zstd -X level=10 "${join(dest, `${hex}.sqfs`)}"`,
+        ]);
+        seconds += converted.seconds;
+      }
+      return { seconds };
+    };
+
+    const times = {
+      cold: [],
+      skopeo: [],
+      warm: [],
+      coldSquashfs: [],
+      skopeoTar2sqfs: [],
+    };
+    for (let run = 1; run <= runs; run++) {
+      const cache = join(work, `cache-${run}`);
+      const step = async (name, action) => {
+        await settle();
+        const { seconds } = await action();
+        times[name].push(seconds);
+        log(`run ${run}  ${name.padEnd(15)} ${formatSeconds(seconds).padStart(9)}`);
+      };
+      // Each pair runs in the other order on every other run: whichever runs right after a
+      // gigabyte of writes pays for some of them, and neither side should always be that one.
+      const coldPair = [
+        async () => {
+          await step('cold', () => concilPull(cache, false));
+          await step('warm', () => concilPull(cache, false));
+          await rm(cache, { recursive: true, force: true });
+        },
+        async () => {
+          await step('skopeo', () => skopeoCopy(join(work, `skopeo-${run}`)));
+          await rm(join(work, `skopeo-${run}`), { recursive: true, force: true });
+        },
+      ];
+      const squashfsPair = [
+        async () => {
+          await step('coldSquashfs', () => concilPull(cache, true));
+          await rm(cache, { recursive: true, force: true });
+        },
+        async () => {
+          await step('skopeoTar2sqfs', () => skopeoThenTar2sqfs(join(work, `sqfs-${run}`)));
+          await rm(join(work, `sqfs-${run}`), { recursive: true, force: true });
+        },
+      ];
+      for (const pair of [coldPair, squashfsPair]) {
+        for (const action of run % 2 ? pair : [...pair].reverse()) await action();
+      }
+    }
+    const m = Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)]));
+    const load = loadavg().map((value) => value.toFixed(1));
+    log(
+      `\nload average ${load.join(' ')} on ${availableParallelism()} CPUs (busy machines make noisy figures)`,
+    );
+    log('');
+    log(`pull of ${formatBytes(blobBytes)} of blobs from a loopback registry, median of ${runs}:`);
+    log('');
+    printTable([
+      ['what', 'concil', 'reference', 'ratio', 'goal'],
+      [
+        'cold pull',
+        formatSeconds(m.cold),
+        `${formatSeconds(m.skopeo)} skopeo copy`,
+        formatRatio(m.cold, m.skopeo),
+        '≤ 1.0×',
+      ],
+      ['warm pull', formatSeconds(m.warm), '', '', '≤ 0.30 s'],
+      [
+        'cold pull --squashfs',
+        formatSeconds(m.coldSquashfs),
+        `${formatSeconds(m.skopeoTar2sqfs)} skopeo + tar2sqfs`,
+        formatRatio(m.coldSquashfs, m.skopeoTar2sqfs),
+        '≤ 0.8×',
+      ],
+    ]);
+    const record = {
+      date: new Date().toISOString(),
+      image: { spec: image.spec, blobBytes, uncompressedBytes: image.uncompressedBytes },
+      runs,
+      times,
+      medians: m,
+      ratios: { cold: m.cold / m.skopeo, squashfs: m.coldSquashfs / m.skopeoTar2sqfs },
+      loadAverage: loadavg(),
+    };
+    const recordPath = options.json ?? join(cacheDir, 'pull-last.json');
+    await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
+    log(`\nresults written to ${recordPath}`);
+  } finally {
+    await registry.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,196 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { StoreError } from './errors.js';
+
+/**
+ * `~/.concil/config.json`, with the keys of the Python concil plus `cache_max_bytes`. Unknown
+ * keys are kept (they round-trip through `concil config show`), bad values are reported with the
+ * key's name and the file.
+ */
+const remoteServerSchema = z
+  .object({
+    registry: z.url().optional(),
+    notary: z.url().optional(),
+  })
+  .loose();
+
+const authEntrySchema = z
+  .object({
+    auth: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    identitytoken: z.string().optional(),
+    registrytoken: z.string().optional(),
+  })
+  .loose();
+
+export const configFileSchema = z
+  .object({
+    cafile: z.string().min(1).optional(),
+    disable_content_trust: z.boolean().optional(),
+    cache_dir: z.string().min(1).optional(),
+    cache_timeout: z.number().nonnegative().optional(),
+    content_trust: z.enum(['notary', 'cosign']).optional(),
+    cosign_path: z.string().min(1).optional(),
+    notary_path: z.string().min(1).optional(),
+    notary_trust_pinning: z.record(z.string(), z.unknown()).optional(),
+    remote_servers: z.record(z.string(), remoteServerSchema).optional(),
+    auths: z.record(z.string(), authEntrySchema).optional(),
+    cache_max_bytes: z.number().int().positive().nullable().optional(),
+  })
+  .loose();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type RemoteServer = z.infer<typeof remoteServerSchema>;
+export type AuthEntry = z.infer<typeof authEntrySchema>;
+
+/** Seven days, in seconds. */
+export const DEFAULT_CACHE_TIMEOUT = 7 * 24 * 3600;
+
+/** The configuration in force: every key with its value, defaults filled in. */
+export interface ConcilConfig {
+  cafile?: string;
+  /**
+   * True unless the file asks for trust: trust is opt-in (see the README). It is false when the
+   * file sets `content_trust` or says `disable_content_trust: false`.
+   */
+  disable_content_trust: boolean;
+  /** Absolute; `~` expanded. */
+  cache_dir: string;
+  /** Seconds since last use after which an image expires. */
+  cache_timeout: number;
+  /** The trust method used when trust is on; `cosign` by default. */
+  content_trust: 'notary' | 'cosign';
+  cosign_path?: string;
+  notary_path?: string;
+  notary_trust_pinning?: Record<string, unknown>;
+  remote_servers: Record<string, RemoteServer>;
+  auths: Record<string, AuthEntry>;
+  /** Upper bound of the cache's size; unbounded when null. */
+  cache_max_bytes: number | null;
+  /** Keys this version does not know, kept as they were. */
+  extra: Record<string, unknown>;
+}
+
+export interface LoadedConfig {
+  config: ConcilConfig;
+  /** Where the configuration is read from (it may not exist). */
+  path: string;
+  /** Whether that file exists. */
+  exists: boolean;
+}
+
+const knownKeys = new Set(Object.keys(configFileSchema.shape));
+
+/** Where the configuration is read from: `$CONCIL_CONFIG`, else `~/.concil/config.json`. */
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.CONCIL_CONFIG;
+  if (fromEnv) return resolve(expandHome(fromEnv, env));
+  return join(homeOf(env), '.concil', 'config.json');
+}
+
+/** Reads and validates the configuration; defaults when the file is absent. */
+export async function loadConfig(
+  options: { path?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const path = options.path ? resolve(options.path) : configPath(env);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new StoreError(
+        'CONFIG_INVALID',
+        `cannot read the configuration ${path}: ${(error as Error).message}`,
+        path,
+        { cause: error },
+      );
+    }
+  }
+  if (text === undefined) return { config: resolveConfig({}, path, env), path, exists: false };
+  return { config: parseConfig(text, path, env), path, exists: true };
+}
+
+/** Parses the text of a configuration file; `path` names it in errors. */
+export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): ConcilConfig {
+  let json: unknown;
+  try {
+    json = text.trim() === '' ? {} : JSON.parse(text);
+  } catch (error) {
+    throw new StoreError(
+      'CONFIG_INVALID',
+      `${path} is not valid JSON: ${(error as Error).message}; fix the file or point CONCIL_CONFIG elsewhere`,
+      path,
+      { cause: error },
+    );
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new StoreError('CONFIG_INVALID', `${path} must hold a JSON object`, path);
+  }
+  const result = configFileSchema.safeParse(json);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `"${issue.path.join('.') || '(root)'}": ${issue.message}`)
+      .join('; ');
+    throw new StoreError('CONFIG_INVALID', `${path}: bad value for ${problems}`, path, {
+      cause: result.error,
+    });
+  }
+  return resolveConfig(result.data, path, env);
+}
+
+function resolveConfig(file: ConfigFile, path: string, env: NodeJS.ProcessEnv): ConcilConfig {
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(file)) if (!knownKeys.has(key)) extra[key] = value;
+  const trustAsked = file.content_trust !== undefined;
+  const configDir = join(path, '..');
+  return {
+    ...(file.cafile !== undefined && { cafile: resolve(configDir, expandHome(file.cafile, env)) }),
+    disable_content_trust: file.disable_content_trust ?? !trustAsked,
+    cache_dir: resolve(configDir, expandHome(file.cache_dir ?? '~/.concil', env)),
+    cache_timeout: file.cache_timeout ?? DEFAULT_CACHE_TIMEOUT,
+    content_trust: file.content_trust ?? 'cosign',
+    ...(file.cosign_path !== undefined && { cosign_path: expandHome(file.cosign_path, env) }),
+    ...(file.notary_path !== undefined && { notary_path: expandHome(file.notary_path, env) }),
+    ...(file.notary_trust_pinning !== undefined && { notary_trust_pinning: file.notary_trust_pinning }),
+    remote_servers: file.remote_servers ?? {},
+    auths: file.auths ?? {},
+    cache_max_bytes: file.cache_max_bytes ?? null,
+    extra,
+  };
+}
+
+/** Whether pulls must pass a trust verifier before a manifest is trusted. */
+export function trustRequired(config: ConcilConfig): boolean {
+  return !config.disable_content_trust;
+}
+
+/** The configuration as a person may see it: secrets in `auths` masked, unknown keys kept. */
+export function maskedConfig(config: ConcilConfig): Record<string, unknown> {
+  const { extra, auths, ...known } = config;
+  const masked: Record<string, unknown> = {};
+  for (const [host, entry] of Object.entries(auths)) {
+    masked[host] = Object.fromEntries(
+      Object.entries(entry).map(([key, value]) => [key, key === 'username' ? value : '***']),
+    );
+  }
+  return { ...known, auths: masked, ...extra };
+}
+
+/** The remote server entry for a registry host, if the configuration names one. */
+export function remoteServerFor(config: ConcilConfig, registry: string): RemoteServer | undefined {
+  return config.remote_servers[registry];
+}
+
+function homeOf(env: NodeJS.ProcessEnv): string {
+  return env.HOME || homedir();
+}
+
+function expandHome(path: string, env: NodeJS.ProcessEnv): string {
+  if (path === '~') return homeOf(env);
+  if (path.startsWith('~/')) return join(homeOf(env), path.slice(2));
+  return path;
+}

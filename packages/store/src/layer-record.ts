@@ -1,0 +1,9 @@
+import { z } from 'zod';
+
+/** What the store records about a layer blob: the diff_id of its tar and its squashfs image. */
+export const layerRecordSchema = z.object({
+  digest: z.string(),
+  diffId: z.string(),
+  squashfs: z.object({ size: z.number() }).optional(),
+});
+export type LayerRecord = z.infer<typeof layerRecordSchema>;

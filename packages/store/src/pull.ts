@@ -1,0 +1,255 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CopyProgress } from '@concil/image';
+import {
+  computeDigest,
+  type Descriptor,
+  defaultPlatform,
+  fetchBytes,
+  formatReference,
+  manifestReference,
+  type Platform,
+  parseDigest,
+  parseManifest,
+  parsePlatform,
+  parseReference,
+  type ReadOnlyTarget,
+} from '@concil/oci-spec';
+import { removeTemporary, temporaryPath } from './atomic-file.js';
+import { type CachedImage, readCachedImage } from './cached-image.js';
+import { trustRequired } from './config.js';
+import { StoreError } from './errors.js';
+import { readRefRecord, writeRefRecord } from './refs.js';
+import {
+  convertibleCompression,
+  DEFAULT_SQUASHFS_OPTIONS,
+  type SquashfsOptions,
+  startLayerConversion,
+} from './squashfs-conversion.js';
+import type { Store } from './store.js';
+
+export interface PullOptions {
+  /** The image to take from a multi-platform index: `os/arch[/variant]`; this machine's by default. */
+  platform?: Platform | string;
+  /** Convert every tar layer to squashfs (zstd level 10 unless told), while it downloads. */
+  squashfs?: boolean | SquashfsOptions;
+  /** Use only what the cache holds: no request at all. */
+  offline?: boolean;
+  /** How many blobs download at once. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: CopyProgress) => void;
+}
+
+export interface PullResult extends CachedImage {
+  /** True when nothing but the tag's HEAD (or nothing, offline) was asked of the registry. */
+  fromCache: boolean;
+  blobsCopied: number;
+  bytesCopied: number;
+}
+
+/**
+ * Pulls an image into the store through the one copy engine, and returns it as cached. A tag
+ * whose manifest is cached costs one HEAD (none with a digest or offline); otherwise the root
+ * manifest is fetched, passed to the trust verifier when trust is required, and everything
+ * missing is copied in, each blob verified, tar layers converted to squashfs on the way in.
+ */
+export async function pullImage(
+  store: Store,
+  reference: string,
+  options: PullOptions = {},
+): Promise<PullResult> {
+  const ref = parseReference(reference);
+  const key = formatReference(ref);
+  const platform =
+    typeof options.platform === 'string'
+      ? parsePlatform(options.platform)
+      : (options.platform ?? defaultPlatform());
+  const squashfs = squashfsOptionsOf(options.squashfs);
+  const requireTrust = trustRequired(store.config);
+  if (requireTrust && !store.trustVerifier) {
+    const method = store.config.content_trust;
+    throw new StoreError(
+      'TRUST_REQUIRED',
+      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier is available; configure one, or set "disable_content_trust": true in the configuration to pull without trust`,
+      key,
+    );
+  }
+  const record = await readRefRecord(store.layout, key);
+  const cachedRoot = ref.digest ? await cachedManifestDescriptor(store, ref.digest) : undefined;
+
+  if (options.offline) {
+    const root = cachedRoot ?? record?.root;
+    const image = root && (await readCachedImage(store, key, root, platform));
+    if (!root || !image) {
+      throw new StoreError(
+        'NOT_CACHED',
+        `${key} is not in the cache (offline): pull it while online first`,
+        key,
+      );
+    }
+    return finish(store, image, record?.resolvedAt ?? store.now(), squashfs, { fromCache: true });
+  }
+
+  let source: ReadOnlyTarget | undefined;
+  const openSource = async () => {
+    source ??= await store.openSource(reference);
+    return source;
+  };
+  const root = cachedRoot ?? (await (await openSource()).resolve(manifestReference(ref)));
+  const resolvedAt = store.now();
+  if (cachedRoot || record?.root.digest === root.digest) {
+    const image = await readCachedImage(store, key, root, platform);
+    if (image) return finish(store, image, resolvedAt, squashfs, { fromCache: true });
+  }
+
+  const src = await openSource();
+  const rootBytes =
+    ((await store.hasBlob(root)) ? await store.readBlobBytes(root.digest) : undefined) ??
+    (await fetchBytes(src, root, options.signal ? { signal: options.signal } : undefined));
+  if (requireTrust && store.trustVerifier) {
+    try {
+      await store.trustVerifier.verify(key, root, rootBytes);
+    } catch (error) {
+      throw new StoreError(
+        'TRUST_FAILED',
+        `${key} (${root.digest}) is not trusted: ${(error as Error).message}`,
+        key,
+        { cause: error },
+      );
+    }
+  }
+  // The copy reads the root manifest from what was fetched (and verified) already.
+  const primed: ReadOnlyTarget = {
+    name: src.name,
+    resolve: async () => root,
+    exists: (desc) => src.exists(desc),
+    fetch: async (desc, fetchOptions) =>
+      desc.digest === root.digest ? Readable.from([Buffer.from(rootBytes)]) : src.fetch(desc, fetchOptions),
+  };
+  // Loaded only when something is to be copied: a cached pull starts faster without it.
+  const { copy } = await import('@concil/image');
+  const result = await copy(primed, store.target(squashfs ? { squashfs } : {}), {
+    reference: manifestReference(ref),
+    platform,
+    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+    ...(options.signal && { signal: options.signal }),
+    ...(options.onProgress && { onProgress: options.onProgress }),
+  });
+  // The copy keeps the platform's manifest; the index is kept too, so the tag's HEAD matches it.
+  if (parseManifest(rootBytes, root.mediaType, root.digest).kind === 'index') {
+    await store.putBlobBytes(root, rootBytes);
+  }
+  const image = await readCachedImage(store, key, root, platform);
+  if (!image) {
+    throw new StoreError('NOT_CACHED', `${key} was copied but is not complete in the cache`, key);
+  }
+  return finish(store, image, resolvedAt, squashfs, {
+    fromCache: false,
+    blobsCopied: result.blobsCopied,
+    bytesCopied: result.bytesCopied,
+  });
+}
+
+async function finish(
+  store: Store,
+  image: CachedImage,
+  resolvedAt: number,
+  squashfs: SquashfsOptions | undefined,
+  counts: { fromCache: boolean; blobsCopied?: number; bytesCopied?: number },
+): Promise<PullResult> {
+  if (squashfs) await ensureSquashfs(store, image, squashfs);
+  const now = store.now();
+  await writeRefRecord(store.layout, {
+    reference: image.reference,
+    root: bare(image.root),
+    ...(image.root.digest !== image.manifestDescriptor.digest && {
+      manifest: bare(image.manifestDescriptor),
+      ...(image.platform && { platform: image.platform }),
+    }),
+    resolvedAt,
+    lastUsed: now,
+  });
+  return { ...image, blobsCopied: 0, bytesCopied: 0, ...counts };
+}
+
+/**
+ * Gives every tar layer of a cached image its squashfs image: the ones converted while they
+ * downloaded are found by their record; the others (cached before, without squashfs) are
+ * converted from the cache now. Each conversion's diff_id must be the config's.
+ */
+export async function ensureSquashfs(
+  store: Store,
+  image: CachedImage,
+  options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
+): Promise<void> {
+  for (const layer of image.layers) {
+    const compression = convertibleCompression(layer.descriptor.mediaType);
+    if (!compression) {
+      if (layer.descriptor.mediaType.includes('squashfs')) layer.squashfsPath = layer.path;
+      continue;
+    }
+    let record = await store.layerRecord(layer.descriptor.digest);
+    if (!record?.squashfs) {
+      const release = await store.lockBlob(layer.descriptor, async () =>
+        Boolean((await store.layerRecord(layer.descriptor.digest))?.squashfs),
+      );
+      try {
+        record = await store.layerRecord(layer.descriptor.digest);
+        if (!record?.squashfs) {
+          const tmp = temporaryPath(store.layout.tmpDir, 'sqfs');
+          try {
+            const conversion = startLayerConversion(compression, tmp, options);
+            await pipeline(createReadStream(layer.path, { highWaterMark: 1 << 20 }), conversion.input);
+            const { diffId } = await conversion.done;
+            record = await store.recordSquashfs(layer.descriptor.digest, diffId, tmp);
+          } finally {
+            await removeTemporary(tmp);
+          }
+        }
+      } finally {
+        await release?.();
+      }
+    }
+    if (!record?.squashfs) {
+      throw new StoreError('CONVERSION_FAILED', `layer ${layer.descriptor.digest} has no squashfs image`);
+    }
+    if (layer.diffId !== undefined && layer.diffId !== record.diffId) {
+      await rm(store.layout.layerRecordPath(layer.descriptor.digest), { force: true });
+      throw new StoreError(
+        'DIFF_ID_MISMATCH',
+        `layer ${layer.descriptor.digest} unpacks to a tar with digest ${record.diffId}, but the image config says ${layer.diffId}: the image is inconsistent`,
+        layer.descriptor.digest,
+      );
+    }
+    layer.diffId = record.diffId;
+    layer.squashfsPath = store.layout.squashfsPath(record.diffId);
+  }
+}
+
+function squashfsOptionsOf(value: PullOptions['squashfs']): SquashfsOptions | undefined {
+  if (!value) return undefined;
+  return value === true ? DEFAULT_SQUASHFS_OPTIONS : { ...DEFAULT_SQUASHFS_OPTIONS, ...value };
+}
+
+async function cachedManifestDescriptor(store: Store, digest: string): Promise<Descriptor | undefined> {
+  const bytes = await store.readBlobBytes(digest);
+  if (!bytes || computeDigest(bytes, parseDigest(digest).algorithm) !== digest) return undefined;
+  try {
+    const parsed = parseManifest(bytes, undefined, digest);
+    const desc = {
+      mediaType: parsed.mediaType,
+      digest: digest as Descriptor['digest'],
+      size: bytes.byteLength,
+    };
+    return (await store.hasBlob(desc)) ? desc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function bare(desc: Descriptor): Descriptor {
+  return { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+}

@@ -1,0 +1,41 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { copy, OciLayout } from '@concil/image';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openStore } from './store.js';
+import { buildImage, randomFile } from './testing/fixtures.js';
+import { configOf } from './testing/harness.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'concil-store-target-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('is a target of the copy engine: an OCI layout copied in is a cached image', async () => {
+  const built = buildImage([{ files: [randomFile('a/b', 4000)] }, { files: [randomFile('c', 10)] }]);
+  const layout = new OciLayout(join(dir, 'layout'));
+  for (const layer of built.layers) await layout.push(layer.descriptor, Readable.from([layer.bytes]));
+  await layout.push(built.configDescriptor, Readable.from([built.config]));
+  await layout.push(built.manifestDescriptor, Readable.from([built.manifest]));
+  await layout.tag(built.manifestDescriptor, 'v1');
+
+  const store = await openStore({ config: configOf(join(dir, 'cache')) });
+  const result = await copy(new OciLayout(join(dir, 'layout'), 'v1'), store.target({ squashfs: true }), {
+    dstReference: 'docker://registry.example.com/team/app:v1',
+  });
+  expect(result.blobsCopied).toBe(3);
+  const image = await store.image('registry.example.com/team/app:v1');
+  expect(image?.manifestDescriptor.digest).toBe(built.manifestDescriptor.digest);
+  expect(image?.layers.every((layer) => layer.squashfsPath)).toBe(true);
+  // A second copy finds everything there.
+  const again = await copy(new OciLayout(join(dir, 'layout'), 'v1'), store.target(), {
+    dstReference: 'registry.example.com/team/app:v1',
+  });
+  expect(again.blobsCopied).toBe(0);
+  expect((await store.verify()).problems).toEqual([]);
+});

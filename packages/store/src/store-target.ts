@@ -1,0 +1,232 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import {
+  type Descriptor,
+  ensureVerified,
+  type FetchOptions,
+  formatReference,
+  isDigest,
+  parseManifest,
+  parseReference,
+  type Target,
+} from '@concil/oci-spec';
+import { removeTemporary, temporaryPath } from './atomic-file.js';
+import { StoreError } from './errors.js';
+import type { Release } from './lock.js';
+import { readRefRecord, writeRefRecord } from './refs.js';
+import {
+  convertibleCompression,
+  DEFAULT_SQUASHFS_OPTIONS,
+  type LayerConversion,
+  type SquashfsOptions,
+  startLayerConversion,
+} from './squashfs-conversion.js';
+import type { Store } from './store.js';
+
+export interface StoreTargetOptions {
+  /** Convert tar layers to squashfs while they are written (zstd level 10 unless told). */
+  squashfs?: boolean | SquashfsOptions;
+  /** What `resolve()` without a reference resolves (a target reading one cached image). */
+  reference?: string;
+}
+
+/**
+ * The store as a target of the one copy engine. `exists` takes the blob's lock across processes
+ * when the blob is missing, so of several processes pulling the same image one downloads each
+ * blob and the others wait for it and find it; `push` writes to a temporary file, verifies every
+ * byte and renames it in, then releases the lock.
+ */
+export class StoreTarget implements Target {
+  readonly name: string;
+  readonly #store: Store;
+  readonly #squashfs: SquashfsOptions | undefined;
+  readonly #reference: string | undefined;
+  readonly #held = new Map<string, Release>();
+
+  constructor(store: Store, options: StoreTargetOptions = {}) {
+    this.#store = store;
+    this.name = `store:${store.layout.root}`;
+    this.#squashfs =
+      options.squashfs === true
+        ? DEFAULT_SQUASHFS_OPTIONS
+        : options.squashfs
+          ? { ...DEFAULT_SQUASHFS_OPTIONS, ...options.squashfs }
+          : undefined;
+    this.#reference = options.reference;
+  }
+
+  async fetch(desc: Descriptor, _options?: FetchOptions): Promise<Readable> {
+    const stream = await this.#store.openBlob(desc);
+    if (!stream) {
+      throw new StoreError(
+        'BLOB_UNKNOWN',
+        `${desc.digest} is not in the cache (or was damaged and removed); pull the image again`,
+        desc.digest,
+      );
+    }
+    return stream;
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    if (await this.#store.hasBlob(desc)) return true;
+    if (this.#held.has(desc.digest)) return false;
+    const release = await this.#store.lockBlob(desc, () => this.#store.hasBlob(desc));
+    if (!release) return true;
+    if (await this.#store.hasBlob(desc)) {
+      await release();
+      return true;
+    }
+    this.#held.set(desc.digest, release);
+    return false;
+  }
+
+  async push(desc: Descriptor, content: Readable, options?: FetchOptions): Promise<void> {
+    const verified = ensureVerified(content, desc);
+    if (!this.#held.has(desc.digest) && (await this.exists(desc))) {
+      verified.resume();
+      await finished(verified);
+      return;
+    }
+    const layout = this.#store.layout;
+    const tmp = temporaryPath(layout.tmpDir, 'blob');
+    const compression = this.#squashfs && convertibleCompression(desc.mediaType);
+    const sqfsTmp = compression ? temporaryPath(layout.tmpDir, 'sqfs') : undefined;
+    let conversion: LayerConversion | undefined;
+    try {
+      options?.signal?.throwIfAborted();
+      if (compression && sqfsTmp && !(await this.#store.layerRecord(desc.digest))) {
+        conversion = startLayerConversion(compression, sqfsTmp, this.#squashfs);
+      }
+      await writeTee(verified, createWriteStream(tmp), conversion?.input);
+      await rename(tmp, layout.blobPath(desc.digest));
+      if (conversion && sqfsTmp) {
+        try {
+          const { diffId } = await conversion.done;
+          await this.#store.recordSquashfs(desc.digest, diffId, sqfsTmp);
+        } catch {
+          // The blob is good; the pull converts it again from the cache, and reports it if that fails.
+        }
+      }
+    } catch (error) {
+      verified.destroy();
+      conversion?.input.destroy(error as Error);
+      throw error;
+    } finally {
+      await rm(tmp, { force: true });
+      if (sqfsTmp) await removeTemporary(sqfsTmp);
+      const release = this.#held.get(desc.digest);
+      this.#held.delete(desc.digest);
+      await release?.();
+    }
+  }
+
+  async resolve(reference?: string): Promise<Descriptor> {
+    const wanted = reference ?? this.#reference;
+    if (!wanted) {
+      throw new StoreError('MANIFEST_UNKNOWN', 'the store holds many images: name one', this.name);
+    }
+    if (isDigest(wanted)) return this.#descriptorOfManifest(wanted);
+    const key =
+      this.#reference && /^[\w][\w.-]{0,127}$/.test(wanted)
+        ? // A bare tag names a tag of this target's repository, as with a registry target.
+          `${parseRepository(this.#reference)}:${wanted}`
+        : normalizeReference(wanted);
+    const pinned = parseReference(key).digest;
+    if (pinned) return this.#descriptorOfManifest(pinned);
+    const record = await readRefRecord(this.#store.layout, key);
+    if (!record || !(await this.#store.hasBlob(record.root))) {
+      throw new StoreError('NOT_CACHED', `${key} is not in the cache; pull it first`, key);
+    }
+    return record.root;
+  }
+
+  async tag(desc: Descriptor, reference?: string): Promise<void> {
+    const wanted = reference ?? this.#reference;
+    if (!wanted || isDigest(wanted)) return;
+    const now = this.#store.now();
+    const key = normalizeReference(wanted);
+    const previous = await readRefRecord(this.#store.layout, key);
+    await writeRefRecord(this.#store.layout, {
+      reference: key,
+      root: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size },
+      resolvedAt: now,
+      lastUsed: Math.max(now, previous?.lastUsed ?? 0),
+    });
+  }
+
+  async commit(): Promise<void> {
+    await this.#releaseAll();
+  }
+
+  async abort(): Promise<void> {
+    await this.#releaseAll();
+  }
+
+  async #releaseAll(): Promise<void> {
+    const releases = [...this.#held.values()];
+    this.#held.clear();
+    await Promise.all(releases.map((release) => release()));
+  }
+
+  async #descriptorOfManifest(digest: string): Promise<Descriptor> {
+    const bytes = await this.#store.readBlobBytes(digest);
+    if (!bytes) throw new StoreError('NOT_CACHED', `${digest} is not in the cache; pull it first`, digest);
+    const parsed = parseManifest(bytes, undefined, digest);
+    return { mediaType: parsed.mediaType, digest: digest as Descriptor['digest'], size: bytes.byteLength };
+  }
+}
+
+function parseRepository(reference: string): string {
+  const ref = parseReference(reference);
+  return `${ref.registry}/${ref.repository}`;
+}
+
+/** The store's key for a reference: `host/repo:tag` or `host/repo@digest`, no credentials. */
+export function normalizeReference(reference: string): string {
+  return formatReference(parseReference(reference));
+}
+
+/**
+ * Writes every chunk of `source` to `file`, and to `side` (the squashfs conversion) as long as
+ * that one works: a failed conversion never fails the blob.
+ */
+async function writeTee(source: Readable, file: Writable, side: Writable | undefined): Promise<void> {
+  let sideOpen = side !== undefined;
+  side?.on('error', () => {
+    sideOpen = false;
+  });
+  let fileError: Error | undefined;
+  file.on('error', (error) => {
+    fileError = error;
+  });
+  try {
+    for await (const chunk of source) {
+      if (!file.write(chunk)) await drained(file);
+      if (fileError) throw fileError;
+      if (sideOpen && side && !side.destroyed && !side.write(chunk)) await drained(side);
+    }
+    file.end();
+    await finished(file);
+    if (sideOpen && side && !side.destroyed) side.end();
+  } catch (error) {
+    file.destroy();
+    throw error;
+  }
+}
+
+/** Resolves when a writable drains, or stops (closed or failed): never leaves a listener behind. */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}

@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Harness, startHarness } from './testing/harness.js';
+
+const run = promisify(execFile);
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+it('converts the layers umoci writes (rootless repack, pushed with skopeo) and lists them with unsquashfs', async () => {
+  const work = join(h.dir, 'umoci');
+  await mkdir(work);
+  const layout = join(work, 'layout');
+  const bundle = join(work, 'bundle');
+  await run('umoci', ['init', '--layout', layout]);
+  await run('umoci', ['new', '--image', `${layout}:t`]);
+  await run('umoci', ['unpack', '--rootless', '--image', `${layout}:t`, bundle]);
+  await mkdir(join(bundle, 'rootfs', 'opt', 'app'), { recursive: true });
+  await writeFile(join(bundle, 'rootfs', 'opt', 'app', 'data.bin'), Buffer.alloc(70_001, 7));
+  await writeFile(join(bundle, 'rootfs', 'hello.txt'), 'hi\n');
+  await run('umoci', ['repack', '--image', `${layout}:t`, bundle]);
+  await writeFile(join(bundle, 'rootfs', 'second.txt'), 'x');
+  await run('umoci', ['repack', '--image', `${layout}:t`, bundle]);
+  await run('skopeo', [
+    'copy',
+    '--quiet',
+    '--dest-tls-verify=false',
+    `oci:${layout}:t`,
+    `docker://${h.registry.host}/umoci/app:t`,
+  ]);
+
+  const store = await h.store();
+  const image = await store.pull(`${h.registry.host}/umoci/app:t`, { squashfs: true });
+  expect(image.layers.length).toBeGreaterThanOrEqual(1);
+  const listings = await Promise.all(
+    image.layers.map(async (layer) => (await run('unsquashfs', ['-lln', layer.squashfsPath!])).stdout),
+  );
+  const all = listings.join('\n');
+  expect(all).toContain('squashfs-root/opt/app/data.bin');
+  expect(all).toContain('squashfs-root/hello.txt');
+  expect(all).toContain('squashfs-root/second.txt');
+  expect((await store.verify()).problems).toEqual([]);
+});
