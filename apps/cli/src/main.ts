@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerCache } from './commands/cache.js';
+import { registerConfig } from './commands/config.js';
 import { registerCopy } from './commands/copy.js';
 import { registerList } from './commands/list.js';
+import { registerPull } from './commands/pull.js';
 import { registerSquashfs } from './commands/squashfs.js';
 import { reportError } from './report-error.js';
 
@@ -14,6 +17,9 @@ const program = new Command('concil')
 registerCopy(program);
 registerList(program);
 registerSquashfs(program);
+registerPull(program);
+registerCache(program);
+registerConfig(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { copy, openTarget } from '@concil/image';
-import { parsePlatform } from '@concil/oci-spec';
+import { type Platform, parsePlatform, type ReadOnlyTarget } from '@concil/oci-spec';
+import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import { createCopyProgress } from '../progress.js';
@@ -18,15 +19,19 @@ export function registerCopy(program: Command): void {
     .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')
+    .option('--no-cache', 'always read a registry source from the registry, not from the local cache')
     .option('--src-creds <user:pass>', 'credentials for the source registry')
     .option('--dest-creds <user:pass>', 'credentials for the destination registry');
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const src = openTarget(source, targetOptions(options, options.srcCreds));
+    const platform = options.platform ? parsePlatform(options.platform) : undefined;
+    const src =
+      (options.cache && !options.all && (await cachedSource(source, platform))) ||
+      openTarget(source, targetOptions(options, options.srcCreds));
     const dst = openTarget(destination, targetOptions(options, options.destCreds));
     const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
       const result = await copy(src, dst, {
-        ...(options.platform && { platform: parsePlatform(options.platform) }),
+        ...(platform && { platform }),
         all: options.all === true,
         concurrency: options.concurrency,
         ...(progress.onProgress && { onProgress: progress.onProgress }),
@@ -44,4 +49,24 @@ export function registerCopy(program: Command): void {
       progress.stop();
     }
   });
+}
+
+/**
+ * A registry image the local cache holds is read from there, after the store's one HEAD has
+ * confirmed that the tag still points at it (and brought the cache up to date if it moved).
+ */
+async function cachedSource(
+  source: string,
+  platform: Platform | undefined,
+): Promise<ReadOnlyTarget | undefined> {
+  if (!source.startsWith('docker://')) return undefined;
+  const store = await openStore();
+  const options = platform ? { platform } : {};
+  if (!(await store.image(source, options))) return undefined;
+  try {
+    await store.pull(source, options);
+  } catch {
+    return undefined; // the registry is read directly, and its error, if any, reported from there
+  }
+  return store.cachedTarget(source, options);
 }
