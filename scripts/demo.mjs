@@ -1,16 +1,22 @@
 // The main job on an embedded default: a registry on loopback, an image built in code,
 // published with concil, copied back into an image directory, listed. No network.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtureLayout, startRegistry } from '@concil/testkit';
 
 const cli = join(import.meta.dirname, '..', 'apps', 'cli', 'dist', 'main.js');
 const work = mkdtempSync(join(tmpdir(), 'concil-demo-'));
+// The demo's cache and configuration live in its own temporary directory, not in ~/.concil.
+const config = join(work, 'config.json');
+writeFileSync(config, JSON.stringify({ cache_dir: join(work, 'cache') }));
 const concil = (...args) => {
   console.log(`\n$ concil ${args.join(' ')}`);
-  execFileSync(process.execPath, [cli, ...args], { stdio: 'inherit' });
+  execFileSync(process.execPath, [cli, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, CONCIL_CONFIG: config },
+  });
 };
 
 const registry = await startRegistry();
@@ -23,6 +29,9 @@ try {
   concil('copy', image, join(work, 'app'));
   concil('list', join(work, 'app'), '--config', '--history');
   concil('list', image);
+  concil('pull', '--squashfs', image);
+  concil('pull', image);
+  concil('cache', 'ls');
 } finally {
   await registry.stop();
   rmSync(work, { recursive: true, force: true });
