@@ -6,34 +6,20 @@
 //   cold pull with squashfs conversion   vs  skopeo copy, then tar2sqfs of each layer in sequence
 //                                                                                (goal ≤ 0.8×)
 // Medians of --runs N (3). --scale 0.05 for a quick try with a 20× smaller image; --json FILE.
-// Each concil run is a fresh process (this file with --child), as a user's `concil pull` is.
+// Each concil run is the built `concil pull` in a fresh process, as a user runs it.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const thisFile = fileURLToPath(import.meta.url);
 const repoRoot = dirname(dirname(thisFile));
-const storeEntry = join(repoRoot, 'packages', 'store', 'dist', 'index.js');
+const cliPath = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
+// As `pnpm concil` and the bin's shebang start it.
+const CLI_NODE_FLAGS = ['--max-semi-space-size=2'];
 
-if (process.argv[2] === '--child') {
-  await child(process.argv.slice(3));
-} else {
-  await main();
-}
-
-/** One pull in this process: `--child CACHE_DIR REFERENCE [squashfs]`. */
-async function child([cacheDir, reference, squashfs]) {
-  const { openStore, parseConfig } = await import(pathToFileURL(storeEntry).href);
-  const config = parseConfig(JSON.stringify({ cache_dir: cacheDir }), join(cacheDir, 'config.json'));
-  const store = await openStore({ config });
-  const image = await store.pull(reference, { squashfs: squashfs === 'squashfs' });
-  if (squashfs === 'squashfs' && !image.layers.every((layer) => layer.squashfsPath)) {
-    throw new Error('a layer has no squashfs image');
-  }
-  process.stdout.write(`${JSON.stringify({ fromCache: image.fromCache, layers: image.layers.length })}\n`);
-}
+await main();
 
 async function main() {
   const { benchImageSpec, ensureBenchImage, pushImage } = await import('./lib/image.mjs');
@@ -79,8 +65,14 @@ async function main() {
     await rm(join(work, 'warmup'), { recursive: true, force: true });
     log(`warm-up pass in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
-    const concilPull = (cache, squashfs) =>
-      measure(process.execPath, [thisFile, '--child', cache, reference, ...(squashfs ? ['squashfs'] : [])]);
+    // The real command, started as `pnpm concil` starts it, with a cache of its own.
+    const concilPull = async (cache, squashfs) => {
+      await mkdir(cache, { recursive: true });
+      const config = join(cache, 'config.json');
+      await writeFile(config, JSON.stringify({ cache_dir: cache }));
+      const args = [...CLI_NODE_FLAGS, cliPath, 'pull', '-q', ...(squashfs ? ['--squashfs'] : []), reference];
+      return measure(process.execPath, args, { env: { ...process.env, CONCIL_CONFIG: config } });
+    };
     const skopeoCopy = (dest) =>
       measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', reference, `dir:${dest}`]);
     const skopeoThenTar2sqfs = async (dest) => {
