@@ -35,6 +35,16 @@ const ZSTD_128K_PARAMS: Record<number, [number, number, number, number, number, 
 const ZSTD_STREAMS = 4;
 
 /**
+ * zlib's default 16 KiB output chunks make a block that compresses badly cross between the thread pool
+ * and the main thread eight times; one chunk as large as the block (plus the codec's worst-case overhead)
+ * makes it once.
+ */
+function outputChunk(data: Uint8Array): number {
+  return data.byteLength + (data.byteLength >> 6) + 1024;
+}
+const OUTPUT_CHUNK = outputChunk(new Uint8Array(131072));
+
+/**
  * Round-robin over a few long-lived zstd streams; each block is ended as its own frame (ZSTD_e_end),
  * so frames stay independent while the native context is reused.
  */
@@ -44,7 +54,7 @@ class ZstdStreams {
 
   constructor(params: Record<number, number>) {
     for (let i = 0; i < ZSTD_STREAMS; i++) {
-      const stream = zlib.createZstdCompress({ params });
+      const stream = zlib.createZstdCompress({ params, chunkSize: OUTPUT_CHUNK });
       stream.on('error', () => {}); // reported through the pending block's promise
       this.streams.push({ stream, tail: Promise.resolve() });
     }
@@ -104,7 +114,7 @@ function gzip(level: number): Compressor {
     name: 'gzip',
     id: CompressorId.gzip,
     level,
-    compress: (data) => deflate(data, opts),
+    compress: (data) => deflate(data, { ...opts, chunkSize: outputChunk(data) }),
     compressSync: (data) => zlib.deflateSync(data, opts),
     close() {},
     decompress(data, maxSize) {
@@ -150,7 +160,9 @@ function zstd(level: number, blockSize?: number): Compressor {
     level,
     // Telling zstd the input size lets it size its window and tables to the block: much faster setup.
     compress: (data) =>
-      streams ? streams.compress(data) : zstdCompress(data, { params, pledgedSrcSize: data.byteLength }),
+      streams
+        ? streams.compress(data)
+        : zstdCompress(data, { params, pledgedSrcSize: data.byteLength, chunkSize: outputChunk(data) }),
     close: () => streams?.close(),
     compressSync: (data) => zlib.zstdCompressSync(data, { params, pledgedSrcSize: data.byteLength }),
     decompress(data, maxSize) {
