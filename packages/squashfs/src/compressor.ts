@@ -32,7 +32,6 @@ const ZSTD_128K_PARAMS: Record<number, [number, number, number, number, number, 
   // windowLog, chainLog, hashLog, searchLog, minMatch, targetLength, strategy (5 = lazy2)
   10: [17, 16, 17, 6, 4, 8, 5],
 };
-const ZSTD_STREAMS = 4;
 
 /**
  * zlib's default 16 KiB output chunks make a block that compresses badly cross between the thread pool
@@ -45,49 +44,59 @@ function outputChunk(data: Uint8Array): number {
 const OUTPUT_CHUNK = outputChunk(new Uint8Array(131072));
 
 /**
- * Round-robin over a few long-lived zstd streams; each block is ended as its own frame (ZSTD_e_end),
+ * A few long-lived zstd streams fed from one queue: a block goes to the first idle stream, in order,
+ * so no stream idles while another has a backlog. Each block is ended as its own frame (ZSTD_e_end),
  * so frames stay independent while the native context is reused.
  */
 class ZstdStreams {
-  private readonly streams: { stream: zlib.ZstdCompress; tail: Promise<unknown> }[] = [];
-  private next = 0;
+  private readonly streams: zlib.ZstdCompress[] = [];
+  private readonly idle: zlib.ZstdCompress[] = [];
+  private readonly waiting: { data: Uint8Array; resolve(b: Buffer): void; reject(e: unknown): void }[] = [];
 
-  constructor(params: Record<number, number>) {
-    for (let i = 0; i < ZSTD_STREAMS; i++) {
+  constructor(params: Record<number, number>, count: number) {
+    for (let i = 0; i < count; i++) {
       const stream = zlib.createZstdCompress({ params, chunkSize: OUTPUT_CHUNK });
       stream.on('error', () => {}); // reported through the pending block's promise
-      this.streams.push({ stream, tail: Promise.resolve() });
+      this.streams.push(stream);
+      this.idle.push(stream);
     }
   }
 
   compress(data: Uint8Array): Promise<Buffer> {
-    const slot = this.streams[this.next]!;
-    this.next = (this.next + 1) % this.streams.length;
-    const result = slot.tail.then(
-      () =>
-        new Promise<Buffer>((resolve, reject) => {
-          const parts: Buffer[] = [];
-          const onData = (chunk: Buffer) => parts.push(chunk);
-          const onError = (err: Error) => {
-            slot.stream.off('data', onData);
-            reject(err);
-          };
-          slot.stream.on('data', onData);
-          slot.stream.once('error', onError);
-          slot.stream.write(data);
-          slot.stream.flush(zlib.constants.ZSTD_e_end, () => {
-            slot.stream.off('data', onData);
-            slot.stream.off('error', onError);
-            resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-          });
-        }),
-    );
-    slot.tail = result.catch(() => {});
-    return result;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ data, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.waiting.length > 0) {
+      const stream = this.idle.pop()!;
+      const job = this.waiting.shift()!;
+      const parts: Buffer[] = [];
+      const onData = (chunk: Buffer) => parts.push(chunk);
+      const done = (err?: Error) => {
+        stream.off('data', onData);
+        stream.off('error', done);
+        if (err) {
+          // A broken stream cannot be trusted again: fail this block and everything still waiting.
+          job.reject(err);
+          for (const w of this.waiting.splice(0)) w.reject(err);
+          return;
+        }
+        job.resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+        this.idle.push(stream);
+        this.dispatch();
+      };
+      stream.on('data', onData);
+      stream.once('error', done);
+      stream.write(job.data);
+      stream.flush(zlib.constants.ZSTD_e_end, () => done());
+    }
   }
 
   close(): void {
-    for (const { stream } of this.streams) stream.destroy();
+    for (const stream of this.streams) stream.destroy();
   }
 }
 
@@ -135,7 +144,7 @@ function gzip(level: number): Compressor {
   };
 }
 
-function zstd(level: number, blockSize?: number): Compressor {
+function zstd(level: number, blockSize?: number, streamCount = 2): Compressor {
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new SquashfsError('BAD_OPTION', `zstd level must be an integer from 1 to 22, got ${level}`);
   }
@@ -143,16 +152,19 @@ function zstd(level: number, blockSize?: number): Compressor {
   const known = blockSize === 131072 ? ZSTD_128K_PARAMS[level] : undefined;
   const C = zlib.constants;
   const streams = known
-    ? new ZstdStreams({
-        ...params,
-        [C.ZSTD_c_windowLog]: known[0],
-        [C.ZSTD_c_chainLog]: known[1],
-        [C.ZSTD_c_hashLog]: known[2],
-        [C.ZSTD_c_searchLog]: known[3],
-        [C.ZSTD_c_minMatch]: known[4],
-        [C.ZSTD_c_targetLength]: known[5],
-        [C.ZSTD_c_strategy]: known[6],
-      })
+    ? new ZstdStreams(
+        {
+          ...params,
+          [C.ZSTD_c_windowLog]: known[0],
+          [C.ZSTD_c_chainLog]: known[1],
+          [C.ZSTD_c_hashLog]: known[2],
+          [C.ZSTD_c_searchLog]: known[3],
+          [C.ZSTD_c_minMatch]: known[4],
+          [C.ZSTD_c_targetLength]: known[5],
+          [C.ZSTD_c_strategy]: known[6],
+        },
+        streamCount,
+      )
     : undefined;
   return {
     name: 'zstd',
@@ -191,12 +203,18 @@ const NAMES: Record<number, CompressorName | 'lzma' | 'lzo'> = {
 };
 
 /** Build the compressor for a writer. `level` undefined means the squashfs-tools default. */
-export function createCompressor(name: string, level?: number, blockSize?: number): Compressor {
+export function createCompressor(
+  name: string,
+  level?: number,
+  blockSize?: number,
+  concurrency?: number,
+): Compressor {
   switch (name) {
     case 'gzip':
       return gzip(level ?? GZIP_DEFAULT_LEVEL);
     case 'zstd':
-      return zstd(level ?? ZSTD_DEFAULT_LEVEL, blockSize);
+      // Two streams per core: while one waits for the main thread to collect its frame the other works.
+      return zstd(level ?? ZSTD_DEFAULT_LEVEL, blockSize, Math.max(2, 2 * (concurrency ?? 2)));
     case 'xz':
     case 'lz4':
       throw new SquashfsError(

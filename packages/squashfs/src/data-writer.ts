@@ -44,7 +44,7 @@ export class DataWriter {
     this.compressor = compressor;
     this.blockSize = blockSize;
     // Enough blocks in flight to keep every thread busy while one is being written; bounded memory.
-    this.maxInFlight = Math.max(2, concurrency * 3);
+    this.maxInFlight = Math.max(4, concurrency * 6);
     this.zeroBlock = Buffer.alloc(blockSize);
     this.position = start;
     this.fragment = this.takeBlock();

@@ -70,8 +70,8 @@ export async function createSquashfs(
 ): Promise<SquashfsStats> {
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
-  const compressor = createCompressor(options.compressor ?? 'gzip', options.level, blockSize);
   const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+  const compressor = createCompressor(options.compressor ?? 'gzip', options.level, blockSize, concurrency);
 
   const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number;
