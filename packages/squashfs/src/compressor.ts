@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { SquashfsError } from './errors.js';
 import { CompressorId } from './format.js';
+import { lz4, lz4ForImage } from './lz4.js';
 
 export type CompressorName = 'gzip' | 'zstd' | 'xz' | 'lz4';
 
@@ -215,14 +216,15 @@ export function createCompressor(
     case 'zstd':
       // Two streams per core: while one waits for the main thread to collect its frame the other works.
       return zstd(level ?? ZSTD_DEFAULT_LEVEL, blockSize, Math.max(2, 2 * (concurrency ?? 2)));
-    case 'xz':
     case 'lz4':
+      return lz4(level);
+    case 'xz':
       throw new SquashfsError(
         'COMPRESSOR_UNAVAILABLE',
-        `compressor ${name} is not available: use gzip or zstd (Node's zlib has no ${name})`,
+        `compressor ${name} is not available: use gzip, zstd or lz4 (no pure JavaScript ${name} encoder is bundled)`,
       );
     default:
-      throw new SquashfsError('UNKNOWN_COMPRESSOR', `unknown compressor "${name}": use gzip or zstd`);
+      throw new SquashfsError('UNKNOWN_COMPRESSOR', `unknown compressor "${name}": use gzip, zstd or lz4`);
   }
 }
 
@@ -236,6 +238,7 @@ export function compressorForImage(id: number, options: Buffer | undefined, path
   if (name === 'zstd') {
     return zstd(options && options.length >= 4 ? clamp(options.readUInt32LE(0), 1, 22) : ZSTD_DEFAULT_LEVEL);
   }
+  if (name === 'lz4') return lz4ForImage(options, path);
   throw new SquashfsError(
     'COMPRESSOR_UNAVAILABLE',
     `compressor ${name} is not available: this image can only be read with squashfs-tools`,

@@ -17,7 +17,7 @@ import { type Node, Tree } from './tree.js';
 import { XattrTable } from './xattr.js';
 
 export interface CreateSquashfsOptions {
-  /** Block compressor; default gzip (like mksquashfs). xz and lz4 are not available in this build. */
+  /** Block compressor; default gzip (like mksquashfs). lz4 is pure JavaScript (slow); xz is not available. */
   compressor?: CompressorName;
   /** Compression level; default 9 for gzip, 15 for zstd (the squashfs-tools defaults). */
   level?: number;
