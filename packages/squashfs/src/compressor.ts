@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { SquashfsError } from './errors.js';
 import { CompressorId } from './format.js';
+import { lz4, lz4ForImage } from './lz4.js';
 
 export type CompressorName = 'gzip' | 'zstd' | 'xz' | 'lz4';
 
@@ -32,52 +33,71 @@ const ZSTD_128K_PARAMS: Record<number, [number, number, number, number, number, 
   // windowLog, chainLog, hashLog, searchLog, minMatch, targetLength, strategy (5 = lazy2)
   10: [17, 16, 17, 6, 4, 8, 5],
 };
-const ZSTD_STREAMS = 4;
 
 /**
- * Round-robin over a few long-lived zstd streams; each block is ended as its own frame (ZSTD_e_end),
+ * zlib's default 16 KiB output chunks make a block that compresses badly cross between the thread pool
+ * and the main thread eight times; one chunk as large as the block (plus the codec's worst-case overhead)
+ * makes it once.
+ */
+function outputChunk(data: Uint8Array): number {
+  return data.byteLength + (data.byteLength >> 6) + 1024;
+}
+const OUTPUT_CHUNK = outputChunk(new Uint8Array(131072));
+
+/**
+ * A few long-lived zstd streams fed from one queue: a block goes to the first idle stream, in order,
+ * so no stream idles while another has a backlog. Each block is ended as its own frame (ZSTD_e_end),
  * so frames stay independent while the native context is reused.
  */
 class ZstdStreams {
-  private readonly streams: { stream: zlib.ZstdCompress; tail: Promise<unknown> }[] = [];
-  private next = 0;
+  private readonly streams: zlib.ZstdCompress[] = [];
+  private readonly idle: zlib.ZstdCompress[] = [];
+  private readonly waiting: { data: Uint8Array; resolve(b: Buffer): void; reject(e: unknown): void }[] = [];
 
-  constructor(params: Record<number, number>) {
-    for (let i = 0; i < ZSTD_STREAMS; i++) {
-      const stream = zlib.createZstdCompress({ params });
+  constructor(params: Record<number, number>, count: number) {
+    for (let i = 0; i < count; i++) {
+      const stream = zlib.createZstdCompress({ params, chunkSize: OUTPUT_CHUNK });
       stream.on('error', () => {}); // reported through the pending block's promise
-      this.streams.push({ stream, tail: Promise.resolve() });
+      this.streams.push(stream);
+      this.idle.push(stream);
     }
   }
 
   compress(data: Uint8Array): Promise<Buffer> {
-    const slot = this.streams[this.next]!;
-    this.next = (this.next + 1) % this.streams.length;
-    const result = slot.tail.then(
-      () =>
-        new Promise<Buffer>((resolve, reject) => {
-          const parts: Buffer[] = [];
-          const onData = (chunk: Buffer) => parts.push(chunk);
-          const onError = (err: Error) => {
-            slot.stream.off('data', onData);
-            reject(err);
-          };
-          slot.stream.on('data', onData);
-          slot.stream.once('error', onError);
-          slot.stream.write(data);
-          slot.stream.flush(zlib.constants.ZSTD_e_end, () => {
-            slot.stream.off('data', onData);
-            slot.stream.off('error', onError);
-            resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-          });
-        }),
-    );
-    slot.tail = result.catch(() => {});
-    return result;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ data, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.waiting.length > 0) {
+      const stream = this.idle.pop()!;
+      const job = this.waiting.shift()!;
+      const parts: Buffer[] = [];
+      const onData = (chunk: Buffer) => parts.push(chunk);
+      const done = (err?: Error) => {
+        stream.off('data', onData);
+        stream.off('error', done);
+        if (err) {
+          // A broken stream cannot be trusted again: fail this block and everything still waiting.
+          job.reject(err);
+          for (const w of this.waiting.splice(0)) w.reject(err);
+          return;
+        }
+        job.resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+        this.idle.push(stream);
+        this.dispatch();
+      };
+      stream.on('data', onData);
+      stream.once('error', done);
+      stream.write(job.data);
+      stream.flush(zlib.constants.ZSTD_e_end, () => done());
+    }
   }
 
   close(): void {
-    for (const { stream } of this.streams) stream.destroy();
+    for (const stream of this.streams) stream.destroy();
   }
 }
 
@@ -104,7 +124,7 @@ function gzip(level: number): Compressor {
     name: 'gzip',
     id: CompressorId.gzip,
     level,
-    compress: (data) => deflate(data, opts),
+    compress: (data) => deflate(data, { ...opts, chunkSize: outputChunk(data) }),
     compressSync: (data) => zlib.deflateSync(data, opts),
     close() {},
     decompress(data, maxSize) {
@@ -125,7 +145,7 @@ function gzip(level: number): Compressor {
   };
 }
 
-function zstd(level: number, blockSize?: number): Compressor {
+function zstd(level: number, blockSize?: number, streamCount = 2): Compressor {
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new SquashfsError('BAD_OPTION', `zstd level must be an integer from 1 to 22, got ${level}`);
   }
@@ -133,16 +153,19 @@ function zstd(level: number, blockSize?: number): Compressor {
   const known = blockSize === 131072 ? ZSTD_128K_PARAMS[level] : undefined;
   const C = zlib.constants;
   const streams = known
-    ? new ZstdStreams({
-        ...params,
-        [C.ZSTD_c_windowLog]: known[0],
-        [C.ZSTD_c_chainLog]: known[1],
-        [C.ZSTD_c_hashLog]: known[2],
-        [C.ZSTD_c_searchLog]: known[3],
-        [C.ZSTD_c_minMatch]: known[4],
-        [C.ZSTD_c_targetLength]: known[5],
-        [C.ZSTD_c_strategy]: known[6],
-      })
+    ? new ZstdStreams(
+        {
+          ...params,
+          [C.ZSTD_c_windowLog]: known[0],
+          [C.ZSTD_c_chainLog]: known[1],
+          [C.ZSTD_c_hashLog]: known[2],
+          [C.ZSTD_c_searchLog]: known[3],
+          [C.ZSTD_c_minMatch]: known[4],
+          [C.ZSTD_c_targetLength]: known[5],
+          [C.ZSTD_c_strategy]: known[6],
+        },
+        streamCount,
+      )
     : undefined;
   return {
     name: 'zstd',
@@ -150,7 +173,9 @@ function zstd(level: number, blockSize?: number): Compressor {
     level,
     // Telling zstd the input size lets it size its window and tables to the block: much faster setup.
     compress: (data) =>
-      streams ? streams.compress(data) : zstdCompress(data, { params, pledgedSrcSize: data.byteLength }),
+      streams
+        ? streams.compress(data)
+        : zstdCompress(data, { params, pledgedSrcSize: data.byteLength, chunkSize: outputChunk(data) }),
     close: () => streams?.close(),
     compressSync: (data) => zlib.zstdCompressSync(data, { params, pledgedSrcSize: data.byteLength }),
     decompress(data, maxSize) {
@@ -179,20 +204,27 @@ const NAMES: Record<number, CompressorName | 'lzma' | 'lzo'> = {
 };
 
 /** Build the compressor for a writer. `level` undefined means the squashfs-tools default. */
-export function createCompressor(name: string, level?: number, blockSize?: number): Compressor {
+export function createCompressor(
+  name: string,
+  level?: number,
+  blockSize?: number,
+  concurrency?: number,
+): Compressor {
   switch (name) {
     case 'gzip':
       return gzip(level ?? GZIP_DEFAULT_LEVEL);
     case 'zstd':
-      return zstd(level ?? ZSTD_DEFAULT_LEVEL, blockSize);
-    case 'xz':
+      // Two streams per core: while one waits for the main thread to collect its frame the other works.
+      return zstd(level ?? ZSTD_DEFAULT_LEVEL, blockSize, Math.max(2, 2 * (concurrency ?? 2)));
     case 'lz4':
+      return lz4(level);
+    case 'xz':
       throw new SquashfsError(
         'COMPRESSOR_UNAVAILABLE',
-        `compressor ${name} is not available: use gzip or zstd (Node's zlib has no ${name})`,
+        `compressor ${name} is not available: use gzip, zstd or lz4 (no pure JavaScript ${name} encoder is bundled)`,
       );
     default:
-      throw new SquashfsError('UNKNOWN_COMPRESSOR', `unknown compressor "${name}": use gzip or zstd`);
+      throw new SquashfsError('UNKNOWN_COMPRESSOR', `unknown compressor "${name}": use gzip, zstd or lz4`);
   }
 }
 
@@ -206,6 +238,7 @@ export function compressorForImage(id: number, options: Buffer | undefined, path
   if (name === 'zstd') {
     return zstd(options && options.length >= 4 ? clamp(options.readUInt32LE(0), 1, 22) : ZSTD_DEFAULT_LEVEL);
   }
+  if (name === 'lz4') return lz4ForImage(options, path);
   throw new SquashfsError(
     'COMPRESSOR_UNAVAILABLE',
     `compressor ${name} is not available: this image can only be read with squashfs-tools`,

@@ -9,6 +9,8 @@ interface Job {
   /** Compressed bytes, or undefined for a marker that only records the current position. */
   result: Promise<{ bytes: Uint8Array; sizeField: number }> | undefined;
   onWritten(position: number, sizeField: number): void;
+  /** A pooled block buffer to reuse once the job is on disk. */
+  recycle?: Buffer;
 }
 
 export interface FragmentEntry {
@@ -42,11 +44,25 @@ export class DataWriter {
     this.compressor = compressor;
     this.blockSize = blockSize;
     // Enough blocks in flight to keep every thread busy while one is being written; bounded memory.
-    this.maxInFlight = Math.max(2, concurrency * 3);
+    this.maxInFlight = Math.max(4, concurrency * 6);
     this.zeroBlock = Buffer.alloc(blockSize);
     this.position = start;
-    this.fragment = Buffer.allocUnsafe(blockSize);
-    this.staging = Buffer.allocUnsafe(blockSize);
+    this.fragment = this.takeBlock();
+    this.staging = this.takeBlock();
+  }
+
+  /**
+   * Block buffers circulate: a block goes to the compressor, then to disk, then back here. Allocating
+   * one per block instead makes the heap grow with the layer before the garbage collector catches up.
+   */
+  private readonly spare: Buffer[] = [];
+
+  private takeBlock(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
+  }
+
+  private giveBack(block: Buffer): void {
+    if (this.spare.length < this.maxInFlight + 2) this.spare.push(block);
   }
 
   private async compress(raw: Buffer): Promise<{ bytes: Uint8Array; sizeField: number }> {
@@ -73,17 +89,18 @@ export class DataWriter {
     while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, at + done);
     this.position += bytes.length;
     job.onWritten(at, sizeField);
+    if (job.recycle) this.giveBack(job.recycle);
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) await this.writeOne();
   }
 
-  private submitBlock(raw: Buffer, onWritten: Job['onWritten']): Promise<void> {
+  private submitBlock(raw: Buffer, onWritten: Job['onWritten'], recycle: Buffer): Promise<void> {
     const result = this.compress(raw);
     // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
     result.catch(() => {});
-    return this.submit({ result, onWritten });
+    return this.submit({ result, onWritten, recycle });
   }
 
   /** Consume one file's content and return where it is stored. */
@@ -116,12 +133,17 @@ export class DataWriter {
       if (full.equals(this.zeroBlock)) {
         layout.blockSizes[i] = 0;
         layout.sparseBytes += bs;
+        this.giveBack(full);
         return;
       }
       layout.blockSizes[i] = -1;
-      await this.submitBlock(full, (_pos, sizeField) => {
-        layout.blockSizes[i] = sizeField;
-      });
+      await this.submitBlock(
+        full,
+        (_pos, sizeField) => {
+          layout.blockSizes[i] = sizeField;
+        },
+        full,
+      );
     };
 
     for await (const chunk of body) {
@@ -131,7 +153,9 @@ export class DataWriter {
       while (pos < chunk.length) {
         if (fill === 0 && chunk.length - pos >= bs) {
           // Whole block inside the chunk: hand over a copy without staging it.
-          await emit(Buffer.from(chunk.subarray(pos, pos + bs)));
+          const whole = this.takeBlock();
+          chunk.copy(whole, 0, pos, pos + bs);
+          await emit(whole);
           pos += bs;
           continue;
         }
@@ -141,7 +165,7 @@ export class DataWriter {
         pos += n;
         if (fill === bs) {
           await emit(block);
-          block = this.staging = Buffer.allocUnsafe(bs);
+          block = this.staging = this.takeBlock();
           fill = 0;
         }
       }
@@ -183,13 +207,18 @@ export class DataWriter {
     if (this.fragmentFill === 0) return;
     const entry: FragmentEntry = { start: 0, sizeField: 0 };
     this.fragments.push(entry);
-    const raw = this.fragment.subarray(0, this.fragmentFill);
-    this.fragment = Buffer.allocUnsafe(this.blockSize);
+    const full = this.fragment;
+    const raw = full.subarray(0, this.fragmentFill);
+    this.fragment = this.takeBlock();
     this.fragmentFill = 0;
-    await this.submitBlock(raw, (pos, sizeField) => {
-      entry.start = pos;
-      entry.sizeField = sizeField;
-    });
+    await this.submitBlock(
+      raw,
+      (pos, sizeField) => {
+        entry.start = pos;
+        entry.sizeField = sizeField;
+      },
+      full,
+    );
   }
 
   /** Flush the last fragment and every pending block; returns the end of the data area. */

@@ -65,7 +65,7 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       if (Math.floor(node.ref! / 0x10000) !== inodeBlock || diff < -32768 || diff > 32767) break;
       if (run.length > 0 && Math.floor(pos / METADATA_SIZE) !== headerBlock) break;
       const nameBytes = Buffer.from(name, 'latin1');
-      const e = Buffer.alloc(8 + nameBytes.length);
+      const e = Buffer.allocUnsafe(8 + nameBytes.length);
       e.writeUInt16LE(node.ref! % 0x10000, 0);
       e.writeInt16LE(diff, 2);
       e.writeUInt16LE(basicType(node), 4);
@@ -77,14 +77,14 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
     }
     if (indexed && headerPos !== listingStart && headerBlock !== Math.floor(listingStart / METADATA_SIZE)) {
       const firstName = Buffer.from(entries[i - run.length]![0], 'latin1');
-      const ix = Buffer.alloc(12 + firstName.length);
+      const ix = Buffer.allocUnsafe(12 + firstName.length);
       ix.writeUInt32LE(headerPos - listingStart, 0);
       ix.writeUInt32LE(writer.blockStart, 4);
       ix.writeUInt32LE(firstName.length - 1, 8);
       firstName.copy(ix, 12);
       index.push(ix);
     }
-    const h = Buffer.alloc(HEADER_SIZE);
+    const h = Buffer.allocUnsafe(HEADER_SIZE);
     h.writeUInt32LE(run.length - 1, 0);
     h.writeUInt32LE(inodeBlock, 4);
     h.writeUInt32LE(base, 8);

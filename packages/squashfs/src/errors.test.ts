@@ -67,8 +67,8 @@ describe('createSquashfs on bad input', () => {
     expectNoOutput(dir);
   });
 
-  it('says xz and lz4 are not available', async () => {
-    for (const compressor of ['xz', 'lz4'] as const) {
+  it('says xz is not available', async () => {
+    for (const compressor of ['xz'] as const) {
       const err = await failure(createSquashfs([], join(tmp.dir, 'x.sqfs'), { compressor }));
       expect(err.code).toBe('COMPRESSOR_UNAVAILABLE');
       expect(err.message).toContain(`compressor ${compressor} is not available`);

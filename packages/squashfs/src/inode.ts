@@ -22,8 +22,9 @@ export interface InodeContext {
 
 const U32_MAX = 0xffffffff;
 
+// Encoders fill every byte they allocate, so they use allocUnsafe: small pooled buffers, no zeroing.
 function header(type: number, node: Node, ctx: InodeContext, extra: number): Buffer {
-  const b = Buffer.alloc(16 + extra);
+  const b = Buffer.allocUnsafe(16 + extra);
   b.writeUInt16LE(type, 0);
   b.writeUInt16LE(node.mode & 0o7777, 2);
   b.writeUInt16LE(ctx.uidIndex, 4);
@@ -65,7 +66,7 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
     }
     case 'file': {
       const l = node.layout!;
-      const blocks = Buffer.alloc(l.blockSizes.length * 4);
+      const blocks = Buffer.allocUnsafe(l.blockSizes.length * 4);
       l.blockSizes.forEach((s, i) => {
         blocks.writeUInt32LE(s, i * 4);
       });
@@ -96,7 +97,7 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
       b.writeUInt32LE(target.length, 20);
       target.copy(b, 24);
       if (!hasXattr) return b;
-      const x = Buffer.alloc(4);
+      const x = Buffer.allocUnsafe(4);
       x.writeUInt32LE(ctx.xattrIndex, 0);
       return Buffer.concat([b, x]);
     }

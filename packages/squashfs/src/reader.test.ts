@@ -112,7 +112,7 @@ describe('openSquashfs reads images made by mksquashfs and tar2sqfs', () => {
     for (const [path, data] of expected) expect((await content(image, path)).equals(data)).toBe(true);
   }
 
-  for (const comp of ['gzip', 'zstd']) {
+  for (const comp of ['gzip', 'zstd', 'lz4']) {
     it(`mksquashfs -comp ${comp}`, async () => {
       const image = join(tmp.dir, `mk-${comp}.sqfs`);
       const r = await run('mksquashfs', [src, image, '-comp', comp, '-noappend', '-no-progress', '-quiet']);
@@ -131,7 +131,7 @@ describe('openSquashfs reads images made by mksquashfs and tar2sqfs', () => {
     });
   }
 
-  for (const comp of ['xz', 'lz4']) {
+  for (const comp of ['xz']) {
     it(`refuses an ${comp} image with COMPRESSOR_UNAVAILABLE`, async () => {
       const image = join(tmp.dir, `mk-${comp}.sqfs`);
       expect(

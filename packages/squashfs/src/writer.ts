@@ -17,7 +17,7 @@ import { type Node, Tree } from './tree.js';
 import { XattrTable } from './xattr.js';
 
 export interface CreateSquashfsOptions {
-  /** Block compressor; default gzip (like mksquashfs). xz and lz4 are not available in this build. */
+  /** Block compressor; default gzip (like mksquashfs). lz4 is pure JavaScript (slow); xz is not available. */
   compressor?: CompressorName;
   /** Compression level; default 9 for gzip, 15 for zstd (the squashfs-tools defaults). */
   level?: number;
@@ -70,8 +70,8 @@ export async function createSquashfs(
 ): Promise<SquashfsStats> {
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   checkBlockSize(blockSize);
-  const compressor = createCompressor(options.compressor ?? 'gzip', options.level, blockSize);
   const concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+  const compressor = createCompressor(options.compressor ?? 'gzip', options.level, blockSize, concurrency);
 
   const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number;

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,7 +93,3 @@ export function tempDir(prefix = 'sqfs-test-'): { dir: string; cleanup(): void }
 export const FIXTURES = resolve(import.meta.dirname, '../../../../../shared/fixtures');
 /** `<repo>/.cache`, for expensive generated inputs. */
 export const CACHE = resolve(import.meta.dirname, '../../../../.cache');
-
-export function readText(path: string): string {
-  return readFileSync(path, 'utf8');
-}
