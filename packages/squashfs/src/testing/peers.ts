@@ -89,7 +89,7 @@ export function tempDir(prefix = 'sqfs-test-'): { dir: string; cleanup(): void }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** `<repo>/../shared/fixtures`, where CI puts fixtures made by other tools. */
-export const FIXTURES = resolve(import.meta.dirname, '../../../../../shared/fixtures');
+/** Fixtures made by other tools, kept in the package so a clone anywhere runs its tests. */
+export const FIXTURES = resolve(import.meta.dirname, '../../fixtures');
 /** `<repo>/.cache`, for expensive generated inputs. */
 export const CACHE = resolve(import.meta.dirname, '../../../../.cache');
