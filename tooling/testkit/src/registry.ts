@@ -6,6 +6,7 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { selfSignedCertificate } from './certificate.js';
 import { findFreePort } from './free-port.js';
 import { reapOnExit, stopChild } from './process-reaper.js';
 import { type GrantPolicy, startTokenIssuer, type TokenIssuer } from './token-issuer.js';
@@ -204,33 +205,4 @@ async function waitUntilServing(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`docker-registry did not answer ${url} within 20 s; see ${logPath}`);
-}
-
-/** A self-signed EC certificate and key made with openssl. */
-async function selfSignedCertificate(
-  dir: string,
-  name: string,
-  extension?: string,
-): Promise<{ certPath: string; keyPath: string }> {
-  const certPath = join(dir, `${name}.crt`);
-  const keyPath = join(dir, `${name}.key`);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=concil-testkit-${name}`,
-    ...(extension ? ['-addext', extension] : []),
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-  ]);
-  return { certPath, keyPath };
 }

@@ -1,12 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { importPKCS8, SignJWT } from 'jose';
-
-const run = promisify(execFile);
+import { selfSignedCertificate } from './certificate.js';
 
 /** A Docker token-auth issuer on loopback: checks basic credentials, signs ES256 JWTs. */
 export interface TokenIssuer {
@@ -53,25 +49,7 @@ const grantAllToUsers: GrantPolicy = (user, requested) => (user === undefined ? 
  * certificate in `x5c`, and the certificate itself is the only root in the bundle.
  */
 export async function startTokenIssuer(options: TokenIssuerOptions): Promise<TokenIssuer> {
-  const keyPath = join(options.dir, 'token.key');
-  const certPath = join(options.dir, 'token.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=concil-testkit-token-issuer',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-  ]);
+  const { keyPath, certPath } = await selfSignedCertificate(options.dir, 'token-issuer');
   const privateKey = await importPKCS8(await readFile(keyPath, 'utf8'), 'ES256');
   const certificate = new X509Certificate(await readFile(certPath));
   const x5c = [certificate.raw.toString('base64')];
