@@ -119,19 +119,3 @@ export async function fetchBlob(
   });
   return source.pipe(verifier);
 }
-
-/** DELETE a blob from a repository. */
-export async function deleteBlob(
-  session: RegistrySession,
-  repository: string,
-  digest: string,
-): Promise<void> {
-  const response = await session.send({
-    method: 'DELETE',
-    path: repositoryPath(repository, `blobs/${digest}`),
-    scopes: [repositoryScope(repository, 'delete')],
-    repository,
-    context: blobContext(session, repository, digest),
-  });
-  await response.body.dump();
-}

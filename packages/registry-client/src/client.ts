@@ -15,8 +15,9 @@ import {
   type Credentials,
   staticCredentials,
 } from './auth/credentials.js';
-import { deleteBlob, type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
-import { deleteManifest, type FetchedManifest, getManifest, headManifest, putManifest } from './manifests.js';
+import { type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
+import { deleteByDigest } from './delete.js';
+import { type FetchedManifest, getManifest, headManifest, putManifest } from './manifests.js';
 import {
   addToReferrersTagIndex,
   listReferrers,
@@ -132,7 +133,7 @@ export class RegistryClient {
   }
 
   deleteManifest(repository: string, digest: string): Promise<void> {
-    return deleteManifest(this.#session, repository, digest);
+    return deleteByDigest(this.#session, repository, 'manifests', digest);
   }
 
   /** HEAD a blob: digest and size, or undefined when the repository does not have it. */
@@ -171,7 +172,7 @@ export class RegistryClient {
   }
 
   deleteBlob(repository: string, digest: string): Promise<void> {
-    return deleteBlob(this.#session, repository, digest);
+    return deleteByDigest(this.#session, repository, 'blobs', digest);
   }
 
   listTags(repository: string, options: ListOptions = {}): Promise<string[]> {

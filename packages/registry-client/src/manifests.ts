@@ -146,19 +146,3 @@ export async function putManifest(
   }
   return { digest, subjectHandled: header(response, 'oci-subject') !== undefined };
 }
-
-/** DELETE a manifest by digest (registries do not delete by tag). */
-export async function deleteManifest(
-  session: RegistrySession,
-  repository: string,
-  digest: string,
-): Promise<void> {
-  const response = await session.send({
-    method: 'DELETE',
-    path: repositoryPath(repository, `manifests/${digest}`),
-    scopes: [repositoryScope(repository, 'delete')],
-    repository,
-    context: context(session, repository, digest),
-  });
-  await response.body.dump();
-}
