@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OciSpecError } from './errors.js';
 import { parseImageConfig } from './image-config.js';
+import { catchOciSpecError } from './testing/catch-error.js';
 
 const config = {
   created: '2024-01-01T00:00:00Z',
@@ -20,16 +20,6 @@ const config = {
   rootfs: { type: 'layers', diff_ids: [`sha256:${'1'.repeat(64)}`] },
   history: [{ created: '2024-01-01T00:00:00Z', created_by: 'ADD rootfs /' }, { empty_layer: true }],
 };
-
-function error(fn: () => unknown): OciSpecError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OciSpecError);
-    return e as OciSpecError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseImageConfig', () => {
   it('parses a full config from bytes or text', () => {
@@ -63,14 +53,14 @@ describe('parseImageConfig', () => {
     ['config.Labels', { ...config, config: { Labels: { a: 1 } } }, /config\.Labels\.a/],
     ['history', { ...config, history: [{ empty_layer: 'yes' }] }, /history\.0\.empty_layer/],
   ])('names the offending field when %s is wrong', (_name, document, pattern) => {
-    const e = error(() => parseImageConfig(JSON.stringify(document), 'config sha256:x'));
+    const e = catchOciSpecError(() => parseImageConfig(JSON.stringify(document), 'config sha256:x'));
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.message).toMatch(/^config sha256:x is malformed/);
     expect(e.message).toMatch(pattern);
   });
 
   it('refuses malformed JSON', () => {
-    const e = error(() => parseImageConfig('{"os":'));
+    const e = catchOciSpecError(() => parseImageConfig('{"os":'));
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.message).toMatch(/image config is not valid JSON/);
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { computeDigest } from './digest.js';
-import { OciSpecError } from './errors.js';
 import { encodeManifest, parseManifest } from './manifest.js';
 import { MediaType } from './media-types.js';
+import { catchOciSpecError } from './testing/catch-error.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -33,16 +33,6 @@ const ociIndex = {
   ],
 };
 const manifestList = { ...ociIndex, mediaType: MediaType.dockerManifestList };
-
-function error(fn: () => unknown): OciSpecError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OciSpecError);
-    return e as OciSpecError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseManifest', () => {
   it('parses an OCI image manifest', () => {
@@ -105,7 +95,7 @@ describe('parseManifest', () => {
       [encode(schema1), MediaType.dockerSchema1Signed],
       [encode({ ...schema1, mediaType: MediaType.dockerSchema1 }), undefined],
     ] as const) {
-      const e = error(() => parseManifest(bytes, transport, 'docker://r/x:latest'));
+      const e = catchOciSpecError(() => parseManifest(bytes, transport, 'docker://r/x:latest'));
       expect(e.code).toBe('UNSUPPORTED');
       expect(e.message).toMatch(/schema 1/);
       expect(e.message).toMatch(/re-push/);
@@ -114,7 +104,9 @@ describe('parseManifest', () => {
   });
 
   it('refuses malformed JSON', () => {
-    const e = error(() => parseManifest(new TextEncoder().encode('{"schemaVersion": 2,'), undefined, 'm1'));
+    const e = catchOciSpecError(() =>
+      parseManifest(new TextEncoder().encode('{"schemaVersion": 2,'), undefined, 'm1'),
+    );
     expect(e.code).toBe('MANIFEST_INVALID');
     expect(e.message).toMatch(/^m1 is not valid JSON/);
     expect(e.cause).toBeInstanceOf(SyntaxError);
@@ -142,7 +134,7 @@ describe('parseManifest', () => {
       /manifests\.0\.platform\.os/,
     ],
   ])('names the offending field when %s is wrong', (_name, document, pattern) => {
-    const e = error(() => parseManifest(encode(document)));
+    const e = catchOciSpecError(() => parseManifest(encode(document)));
     expect(e.code).toBe('MANIFEST_INVALID');
     expect(e.message).toMatch(pattern);
   });
@@ -154,7 +146,7 @@ describe('parseManifest', () => {
       { ...ociManifest, manifests: ociIndex.manifests },
       { ...ociManifest, mediaType: undefined, manifests: ociIndex.manifests },
     ]) {
-      const e = error(() => parseManifest(encode(document)));
+      const e = catchOciSpecError(() => parseManifest(encode(document)));
       expect(e.code).toBe('MANIFEST_INVALID');
       expect(e.message).toMatch(/ambiguous/);
     }
@@ -162,9 +154,11 @@ describe('parseManifest', () => {
 
   it('refuses documents that are neither manifest nor index', () => {
     for (const document of [null, 42, 'text', [], { schemaVersion: 2 }]) {
-      expect(error(() => parseManifest(encode(document))).code).toBe('MANIFEST_INVALID');
+      expect(catchOciSpecError(() => parseManifest(encode(document))).code).toBe('MANIFEST_INVALID');
     }
-    const e = error(() => parseManifest(encode({ ...ociManifest, mediaType: MediaType.ociConfig })));
+    const e = catchOciSpecError(() =>
+      parseManifest(encode({ ...ociManifest, mediaType: MediaType.ociConfig })),
+    );
     expect(e.message).toContain(`"${MediaType.ociConfig}"`);
   });
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { OciSpecError } from './errors.js';
 import {
   formatReference,
   hostOf,
@@ -8,18 +7,9 @@ import {
   parseReference,
   registryBaseUrl,
 } from './reference.js';
+import { catchOciSpecError } from './testing/catch-error.js';
 
 const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
-
-function error(fn: () => unknown): OciSpecError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OciSpecError);
-    return e as OciSpecError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseReference', () => {
   it.each([
@@ -92,7 +82,7 @@ describe('parseReference', () => {
     ['r.io/', /empty or too long/],
     [`r.io/${'a'.repeat(256)}`, /empty or too long/],
   ])('refuses %j', (input, pattern) => {
-    const e = error(() => parseReference(input));
+    const e = catchOciSpecError(() => parseReference(input));
     expect(e.code).toBe('REFERENCE_INVALID');
     expect(e.message).toMatch(pattern);
   });
@@ -104,13 +94,13 @@ describe('parseReference', () => {
       'docker://:s3cret@r.io/UPPER',
       'user:s3cret@r.io/a@sha256:bad',
     ]) {
-      const e = error(() => parseReference(input));
+      const e = catchOciSpecError(() => parseReference(input));
       expect(e.message).not.toContain('s3cret');
       expect(e.subject).not.toContain('s3cret');
       expect(e.message).toContain('***');
     }
     // An unencoded @ in the password cannot be parsed, and none of it is shown.
-    const e = error(() => parseReference('docker://user:s3c@ret@r.io/a'));
+    const e = catchOciSpecError(() => parseReference('docker://user:s3c@ret@r.io/a'));
     expect(e.message).not.toMatch(/s3c|ret@/);
   });
 });
