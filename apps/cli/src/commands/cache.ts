@@ -1,6 +1,7 @@
 import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
+import { printJson } from '../output.js';
 
 /** `concil cache ls|prune|gc|verify`: what the local cache holds, and keeping it in shape. */
 export function registerCache(program: Command): void {
@@ -16,7 +17,7 @@ export function registerCache(program: Command): void {
       const store = await openStore();
       const images = await store.list();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
+        printJson(images);
         return;
       }
       if (images.length === 0) {
@@ -47,7 +48,7 @@ export function registerCache(program: Command): void {
       const store = await openStore();
       const result = await store.prune({ all: options.all === true });
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        printJson(result);
         return;
       }
       for (const reference of result.removedImages) process.stdout.write(`removed ${reference}\n`);
@@ -66,7 +67,7 @@ export function registerCache(program: Command): void {
       const store = await openStore();
       const result = await store.gc();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        printJson(result);
         return;
       }
       process.stdout.write(`removed ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}\n`);
@@ -82,7 +83,7 @@ export function registerCache(program: Command): void {
       const store = await openStore();
       const result = await store.verify();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        printJson(result);
       } else {
         for (const problem of result.problems) {
           process.stdout.write(`removed ${problem.kind} ${problem.subject}: ${problem.problem}\n`);

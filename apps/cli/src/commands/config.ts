@@ -1,5 +1,6 @@
 import { loadConfig, maskedConfig } from '@concil/store';
 import type { Command } from 'commander';
+import { printJson } from '../output.js';
 
 /** `concil config show|path`: the configuration in force, and where it is read from. */
 export function registerConfig(program: Command): void {
@@ -15,13 +16,11 @@ export function registerConfig(program: Command): void {
       const loaded = await loadConfig();
       const shown = maskedConfig(loaded.config);
       if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ path: loaded.path, exists: loaded.exists, config: shown }, null, 2)}\n`,
-        );
+        printJson({ path: loaded.path, exists: loaded.exists, config: shown });
         return;
       }
       process.stdout.write(`# ${loaded.path}${loaded.exists ? '' : ' (absent: defaults)'}\n`);
-      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      printJson(shown);
     });
 
   config

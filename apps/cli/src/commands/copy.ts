@@ -3,6 +3,7 @@ import { type Platform, parsePlatform, type ReadOnlyTarget } from '@concil/oci-s
 import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
+import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
@@ -38,7 +39,7 @@ export function registerCopy(program: Command): void {
       });
       progress.stop();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ source, destination, ...result }, null, 2)}\n`);
+        printJson({ source, destination, ...result });
       } else {
         process.stdout.write(
           `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +

@@ -2,6 +2,7 @@ import { openTarget, readImage } from '@concil/image';
 import { parsePlatform } from '@concil/oci-spec';
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
+import { printJson } from '../output.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
 const TITLE = 'org.opencontainers.image.title';
@@ -21,7 +22,7 @@ export function registerList(program: Command): void {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     });
     if (options.json) {
-      process.stdout.write(`${JSON.stringify(image, null, 2)}\n`);
+      printJson(image);
       return;
     }
     const { config, manifest } = image;

@@ -1,6 +1,7 @@
 import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
+import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 
 /** `concil pull docker://…`: into the local cache, optionally converting layers to squashfs. */
@@ -29,7 +30,7 @@ export function registerPull(program: Command): void {
         progress.stop();
         if (options.json) {
           const { manifest: _manifest, config: _config, ...rest } = pulled;
-          process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+          printJson(rest);
           return;
         }
         const lines = [
