@@ -2,6 +2,9 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { SquashfsError } from './errors.js';
 
+/** zlib's default 16 KiB output chunks cost a callback each on the main thread; 256 KiB ones do not. */
+const DECOMPRESSED_CHUNK = 1 << 18;
+
 const GZIP = [0x1f, 0x8b];
 const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
 const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
@@ -42,9 +45,9 @@ export async function* decompressedTar(
     );
   }
   const decompressor = startsWith(head, GZIP)
-    ? zlib.createGunzip()
+    ? zlib.createGunzip({ chunkSize: DECOMPRESSED_CHUNK })
     : startsWith(head, ZSTD)
-      ? zlib.createZstdDecompress()
+      ? zlib.createZstdDecompress({ chunkSize: DECOMPRESSED_CHUNK })
       : undefined;
   if (!decompressor) {
     yield* rest();
