@@ -1,39 +1,25 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  buildFixtureLayout,
-  type FaultProxy,
-  pushFixture,
-  startFaultProxy,
-  startRegistry,
-  type TestRegistry,
-} from '@concil/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PASSWORD, type ProxiedImage, startProxiedImage, USER } from './test/proxied-image.js';
 import { runCli } from './test/run-cli.js';
 
-let registry: TestRegistry;
-let proxy: FaultProxy;
+let setup: ProxiedImage;
+let registry: ProxiedImage['registry'];
+let proxy: ProxiedImage['proxy'];
 let work: string;
 const blobGet = { method: 'GET', path: /\/blobs\/sha256:/ };
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'concil-bad-'));
-  registry = await startRegistry({ auth: 'basic' });
-  const layout = await buildFixtureLayout(join(work, 'layout'));
-  await pushFixture(layout.dir, `${registry.host}/app:1`, { format: 'oci', credentials: 'tester:secret' });
-  proxy = await startFaultProxy(registry.url);
+  setup = await startProxiedImage('oci');
+  ({ registry, proxy, work } = setup);
 }, 120_000);
 
-afterAll(async () => {
-  await proxy?.stop();
-  await registry?.stop();
-  await rm(work, { recursive: true, force: true });
-});
+afterAll(() => setup?.stop());
 
 beforeEach(() => proxy.clear());
 
-const source = () => `docker://tester:secret@${proxy.host}/app:1`;
+const source = () => `docker://${USER}:${PASSWORD}@${proxy.host}/app:1`;
 
 async function expectNoDestination(dir: string): Promise<void> {
   await expect(stat(dir)).rejects.toThrow(/ENOENT/);
@@ -49,7 +35,7 @@ function oneLine(stderr: string): string {
 describe('bad input ends with a clear error or a correct result, never a partial destination', () => {
   it('refuses a wrong password in one line, without printing it', async () => {
     const dir = join(work, 'wrong-password');
-    const result = await runCli(['copy', `docker://tester:hunter2@${registry.host}/app:1`, dir]);
+    const result = await runCli(['copy', `docker://${USER}:hunter2@${registry.host}/app:1`, dir]);
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toMatch(/UNAUTHORIZED|username or password/i);
     expect(result.stderr).not.toContain('hunter2');

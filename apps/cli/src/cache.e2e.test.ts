@@ -1,49 +1,34 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  buildFixtureLayout,
-  type FaultProxy,
-  pushFixture,
-  startFaultProxy,
-  startRegistry,
-  type TestRegistry,
-} from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, type ProxiedImage, startProxiedImage, USER } from './test/proxied-image.js';
 import { runCli } from './test/run-cli.js';
 
 const run = promisify(execFile);
-let registry: TestRegistry;
-let proxy: FaultProxy;
+let setup: ProxiedImage;
+let proxy: ProxiedImage['proxy'];
 let work: string;
 let env: Record<string, string>;
 let image: string;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'concil-cache-e2e-'));
-  registry = await startRegistry({ auth: 'basic' });
-  const layout = await buildFixtureLayout(join(work, 'layout'));
-  await pushFixture(layout.dir, `${registry.host}/app:1`, { format: 'v2s2', credentials: 'tester:secret' });
-  proxy = await startFaultProxy(registry.url);
+  setup = await startProxiedImage('v2s2');
+  ({ proxy, work } = setup);
   image = `docker://${proxy.host}/app:1`;
   const config = join(work, 'config.json');
   await writeFile(
     config,
     JSON.stringify({
       cache_dir: join(work, 'cache'),
-      auths: { [proxy.host]: { auth: Buffer.from('tester:secret').toString('base64') } },
+      auths: { [proxy.host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } },
     }),
   );
   env = { CONCIL_CONFIG: config };
 }, 120_000);
 
-afterAll(async () => {
-  await proxy?.stop();
-  await registry?.stop();
-  await rm(work, { recursive: true, force: true });
-});
+afterAll(() => setup?.stop());
 
 const blobGets = () => proxy.requests.filter((r) => r.method === 'GET' && r.url.includes('/blobs/')).length;
 
@@ -53,7 +38,7 @@ describe('concil pull, cache and config', () => {
     const shown = await runCli(['config', 'show', '--json'], env);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain(join(work, 'cache'));
-    expect(shown.stdout).not.toContain(Buffer.from('tester:secret').toString('base64'));
+    expect(shown.stdout).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString('base64'));
   });
 
   it('pulls into the cache with squashfs layers that unsquashfs reads, then answers from one HEAD', async () => {
