@@ -32,6 +32,8 @@ export class DataWriter {
   /** Where the next written byte goes. */
   private position: number;
   private readonly seen = new Map<string, FileLayout>();
+  /** Runs of full blocks already stored, by content: a file that shares them but not its tail reuses them. */
+  private readonly seenBlocks = new Map<string, { layout: FileLayout; sparseBytes: number }>();
   private fragment: Buffer;
   private staging: Buffer;
   private fragmentFill = 0;
@@ -119,7 +121,8 @@ export class DataWriter {
         layout.blocksStart = pos;
       },
     });
-    const hash = createHash('sha256');
+    // Full blocks and the tail are hashed apart, so files that differ only in their tail share blocks.
+    const blocksHash = createHash('sha256');
     const bs = this.blockSize;
     // The staging block is reused across files until it is handed to the compressor: most files are small,
     // and allocating a block per file churns native memory.
@@ -129,6 +132,7 @@ export class DataWriter {
     let index = 0;
 
     const emit = async (full: Buffer): Promise<void> => {
+      blocksHash.update(full);
       const i = index++;
       if (full.equals(this.zeroBlock)) {
         layout.blockSizes[i] = 0;
@@ -147,7 +151,6 @@ export class DataWriter {
     };
 
     for await (const chunk of body) {
-      hash.update(chunk);
       total += chunk.length;
       let pos = 0;
       while (pos < chunk.length) {
@@ -173,7 +176,8 @@ export class DataWriter {
     this.bytesIn += total;
     const tail = block.subarray(0, fill);
 
-    const key = `${hash.digest('base64')}:${total}`;
+    const blocksKey = `${blocksHash.digest('base64')}:${index}`;
+    const key = `${blocksKey}:${createHash('sha256').update(tail).digest('base64')}:${total}`;
     const previous = this.seen.get(key);
     if (previous) {
       // Same content as an earlier file: drop the blocks just written and point at the earlier copy.
@@ -181,6 +185,18 @@ export class DataWriter {
       this.position = layout.blocksStart;
       this.duplicates++;
       return { ...previous, blockSizes: [...previous.blockSizes] };
+    }
+    const sameBlocks = index > 0 ? this.seenBlocks.get(blocksKey) : undefined;
+    if (sameBlocks) {
+      // The same full blocks as an earlier file (as tar2sqfs finds them): point at those, keep the tail.
+      await this.drain();
+      this.position = layout.blocksStart;
+      layout.blocksStart = sameBlocks.layout.blocksStart;
+      layout.blockSizes = sameBlocks.layout.blockSizes.slice(0, index);
+      layout.sparseBytes = sameBlocks.sparseBytes;
+    } else if (index > 0) {
+      // Its positions and sizes are filled in as its blocks are written; read only after a drain.
+      this.seenBlocks.set(blocksKey, { layout, sparseBytes: layout.sparseBytes });
     }
     if (fill > 0 && tail.equals(this.zeroBlock.subarray(0, fill))) {
       // An all-zero tail is a hole too (as tar2sqfs stores it): a sparse last block, no fragment.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -160,6 +160,8 @@ export async function createSquashfs(
     sb.bytesUsed = position;
     const padding = (DEVICE_BLOCK_SIZE - (position % DEVICE_BLOCK_SIZE)) % DEVICE_BLOCK_SIZE;
     if (padding > 0) put(Buffer.alloc(padding));
+    // Data dropped for a duplicate may have been written past the end of what the image keeps.
+    ftruncateSync(fd, position);
     writeSync(fd, encodeSuperblock(sb), 0, SUPERBLOCK_SIZE, 0);
     closeSync(fd);
     renameSync(tmpPath, outputPath);
