@@ -2,22 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from './store.js';
 import { type BuiltImage, buildImage, pushImage, randomFile } from './testing/fixtures.js';
-import { configOf, type Harness, startHarness } from './testing/harness.js';
+import { configOf, useHarness } from './testing/harness.js';
 
 const child = join(import.meta.dirname, 'testing', 'pull-child.mjs');
 const MB = 1 << 20;
-let h: Harness;
-
-beforeAll(async () => {
-  h = await startHarness();
-}, 60_000);
-
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness();
 
 function startPull(
   cacheDir: string,

@@ -1,19 +1,18 @@
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sizeOf } from './atomic-file.js';
 import { type BuiltImage, buildImage, pushImage, randomFile } from './testing/fixtures.js';
-import { type Harness, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 
 const HOUR = 3600_000;
-let h: Harness;
+const h = useHarness();
 let a: BuiltImage;
 let b: BuiltImage;
 let refA: string;
 let refB: string;
 
 beforeAll(async () => {
-  h = await startHarness();
   const base = { files: [randomFile('base/lib.bin', 100_000)] };
   a = buildImage([base, { files: [randomFile('a/only.bin', 50_000)] }]);
   b = buildImage([base, { files: [randomFile('b/only.bin', 60_000)] }]);
@@ -22,10 +21,6 @@ beforeAll(async () => {
   refA = `${h.proxy.host}/gc/a:1`;
   refB = `${h.proxy.host}/gc/b:1`;
 }, 60_000);
-
-afterAll(async () => {
-  await h?.stop();
-});
 
 function clock(start: number) {
   const c = { now: start, tick: () => c.now };

@@ -2,20 +2,19 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { startRegistry } from '@concil/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.js';
 import { type BuiltImage, buildImage, pushImage, pushIndex, randomFile } from './testing/fixtures.js';
-import { type Harness, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 import type { TrustVerifier } from './trust.js';
 
 const run = promisify(execFile);
 
-let h: Harness;
+const h = useHarness();
 let image: BuiltImage;
 let ref: string;
 
 beforeAll(async () => {
-  h = await startHarness();
   image = buildImage([
     { files: [randomFile('etc/base.bin', 300_000), randomFile('etc/hosts', 20)] },
     { files: [randomFile('app/run.bin', 200_000)], compression: 'none' },
@@ -28,10 +27,6 @@ beforeAll(async () => {
   await pushImage(h.registry.url, 'team/app', '1.0', image);
   ref = `docker://${h.proxy.host}/team/app:1.0`;
 }, 60_000);
-
-afterAll(async () => {
-  await h?.stop();
-});
 
 function manifestHeads() {
   return h.proxy.requests.filter((r) => r.method === 'HEAD' && r.url.includes('/manifests/'));

@@ -5,20 +5,18 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { example } from './readme.example.js';
 import { buildImage, pushImage, randomFile } from './testing/fixtures.js';
-import { type Harness, startHarness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 
-let h: Harness;
+const h = useHarness();
 const savedConfig = process.env.CONCIL_CONFIG;
 
 beforeAll(async () => {
-  h = await startHarness();
   process.env.CONCIL_CONFIG = join(h.dir, 'no-config.json'); // defaults, whatever the machine has
 }, 60_000);
 
 afterAll(async () => {
   if (savedConfig === undefined) delete process.env.CONCIL_CONFIG;
   else process.env.CONCIL_CONFIG = savedConfig;
-  await h?.stop();
 });
 
 it('the README shows the example file word for word', async () => {

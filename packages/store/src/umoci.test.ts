@@ -2,19 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Harness, startHarness } from './testing/harness.js';
+import { expect, it } from 'vitest';
+import { useHarness } from './testing/harness.js';
 
 const run = promisify(execFile);
-let h: Harness;
-
-beforeAll(async () => {
-  h = await startHarness();
-}, 60_000);
-
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness();
 
 it('converts the layers umoci writes (rootless repack, pushed with skopeo) and lists them with unsquashfs', async () => {
   const work = join(h.dir, 'umoci');

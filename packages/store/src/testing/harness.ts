@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FaultProxy, startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
+import { afterAll, beforeAll } from 'vitest';
 import { type ConcilConfig, parseConfig } from '../config.js';
 import { openStore, type Store, type StoreOptions } from '../store.js';
 
@@ -42,4 +43,19 @@ export async function startHarness(): Promise<Harness> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A harness for the tests of one file: started before them (before the file's own `beforeAll`,
+ * when called first) and stopped after them. Its fields are there once the hooks have run.
+ */
+export function useHarness(): Harness {
+  const harness = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(harness, await startHarness());
+  }, 60_000);
+  afterAll(async () => {
+    await harness.stop?.();
+  });
+  return harness;
 }
