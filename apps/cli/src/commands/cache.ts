@@ -1,7 +1,7 @@
 import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
-import { printJson } from '../output.js';
+import { printResult } from '../output.js';
 
 /** `concil cache ls|prune|gc|verify`: what the local cache holds, and keeping it in shape. */
 export function registerCache(program: Command): void {
@@ -15,26 +15,22 @@ export function registerCache(program: Command): void {
     .option('--json', 'print the list as JSON')
     .action(async (options: { json?: boolean }) => {
       const store = await openStore();
-      const images = await store.list();
-      if (options.json) {
-        printJson(images);
-        return;
-      }
-      if (images.length === 0) {
-        process.stdout.write(`the cache ${store.layout.root} holds no image\n`);
-        return;
-      }
-      const rows = [['REFERENCE', 'DIGEST', 'PLATFORM', 'SIZE', 'LAST USED']];
-      for (const image of images) {
-        rows.push([
-          image.reference,
-          image.digest.slice(0, 19),
-          image.platform ?? '',
-          formatBytes(image.size),
-          new Date(image.lastUsed).toISOString().replace(/\.\d+Z$/, 'Z'),
-        ]);
-      }
-      process.stdout.write(`${formatTable(rows)}\n`);
+      printResult(options.json, await store.list(), (images) =>
+        images.length === 0
+          ? [`the cache ${store.layout.root} holds no image`]
+          : [
+              formatTable([
+                ['REFERENCE', 'DIGEST', 'PLATFORM', 'SIZE', 'LAST USED'],
+                ...images.map((image) => [
+                  image.reference,
+                  image.digest.slice(0, 19),
+                  image.platform ?? '',
+                  formatBytes(image.size),
+                  new Date(image.lastUsed).toISOString().replace(/\.\d+Z$/, 'Z'),
+                ]),
+              ]),
+            ],
+      );
     });
 
   cache
@@ -46,15 +42,10 @@ export function registerCache(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (options: { all?: boolean; json?: boolean }) => {
       const store = await openStore();
-      const result = await store.prune({ all: options.all === true });
-      if (options.json) {
-        printJson(result);
-        return;
-      }
-      for (const reference of result.removedImages) process.stdout.write(`removed ${reference}\n`);
-      process.stdout.write(
-        `removed ${result.removedImages.length} images, ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}\n`,
-      );
+      printResult(options.json, await store.prune({ all: options.all === true }), (result) => [
+        ...result.removedImages.map((reference) => `removed ${reference}`),
+        `removed ${result.removedImages.length} images, ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}`,
+      ]);
     });
 
   cache
@@ -65,12 +56,9 @@ export function registerCache(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
       const store = await openStore();
-      const result = await store.gc();
-      if (options.json) {
-        printJson(result);
-        return;
-      }
-      process.stdout.write(`removed ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}\n`);
+      printResult(options.json, await store.gc(), (result) => [
+        `removed ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}`,
+      ]);
     });
 
   cache
@@ -82,14 +70,10 @@ export function registerCache(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const store = await openStore();
       const result = await store.verify();
-      if (options.json) {
-        printJson(result);
-      } else {
-        for (const problem of result.problems) {
-          process.stdout.write(`removed ${problem.kind} ${problem.subject}: ${problem.problem}\n`);
-        }
-        process.stdout.write(`checked ${result.checked} entries, ${result.problems.length} damaged\n`);
-      }
+      printResult(options.json, result, ({ checked, problems }) => [
+        ...problems.map((problem) => `removed ${problem.kind} ${problem.subject}: ${problem.problem}`),
+        `checked ${checked} entries, ${problems.length} damaged`,
+      ]);
       if (result.problems.length > 0) process.exitCode = 1;
     });
 }

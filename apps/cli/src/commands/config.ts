@@ -1,6 +1,6 @@
 import { loadConfig, maskedConfig } from '@concil/store';
 import type { Command } from 'commander';
-import { printJson } from '../output.js';
+import { printJson, printResult } from '../output.js';
 
 /** `concil config show|path`: the configuration in force, and where it is read from. */
 export function registerConfig(program: Command): void {
@@ -28,11 +28,7 @@ export function registerConfig(program: Command): void {
     .description('print where the configuration is read from')
     .option('--json', 'print it as JSON')
     .action(async (options: { json?: boolean }) => {
-      const loaded = await loadConfig();
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify({ path: loaded.path, exists: loaded.exists })}\n`);
-      } else {
-        process.stdout.write(`${loaded.path}\n`);
-      }
+      const { path, exists } = await loadConfig();
+      printResult(options.json, { path, exists }, () => [path]);
     });
 }
