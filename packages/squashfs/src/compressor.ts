@@ -106,13 +106,23 @@ const GZIP_DEFAULT_WINDOW = 15;
 /** squashfs-tools' default zstd level, implied when no options block is present. */
 const ZSTD_DEFAULT_LEVEL = 15;
 
-function decompressFailed(name: string, cause: unknown): SquashfsError {
-  return new SquashfsError(
-    'CORRUPT_IMAGE',
-    `corrupt squashfs image: a ${name} block does not decompress (${(cause as Error).message})`,
-    undefined,
-    { cause },
-  );
+/** A zlib decompression of one block, at most `maxSize` bytes, whose failure means a corrupt image. */
+function decompressBlock(
+  name: string,
+  decompress: (data: Uint8Array, options: { maxOutputLength: number }) => Buffer,
+): (data: Uint8Array, maxSize: number) => Buffer {
+  return (data, maxSize) => {
+    try {
+      return decompress(data, { maxOutputLength: Math.max(maxSize, 1) });
+    } catch (cause) {
+      throw new SquashfsError(
+        'CORRUPT_IMAGE',
+        `corrupt squashfs image: a ${name} block does not decompress (${(cause as Error).message})`,
+        undefined,
+        { cause },
+      );
+    }
+  };
 }
 
 function gzip(level: number): Compressor {
@@ -127,13 +137,7 @@ function gzip(level: number): Compressor {
     compress: (data) => deflate(data, { ...opts, chunkSize: outputChunk(data) }),
     compressSync: (data) => zlib.deflateSync(data, opts),
     close() {},
-    decompress(data, maxSize) {
-      try {
-        return zlib.inflateSync(data, { maxOutputLength: Math.max(maxSize, 1) });
-      } catch (err) {
-        throw decompressFailed('gzip', err);
-      }
-    },
+    decompress: decompressBlock('gzip', zlib.inflateSync),
     options() {
       if (level === GZIP_DEFAULT_LEVEL) return undefined;
       const b = Buffer.alloc(8);
@@ -178,13 +182,7 @@ function zstd(level: number, blockSize?: number, streamCount = 2): Compressor {
         : zstdCompress(data, { params, pledgedSrcSize: data.byteLength, chunkSize: outputChunk(data) }),
     close: () => streams?.close(),
     compressSync: (data) => zlib.zstdCompressSync(data, { params, pledgedSrcSize: data.byteLength }),
-    decompress(data, maxSize) {
-      try {
-        return zlib.zstdDecompressSync(data, { maxOutputLength: Math.max(maxSize, 1) });
-      } catch (err) {
-        throw decompressFailed('zstd', err);
-      }
-    },
+    decompress: decompressBlock('zstd', zlib.zstdDecompressSync),
     options() {
       if (level === ZSTD_DEFAULT_LEVEL) return undefined;
       const b = Buffer.alloc(4);
