@@ -103,6 +103,12 @@ class ZstdStreams {
 
 const GZIP_DEFAULT_LEVEL = 9;
 const GZIP_DEFAULT_WINDOW = 15;
+/**
+ * Node's zlib (Chromium's) hashes differently from the zlib squashfs-tools link: at its default memLevel 8
+ * its 128 KiB blocks come out 1% larger; at 6 they are within 0.6% of squashfs-tools' (bench:squashfs).
+ * memLevel is the encoder's alone: the stream and the image options are the same.
+ */
+const GZIP_MEM_LEVEL = 6;
 /** squashfs-tools' default zstd level, implied when no options block is present. */
 const ZSTD_DEFAULT_LEVEL = 15;
 
@@ -129,7 +135,7 @@ function gzip(level: number): Compressor {
   if (!Number.isInteger(level) || level < 1 || level > 9) {
     throw new SquashfsError('BAD_OPTION', `gzip level must be an integer from 1 to 9, got ${level}`);
   }
-  const opts = { level, windowBits: GZIP_DEFAULT_WINDOW };
+  const opts = { level, windowBits: GZIP_DEFAULT_WINDOW, memLevel: GZIP_MEM_LEVEL };
   return {
     name: 'gzip',
     id: CompressorId.gzip,
