@@ -12,6 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
 import { benchImageSpec, ensureBenchImage, pushImage } from './lib/image.mjs';
 import {
   formatBytes,
@@ -28,9 +29,6 @@ import { blobUrl, startBenchRegistry } from './lib/registry.mjs';
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheDir = join(repoRoot, '.cache', 'bench');
-const cliPath = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
-// As `pnpm concil` and the bin's shebang start it.
-const CLI_NODE_FLAGS = ['--max-semi-space-size=2'];
 const REPOSITORY = 'bench';
 
 const { values: options } = parseArgs({

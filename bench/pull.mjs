@@ -12,12 +12,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
 
 const thisFile = fileURLToPath(import.meta.url);
 const repoRoot = dirname(dirname(thisFile));
-const cliPath = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
-// As `pnpm concil` and the bin's shebang start it.
-const CLI_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 await main();
 

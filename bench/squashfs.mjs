@@ -1,5 +1,6 @@
 // Benchmark: our tar → squashfs writer against tar2sqfs on two ~1 GB layers.
-// Run from the repo root: `pnpm bench:squashfs` (needs `pnpm --filter @concil/squashfs build` first).
+// Run from the repo root: `pnpm bench:squashfs` (needs `pnpm build` first): ours is `concil squashfs create`,
+// started as its bin starts it.
 // `--mb=<n>` scales the layers (default 1024), `--runs=<n>` sets runs per tool (default 3):
 // pnpm bench:squashfs -- --mb=200 --runs=1
 import { execFileSync, spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ import {
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(repo, '.cache', 'bench');
@@ -30,8 +32,8 @@ const jobs = availableParallelism();
 const blockSize = 131072;
 mkdirSync(cache, { recursive: true });
 
-if (!existsSync(join(repo, 'packages/squashfs/dist/index.js'))) {
-  console.error('build the package first: pnpm --filter @concil/squashfs build');
+if (!existsSync(cliPath)) {
+  console.error('build the CLI first: pnpm build');
   process.exit(1);
 }
 
@@ -124,12 +126,18 @@ function timed(cmd, args, stdinPath) {
 
 async function runOurs(tar, out, compressor, level) {
   const r = await timed(process.execPath, [
-    join(repo, 'bench/lib/squashfs-run.mjs'),
+    ...CLI_NODE_FLAGS,
+    cliPath,
+    'squashfs',
+    'create',
+    '--compressor',
+    compressor,
+    '--level',
+    String(level),
+    '--block-size',
+    String(blockSize),
     tar,
     out,
-    compressor,
-    String(level),
-    String(blockSize),
   ]);
   return { ...r, size: statSync(out).size };
 }
