@@ -1,8 +1,9 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { SquashfsError } from './errors.js';
-import { CompressorId } from './format.js';
+import { decompressBlock, SquashfsError } from './errors.js';
+import { CompressorId, DEFAULT_BLOCK_SIZE } from './format.js';
 import { lz4, lz4ForImage } from './lz4.js';
+import { XZ_DEFAULT_LEVEL, xz, xzForImage } from './xz.js';
 
 export type CompressorName = 'gzip' | 'zstd' | 'xz' | 'lz4';
 
@@ -112,25 +113,6 @@ const GZIP_MEM_LEVEL = 6;
 /** squashfs-tools' default zstd level, implied when no options block is present. */
 const ZSTD_DEFAULT_LEVEL = 15;
 
-/** A zlib decompression of one block, at most `maxSize` bytes, whose failure means a corrupt image. */
-function decompressBlock(
-  name: string,
-  decompress: (data: Uint8Array, options: { maxOutputLength: number }) => Buffer,
-): (data: Uint8Array, maxSize: number) => Buffer {
-  return (data, maxSize) => {
-    try {
-      return decompress(data, { maxOutputLength: Math.max(maxSize, 1) });
-    } catch (cause) {
-      throw new SquashfsError(
-        'CORRUPT_IMAGE',
-        `corrupt squashfs image: a ${name} block does not decompress (${(cause as Error).message})`,
-        undefined,
-        { cause },
-      );
-    }
-  };
-}
-
 function gzip(level: number): Compressor {
   if (!Number.isInteger(level) || level < 1 || level > 9) {
     throw new SquashfsError('BAD_OPTION', `gzip level must be an integer from 1 to 9, got ${level}`);
@@ -143,7 +125,7 @@ function gzip(level: number): Compressor {
     compress: (data) => deflate(data, { ...opts, chunkSize: outputChunk(data) }),
     compressSync: (data) => zlib.deflateSync(data, opts),
     close() {},
-    decompress: decompressBlock('gzip', zlib.inflateSync),
+    decompress: decompressBlock('a gzip block', zlib.inflateSync),
     options() {
       if (level === GZIP_DEFAULT_LEVEL) return undefined;
       const b = Buffer.alloc(8);
@@ -188,7 +170,7 @@ function zstd(level: number, blockSize?: number, streamCount = 2): Compressor {
         : zstdCompress(data, { params, pledgedSrcSize: data.byteLength, chunkSize: outputChunk(data) }),
     close: () => streams?.close(),
     compressSync: (data) => zlib.zstdCompressSync(data, { params, pledgedSrcSize: data.byteLength }),
-    decompress: decompressBlock('zstd', zlib.zstdDecompressSync),
+    decompress: decompressBlock('a zstd block', zlib.zstdDecompressSync),
     options() {
       if (level === ZSTD_DEFAULT_LEVEL) return undefined;
       const b = Buffer.alloc(4);
@@ -223,17 +205,22 @@ export function createCompressor(
     case 'lz4':
       return lz4(level);
     case 'xz':
-      throw new SquashfsError(
-        'COMPRESSOR_UNAVAILABLE',
-        `compressor ${name} is not available: use gzip, zstd or lz4 (no pure JavaScript ${name} encoder is bundled)`,
-      );
+      return xz(level ?? XZ_DEFAULT_LEVEL, blockSize ?? DEFAULT_BLOCK_SIZE);
     default:
-      throw new SquashfsError('UNKNOWN_COMPRESSOR', `unknown compressor "${name}": use gzip, zstd or lz4`);
+      throw new SquashfsError(
+        'UNKNOWN_COMPRESSOR',
+        `unknown compressor "${name}": use gzip, zstd, xz or lz4`,
+      );
   }
 }
 
 /** Build the compressor for a reader from the superblock id and the options block, if any. */
-export function compressorForImage(id: number, options: Buffer | undefined, path?: string): Compressor {
+export function compressorForImage(
+  id: number,
+  options: Buffer | undefined,
+  blockSize: number,
+  path?: string,
+): Compressor {
   const name = NAMES[id];
   if (name === undefined) {
     throw new SquashfsError('UNKNOWN_COMPRESSOR', `image uses unknown compressor id ${id}`, path);
@@ -243,6 +230,7 @@ export function compressorForImage(id: number, options: Buffer | undefined, path
     return zstd(options && options.length >= 4 ? clamp(options.readUInt32LE(0), 1, 22) : ZSTD_DEFAULT_LEVEL);
   }
   if (name === 'lz4') return lz4ForImage(options, path);
+  if (name === 'xz') return xzForImage(options, blockSize, path);
   throw new SquashfsError(
     'COMPRESSOR_UNAVAILABLE',
     `compressor ${name} is not available: this image can only be read with squashfs-tools`,

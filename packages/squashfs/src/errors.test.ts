@@ -67,12 +67,15 @@ describe('createSquashfs on bad input', () => {
     expectNoOutput(dir);
   });
 
-  it('says xz is not available', async () => {
-    for (const compressor of ['xz'] as const) {
-      const err = await failure(createSquashfs([], join(tmp.dir, 'x.sqfs'), { compressor }));
-      expect(err.code).toBe('COMPRESSOR_UNAVAILABLE');
-      expect(err.message).toContain(`compressor ${compressor} is not available`);
-    }
+  it('refuses an xz level outside 0-9 (liblzma presets) with BAD_OPTION and leaves no file', async () => {
+    const dir = join(tmp.dir, 'xz-level');
+    mkdirSync(dir);
+    const err = await failure(
+      createSquashfs([await featuresTar()], join(dir, 'out.sqfs'), { compressor: 'xz', level: 10 }),
+    );
+    expect(err.code).toBe('BAD_OPTION');
+    expect(err.message).toContain('xz level must be an integer from 0 to 9');
+    expectNoOutput(dir);
   });
 
   it('refuses a bad block size or level with BAD_OPTION', async () => {
@@ -104,19 +107,30 @@ describe('createSquashfs on bad input', () => {
 });
 
 describe('openSquashfs on corrupt images', () => {
-  async function goodImage(name: string): Promise<string> {
+  async function goodImage(name: string, compressor: 'gzip' | 'xz' = 'gzip'): Promise<string> {
     const path = join(tmp.dir, name);
     await createSquashfs(
       [
         await packTar([
           { name: 'a/', type: 'directory' },
           { name: 'a/b/', type: 'directory' },
-          { name: 'a/b/file', content: Buffer.from('content') },
+          { name: 'a/b/file', content: Buffer.from('content '.repeat(1000)) },
         ]),
       ],
       path,
+      { compressor },
     );
     return path;
+  }
+
+  /** Read the one file of a goodImage. */
+  async function readBack(path: string): Promise<void> {
+    const r = await openSquashfs(path);
+    try {
+      for await (const _ of r.readFile('a/b/file'));
+    } finally {
+      r.close();
+    }
   }
 
   function listAll(path: string): Promise<unknown> {
@@ -186,10 +200,40 @@ describe('openSquashfs on corrupt images', () => {
     expect(err.message).toMatch(/loop/);
   });
 
-  it('turns random damage into SquashfsError, never another exception or a hang', async () => {
-    const path = await goodImage('fuzz-source.sqfs');
+  it('reports a damaged xz block as CORRUPT_IMAGE', async () => {
+    const path = await goodImage('xz-damaged.sqfs', 'xz');
     const bytes = readFileSync(path);
-    const target = join(tmp.dir, 'fuzz.sqfs');
+    // The data area starts right after the superblock with the fragment block: an .xz stream.
+    const lzma2 = 96 + 12 + (bytes[96 + 12]! + 1) * 4;
+    const damaged = Buffer.from(bytes);
+    damaged[lzma2 + 8]! ^= 0xff;
+    writeFileSync(path, damaged);
+    const err = await failure(readBack(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/an xz block does not decompress/);
+  });
+
+  it('refuses an xz block whose chunks claim more than a block before decoding it', async () => {
+    const path = await goodImage('xz-inflated.sqfs', 'xz');
+    const bytes = readFileSync(path);
+    const lzma2 = 96 + 12 + (bytes[96 + 12]! + 1) * 4;
+    expect(bytes[lzma2]! & 0x80).toBe(0x80); // an LZMA chunk: its control byte holds size bits 16-20
+    bytes[lzma2]! |= 0x1f;
+    writeFileSync(path, bytes);
+    const err = await failure(readBack(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/more than the 131072 expected/);
+  });
+
+  for (const compressor of ['gzip', 'xz'] as const) {
+    it(`turns random damage into SquashfsError, never another exception or a hang (${compressor})`, async () => {
+      await damageAtRandom(await goodImage(`fuzz-source-${compressor}.sqfs`, compressor));
+    });
+  }
+
+  async function damageAtRandom(path: string): Promise<void> {
+    const bytes = readFileSync(path);
+    const target = `${path}.fuzz`;
     let seed = 12345;
     const rand = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -213,5 +257,5 @@ describe('openSquashfs on corrupt images', () => {
         if (!(err instanceof SquashfsError)) throw err;
       }
     }
-  });
+  }
 });

@@ -2,6 +2,8 @@
 export const SQUASHFS_MAGIC = 0x73717368;
 export const SUPERBLOCK_SIZE = 96;
 export const METADATA_SIZE = 8192;
+/** The block size of mksquashfs and tar2sqfs, and ours unless told otherwise. */
+export const DEFAULT_BLOCK_SIZE = 128 * 1024;
 /** Bit 15 of a metadata block header: the block is stored uncompressed. */
 export const METADATA_UNCOMPRESSED = 0x8000;
 /** Bit 24 of a data block size: the block is stored uncompressed. */

@@ -1,14 +1,26 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSquashfs, type SquashfsEntry, SquashfsError } from './index.js';
+import { xzBlocks } from './testing/compare.js';
 import { pseudoRandom } from './testing/corpus.js';
 import { FIXTURES, run, tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const fixture = (name: string) => join(FIXTURES, 'squashfs-concil', name);
+/** The xz filter id of the x86 branch converter (BCJ). */
+const XZ_FILTER_X86 = 0x04;
 
 async function content(image: string, path: string): Promise<Buffer> {
   const r = await openSquashfs(image);
@@ -103,16 +115,16 @@ describe('openSquashfs reads images made by mksquashfs and tar2sqfs', () => {
     ['empty', Buffer.alloc(0)],
   ]);
 
-  async function checkTree(image: string): Promise<void> {
+  async function checkTree(image: string, extra: string[] = []): Promise<void> {
     const list = await entries(image);
     expect(list.map((e) => e.path).sort()).toEqual(
-      ['', 'dir', 'dir/small', 'dir/sub', 'dir/sub/big', 'empty', 'link', 'random'].sort(),
+      ['', 'dir', 'dir/small', 'dir/sub', 'dir/sub/big', 'empty', 'link', 'random', ...extra].sort(),
     );
     expect(list.find((e) => e.path === 'link')?.linkTarget).toBe('dir/small');
     for (const [path, data] of expected) expect((await content(image, path)).equals(data)).toBe(true);
   }
 
-  for (const comp of ['gzip', 'zstd', 'lz4']) {
+  for (const comp of ['gzip', 'zstd', 'xz', 'lz4']) {
     it(`mksquashfs -comp ${comp}`, async () => {
       const image = join(tmp.dir, `mk-${comp}.sqfs`);
       const r = await run('mksquashfs', [src, image, '-comp', comp, '-noappend', '-no-progress', '-quiet']);
@@ -131,7 +143,26 @@ describe('openSquashfs reads images made by mksquashfs and tar2sqfs', () => {
     });
   }
 
-  for (const comp of ['xz']) {
+  it('mksquashfs -comp xz -Xbcj x86,arm: blocks that went through the x86 filter decode too', async () => {
+    // Machine code from the running node binary's text section, where the x86 filter pays off.
+    const code = Buffer.alloc(512 * 1024);
+    const fd = openSync(process.execPath, 'r');
+    readSync(fd, code, 0, code.length, 8 << 20);
+    closeSync(fd);
+    const bcjSrc = join(tmp.dir, 'bcj-tree');
+    cpSync(src, bcjSrc, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(join(bcjSrc, 'code'), code);
+    const image = join(tmp.dir, 'mk-xz-bcj.sqfs');
+    const args = ['-comp', 'xz', '-Xbcj', 'x86,arm', '-noappend', '-no-progress', '-quiet'];
+    expect((await run('mksquashfs', [bcjSrc, image, ...args])).code).toBe(0);
+    expect((await run('unsquashfs', ['-s', image])).stdout).toMatch(/Filters selected: x86, arm/);
+    // mksquashfs keeps, per block, whichever filter compressed best.
+    expect(xzBlocks(readFileSync(image)).some((b) => b.filters[0] === XZ_FILTER_X86)).toBe(true);
+    expect((await content(image, 'code')).equals(code)).toBe(true);
+    await checkTree(image, ['code']);
+  });
+
+  for (const comp of ['lzo']) {
     it(`refuses an ${comp} image with COMPRESSOR_UNAVAILABLE`, async () => {
       const image = join(tmp.dir, `mk-${comp}.sqfs`);
       expect(

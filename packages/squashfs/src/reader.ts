@@ -97,7 +97,7 @@ export class SquashfsReader {
         const h = this.file.read(96, 2, 'compressor options').readUInt16LE(0);
         options = this.file.read(98, Math.min(h & 0x7fff, 64), 'compressor options');
       }
-      this.compressor = compressorForImage(sb.compressionId, options, path);
+      this.compressor = compressorForImage(sb.compressionId, options, sb.blockSize, path);
       this.meta = new MetadataReader(this.file, this.compressor);
       for (const [name, start] of [
         ['inode table', sb.inodeTableStart],

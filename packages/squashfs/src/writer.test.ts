@@ -5,7 +5,7 @@ import { buffer } from 'node:stream/consumers';
 import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs } from './index.js';
-import { checkAgainstTar, checkAgainstTar2sqfs, normaliseListing } from './testing/compare.js';
+import { checkAgainstTar, checkAgainstTar2sqfs, normaliseListing, xzBlocks } from './testing/compare.js';
 import {
   duplicatesTars,
   extensionsTar,
@@ -59,6 +59,35 @@ describe('createSquashfs against tar2sqfs', () => {
       true,
     );
     r.close();
+  });
+
+  it('packs with xz: same as tar2sqfs -c xz, every block declaring the dictionary the kernel allocates', async () => {
+    const tar = await featuresTar();
+    const { ours } = await checkAgainstTar2sqfs(tmp.dir, 'features-xz', tar, { compressor: 'xz' });
+    await checkAgainstTar(ours, tar);
+    expect((await run('unsquashfs', ['-s', ours])).stdout).toMatch(/Compression xz/);
+    const r = await openSquashfs(ours);
+    expect((await buffer(r.readFile('data/big'))).equals(await buffer(r.readFile('data/big-copy')))).toBe(
+      true,
+    );
+    r.close();
+    // The kernel sizes its decoder to the image's dictionary (the block size) and refuses more.
+    expect(new Set(xzBlocks(readFileSync(ours)).map((b) => b.dictSize))).toEqual(new Set([131072]));
+  });
+
+  it('packs with xz level 9 and 4 KiB blocks: an 8 KiB dictionary in the options block, as tar2sqfs', async () => {
+    const { ours, ref } = await checkAgainstTar2sqfs(tmp.dir, 'features-xz-4k', await featuresTar(), {
+      compressor: 'xz',
+      level: 9,
+      blockSize: 4096,
+    });
+    const options = (image: string) =>
+      run('unsquashfs', ['-s', image]).then((s) =>
+        s.stdout.split('\n').filter((l) => /Dictionary|filter/i.test(l)),
+      );
+    expect(await options(ours)).toEqual(await options(ref));
+    expect(await options(ours)).toContain('\tDictionary size 8192');
+    expect(new Set(xzBlocks(readFileSync(ours)).map((b) => b.dictSize))).toEqual(new Set([8192]));
   });
 
   it('packs with 1 MiB blocks and gzip level 1', async () => {

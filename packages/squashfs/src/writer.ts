@@ -7,7 +7,7 @@ import { type CompressorName, createCompressor } from './compressor.js';
 import { DataWriter } from './data-writer.js';
 import { sortedEntries, writeDirectory } from './directory.js';
 import { SquashfsError } from './errors.js';
-import { DEVICE_BLOCK_SIZE, Flags, NO_XATTR, SUPERBLOCK_SIZE } from './format.js';
+import { DEFAULT_BLOCK_SIZE, DEVICE_BLOCK_SIZE, Flags, NO_XATTR, SUPERBLOCK_SIZE } from './format.js';
 import { IdTable } from './id-table.js';
 import { encodeInode } from './inode.js';
 import { buildLookupTable, MetadataWriter } from './metadata-writer.js';
@@ -17,9 +17,9 @@ import { type Node, Tree } from './tree.js';
 import { XattrTable } from './xattr.js';
 
 export interface CreateSquashfsOptions {
-  /** Block compressor; default gzip (like mksquashfs). lz4 is pure JavaScript (slow); xz is not available. */
+  /** Block compressor; default gzip (like mksquashfs). lz4 is pure JavaScript (slow). */
   compressor?: CompressorName;
-  /** Compression level; default 9 for gzip, 15 for zstd (the squashfs-tools defaults). */
+  /** Compression level; default 9 for gzip, 15 for zstd, 6 for xz (the squashfs-tools defaults). */
   level?: number;
   /** Data block size, a power of two from 4 KiB to 1 MiB; default 128 KiB. */
   blockSize?: number;
@@ -47,8 +47,6 @@ export interface SquashfsStats {
   /** Xattr keys that squashfs cannot store (namespaces other than user, trusted, security). */
   skippedXattrs: string[];
 }
-
-const DEFAULT_BLOCK_SIZE = 128 * 1024;
 
 function checkBlockSize(size: number): void {
   if (!Number.isInteger(size) || size < 4096 || size > 1 << 20 || (size & (size - 1)) !== 0) {
@@ -108,7 +106,6 @@ export async function createSquashfs(
     }
     tree.finish();
     let position = await data.finish();
-    compressor.close();
 
     const stats = { files: 0, directories: 0 };
     const tables = writeTables(tree.root, compressor, stats);
@@ -157,6 +154,8 @@ export async function createSquashfs(
       const x = tables.xattrs.build(position, compressor);
       sb.xattrIdTableStart = put(x.bytes) + x.tableOffset;
     }
+    // Only now: the tables above compress their metadata blocks with it too.
+    compressor.close();
     sb.bytesUsed = position;
     const padding = (DEVICE_BLOCK_SIZE - (position % DEVICE_BLOCK_SIZE)) % DEVICE_BLOCK_SIZE;
     if (padding > 0) put(Buffer.alloc(padding));

@@ -65,7 +65,11 @@ export function registerSquashfs(program: Command): void {
     .argument('<tar>', 'layer tar, or - to read standard input')
     .argument('<image>', 'squashfs image to write (replaced only when complete)')
     .option('--compressor <name>', `block compressor: ${COMPRESSORS.join(', ')}`, 'gzip')
-    .option('--level <n>', 'compression level (default: 9 for gzip, 15 for zstd)', integer('level'))
+    .option(
+      '--level <n>',
+      'compression level (default: 9 for gzip, 15 for zstd, 6 for xz; lz4 has none)',
+      integer('level'),
+    )
     .option('--block-size <bytes>', 'data block size, a power of two from 4K to 1M', blockSize, 131072)
     .option('--overlay-whiteouts', 'turn OCI whiteouts (.wh.*) into overlayfs whiteouts')
     .action(

@@ -114,3 +114,33 @@ export async function checkAgainstTar(image: string, tar: Buffer): Promise<void>
     expect(byPath.get(path)).toBe(line);
   }
 }
+
+/** The filter chain of every xz block in an image (found by the xz magic), with LZMA2's dictionary. */
+export function xzBlocks(image: Buffer): { filters: number[]; dictSize: number }[] {
+  const magic = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+  const blocks: { filters: number[]; dictSize: number }[] = [];
+  for (let at = image.indexOf(magic); at >= 0; at = image.indexOf(magic, at + 1)) {
+    let p = at + 13;
+    const vli = () => {
+      let n = 0;
+      for (let shift = 1; ; shift *= 128) {
+        const byte = image[p++]!;
+        n += (byte & 0x7f) * shift;
+        if (byte < 0x80) return n;
+      }
+    };
+    const flags = image[p++]!;
+    if (flags & 0x40) vli();
+    if (flags & 0x80) vli();
+    const filters: number[] = [];
+    let props = 0;
+    for (let i = 0; i <= (flags & 3); i++) {
+      filters.push(vli());
+      const size = vli();
+      props = image[p]!;
+      p += size;
+    }
+    blocks.push({ filters, dictSize: (2 | (props & 1)) * 2 ** (Math.floor(props / 2) + 11) });
+  }
+  return blocks;
+}

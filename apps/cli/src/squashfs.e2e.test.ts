@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './test/run-cli.js';
+
+const run = promisify(execFile);
+let work: string;
+let layer: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'concil-squashfs-'));
+  await mkdir(join(work, 'tree', 'etc'), { recursive: true });
+  await writeFile(join(work, 'tree', 'etc', 'hostname'), 'concil\n');
+  await writeFile(join(work, 'tree', 'data'), Buffer.alloc(300_000, 'layer data '));
+  layer = join(work, 'layer.tar.gz');
+  await run('tar', ['-C', join(work, 'tree'), '-czf', layer, '.']);
+});
+
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('concil squashfs', () => {
+  it('creates an xz image that unsquashfs extracts to the same tree, and lists it', async () => {
+    const image = join(work, 'layer.sqfs');
+    const created = await runCli(['squashfs', 'create', '--compressor', 'xz', '--level', '9', layer, image]);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toMatch(/, xz\n$/);
+    expect((await run('unsquashfs', ['-s', image])).stdout).toMatch(/Compression xz/);
+    const extracted = join(work, 'extracted');
+    await run('unsquashfs', ['-q', '-d', extracted, image]);
+    await run('diff', ['-r', join(work, 'tree'), extracted]); // rejects on any difference
+    const listed = await runCli(['squashfs', 'ls', image]);
+    expect(listed.stdout).toMatch(/ \/etc\/hostname\n/);
+  });
+
+  it('refuses an xz level outside 0-9 in one line', async () => {
+    const result = await runCli([
+      'squashfs',
+      'create',
+      '--compressor',
+      'xz',
+      '--level',
+      '12',
+      layer,
+      join(work, 'x'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'concil squashfs: xz level must be an integer from 0 to 9, got 12 [BAD_OPTION]\n',
+    );
+  });
+});
