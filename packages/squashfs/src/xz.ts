@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { lzma2, xz as xzCodec } from '@napi-rs/lzma';
 import type { Compressor } from './compressor.js';
 import { corrupt, decompressBlock, SquashfsError } from './errors.js';
 import { CompressorId, METADATA_SIZE } from './format.js';
@@ -19,10 +19,34 @@ function defaultDictSize(blockSize: number): number {
   return Math.max(blockSize, METADATA_SIZE);
 }
 
+type LzmaLibrary = typeof import('@napi-rs/lzma');
+let library: LzmaLibrary | Error | undefined;
+
+/**
+ * The xz library, loaded on first use: where its native part does not load (another platform, an
+ * older Node), xz alone is unavailable and every other compressor still works.
+ */
+function lzmaLibrary(): LzmaLibrary {
+  if (library === undefined) {
+    try {
+      library = createRequire(import.meta.url)('@napi-rs/lzma') as LzmaLibrary;
+    } catch (err) {
+      library = err as Error;
+    }
+  }
+  if (library instanceof Error) {
+    throw new SquashfsError(
+      'COMPRESSOR_UNAVAILABLE',
+      `compressor xz is not available: its library @napi-rs/lzma does not load here (${library.message})`,
+    );
+  }
+  return library;
+}
+
 /** Raw LZMA2 off the main thread: the library's stream transform runs on its own thread pool. */
 async function encode(data: Uint8Array, options: { preset: number; dictSize: number }): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of lzma2.compressStream(ReadableStream.from([data]), options)) parts.push(part);
+  for await (const part of lzmaLibrary().lzma2.compressStream(ReadableStream.from([data]), options)) parts.push(part);
   return Buffer.concat(parts);
 }
 
@@ -77,6 +101,7 @@ export function xz(level: number, blockSize: number, dictSize = defaultDictSize(
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new SquashfsError('BAD_OPTION', `xz level must be an integer from 0 to 9, got ${level}`);
   }
+  lzmaLibrary();
   const options = { preset: level, dictSize };
   let sync: SyncEncoder | undefined;
   return {
@@ -94,7 +119,7 @@ export function xz(level: number, blockSize: number, dictSize = defaultDictSize(
       if (size > maxOutputLength) {
         throw new Error(`it holds ${size} bytes, more than the ${maxOutputLength} expected`);
       }
-      return xzCodec.decompressSync(data);
+      return lzmaLibrary().xz.decompressSync(data);
     }),
     options() {
       if (dictSize === blockSize) return undefined;
