@@ -46,7 +46,8 @@ function lzmaLibrary(): LzmaLibrary {
 /** Raw LZMA2 off the main thread: the library's stream transform runs on its own thread pool. */
 async function encode(data: Uint8Array, options: { preset: number; dictSize: number }): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of lzmaLibrary().lzma2.compressStream(ReadableStream.from([data]), options)) parts.push(part);
+  const stream = lzmaLibrary().lzma2.compressStream(ReadableStream.from([data]), options);
+  for await (const part of stream) parts.push(part);
   return Buffer.concat(parts);
 }
 
