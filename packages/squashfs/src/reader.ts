@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { type Compressor, compressorForImage } from './compressor.js';
-import { corrupt, SquashfsError } from './errors.js';
+import { corrupt, readablePath, SquashfsError } from './errors.js';
 import {
   DATA_UNCOMPRESSED,
   decodeDevice,
@@ -19,8 +19,10 @@ export type SquashfsEntryType = 'directory' | 'file' | 'symlink' | 'char' | 'blo
 
 /** One directory entry of an image with its inode's metadata. */
 export interface SquashfsEntry {
-  /** Path relative to the root, '/'-separated, '' for the root itself. */
+  /** Path relative to the root, '/'-separated, '' for the root itself; names shown decoded as UTF-8. */
   path: string;
+  /** The path's bytes as stored: names need not be UTF-8, and these round-trip exactly. */
+  pathBytes: Buffer;
   type: SquashfsEntryType;
   /** Permission bits (including setuid/setgid/sticky), without the file type. */
   mode: number;
@@ -30,6 +32,8 @@ export interface SquashfsEntry {
   /** File size in bytes (0 for everything but files and symlinks; a symlink's is its target length). */
   size: number;
   linkTarget?: string;
+  /** The symlink target's bytes as stored. */
+  linkTargetBytes?: Buffer;
   devMajor?: number;
   devMinor?: number;
   xattrs: Record<string, Buffer>;
@@ -51,7 +55,7 @@ interface DirInfo {
 }
 
 interface Inode {
-  entry: Omit<SquashfsEntry, 'path'>;
+  entry: Omit<SquashfsEntry, 'path' | 'pathBytes'>;
   file?: FileInfo;
   dir?: DirInfo;
 }
@@ -169,7 +173,7 @@ export class SquashfsReader {
     const basic = type > 7 ? type - 7 : type;
     const kind = TYPE_NAMES[basic];
     if (kind === undefined || type > 14 || type === 0) throw corrupt(`unknown inode type ${type}`, this.path);
-    const entry: Omit<SquashfsEntry, 'path'> = {
+    const entry: Omit<SquashfsEntry, 'path' | 'pathBytes'> = {
       type: kind,
       mode: h.readUInt16LE(2) & 0o7777,
       uid: this.id(h.readUInt16LE(4)),
@@ -235,7 +239,8 @@ export class SquashfsReader {
         entry.nlink = b.readUInt32LE(0);
         const len = b.readUInt32LE(4);
         if (len > 0xffff * 16) throw corrupt(`symlink target length ${len} is implausible`, this.path);
-        entry.linkTarget = c.take(len).toString('utf8');
+        entry.linkTargetBytes = Buffer.from(c.take(len));
+        entry.linkTarget = entry.linkTargetBytes.toString('utf8');
         entry.size = len;
         if (type === InodeType.LSYMLINK) xattr = c.take(4).readUInt32LE(0);
         break;
@@ -323,9 +328,10 @@ export class SquashfsReader {
         const nameLen = data.readUInt16LE(p + 6) + 1;
         if (nameLen > 256 || p + 8 + nameLen > size)
           throw corrupt('directory entry name is out of range', this.path);
-        const name = data.toString('utf8', p + 8, p + 8 + nameLen);
+        // A binary string (a char a byte): names are bytes, not necessarily UTF-8.
+        const name = data.toString('latin1', p + 8, p + 8 + nameLen);
         if (name === '.' || name === '..' || name.includes('/')) {
-          throw corrupt(`directory entry has an invalid name "${name}"`, this.path);
+          throw corrupt(`directory entry has an invalid name "${readablePath(name)}"`, this.path);
         }
         out.push({ name, ref: start * 0x10000 + offset });
         p += 8 + nameLen;
@@ -340,11 +346,14 @@ export class SquashfsReader {
    */
   *walk(): Generator<SquashfsEntry> {
     const seenDirs = new Set<number>();
-    const stack: { path: string; ref: number }[] = [{ path: '', ref: this.superblock.rootInodeRef }];
+    // Paths travel as binary strings until they are shown.
+    const stack: { binary: string; ref: number }[] = [{ binary: '', ref: this.superblock.rootInodeRef }];
     while (stack.length > 0) {
-      const { path, ref } = stack.pop()!;
+      const { binary, ref } = stack.pop()!;
+      const pathBytes = Buffer.from(binary, 'latin1');
+      const path = pathBytes.toString('utf8');
       const inode = this.inode(ref);
-      const entry: SquashfsEntry = { path, ...inode.entry };
+      const entry: SquashfsEntry = { path, pathBytes, ...inode.entry };
       this.refs.set(path, ref);
       yield entry;
       if (inode.dir) {
@@ -353,7 +362,7 @@ export class SquashfsReader {
         const children = this.listing(inode.dir);
         for (let i = children.length - 1; i >= 0; i--) {
           const child = children[i]!;
-          stack.push({ path: path === '' ? child.name : `${path}/${child.name}`, ref: child.ref });
+          stack.push({ binary: binary === '' ? child.name : `${binary}/${child.name}`, ref: child.ref });
         }
       }
     }

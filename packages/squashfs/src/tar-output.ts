@@ -4,14 +4,15 @@ const BLOCK = 512;
 const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
 
 export interface TarHeader {
-  name: string;
+  /** Bytes, or a string written as UTF-8. */
+  name: string | Buffer;
   type: 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo';
   mode: number;
   uid: number;
   gid: number;
   mtime: number;
   size: number;
-  linkname?: string;
+  linkname?: string | Buffer;
   devmajor?: number;
   devminor?: number;
   xattrs?: Record<string, Buffer>;
@@ -68,8 +69,8 @@ function padding(size: number): Buffer {
 
 /** Encode an entry's header (with a PAX header before it when needed). */
 export function encodeTarHeader(h: TarHeader): Buffer {
-  const name = Buffer.from(h.name);
-  const link = Buffer.from(h.linkname ?? '');
+  const name = Buffer.isBuffer(h.name) ? h.name : Buffer.from(h.name);
+  const link = Buffer.isBuffer(h.linkname) ? h.linkname : Buffer.from(h.linkname ?? '');
   const records: Buffer[] = [];
   if (name.length > 100) records.push(paxRecord('path', name));
   if (link.length > 100) records.push(paxRecord('linkpath', link));

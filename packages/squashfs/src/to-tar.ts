@@ -10,13 +10,17 @@ export function squashfsToTar(pathOrReader: string | SquashfsReader): Readable {
   return Readable.from(tarChunks(pathOrReader), { objectMode: false });
 }
 
+const SLASH = Buffer.from('/');
+
 async function* tarChunks(pathOrReader: string | SquashfsReader): AsyncGenerator<Buffer> {
   const reader = typeof pathOrReader === 'string' ? await openSquashfs(pathOrReader) : pathOrReader;
   try {
-    const firstPath = new Map<number, string>();
+    const firstPath = new Map<number, Buffer>();
     for (const e of reader.walk()) {
       if (e.type === 'socket') continue;
-      const name = e.path === '' ? './' : e.type === 'directory' ? `${e.path}/` : e.path;
+      // The stored bytes, not the UTF-8 reading of them: names that are not UTF-8 come back unchanged.
+      const name =
+        e.path === '' ? './' : e.type === 'directory' ? Buffer.concat([e.pathBytes, SLASH]) : e.pathBytes;
       const common = { name, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs: e.xattrs };
       if (e.type !== 'directory' && e.nlink > 1) {
         const first = firstPath.get(e.inodeNumber);
@@ -24,7 +28,7 @@ async function* tarChunks(pathOrReader: string | SquashfsReader): AsyncGenerator
           yield encodeTarHeader({ ...common, type: 'hardlink', size: 0, linkname: first, xattrs: {} });
           continue;
         }
-        firstPath.set(e.inodeNumber, e.path);
+        firstPath.set(e.inodeNumber, e.pathBytes);
       }
       switch (e.type) {
         case 'file': {
@@ -34,7 +38,7 @@ async function* tarChunks(pathOrReader: string | SquashfsReader): AsyncGenerator
           break;
         }
         case 'symlink':
-          yield encodeTarHeader({ ...common, type: 'symlink', size: 0, linkname: e.linkTarget ?? '' });
+          yield encodeTarHeader({ ...common, type: 'symlink', size: 0, linkname: e.linkTargetBytes ?? '' });
           break;
         case 'char':
         case 'block':

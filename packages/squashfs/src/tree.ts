@@ -105,7 +105,9 @@ export class Tree {
   /** Add an entry; returns the node whose file data the caller must fill in, if any. */
   add(entry: TarEntry): Node | undefined {
     const parts = pathComponents(entry.name);
-    const attrs = { mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
+    // A symlink's permissions mean nothing on Linux: stored as 0777, as tar2sqfs and the kernel have them.
+    const mode = entry.type === 'symlink' ? 0o777 : entry.mode & 0o7777;
+    const attrs = { mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
     if (parts.length === 0) {
       if (entry.type === 'directory') Object.assign(this.root, attrs, { xattrs: entry.xattrs });
       return undefined;

@@ -10,6 +10,7 @@ import {
   duplicatesTars,
   extensionsTar,
   featuresTar,
+  LATIN1_NAME,
   largeDirTar,
   namesTar,
   packTar,
@@ -110,6 +111,11 @@ describe('createSquashfs against tar2sqfs', () => {
     expect(r.stat('gnu/longlink').linkTarget).toBe(`/${'l'.repeat(200)}`);
     expect(r.stat('gnu/base256').uid).toBe(3_000_000);
     expect(r.stat(`pax/${'p'.repeat(200)}/${'q'.repeat(100)}`).size).toBe(8);
+    // Names that are not UTF-8 keep their bytes; `path` shows them decoded.
+    const latin1 = r.list().find((e) => e.pathBytes.equals(LATIN1_NAME));
+    expect(latin1).toMatchObject({ path: 'latin1/caf\uFFFD', type: 'file', size: 12 });
+    expect(r.stat('latin1/link')).toMatchObject({ mode: 0o777, linkTarget: 'caf\uFFFD' });
+    expect(r.stat('latin1/link').linkTargetBytes).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
     r.close();
     // An independent reader agrees on the binary capability.
     const x = await run('rdsquashfs', ['-x', '/bin/ping', ours]);

@@ -45,19 +45,21 @@ export async function packTar(entries: PackEntry[]): Promise<Buffer> {
 
 /** A raw ustar/GNU header, for the header kinds tar-stream cannot write (GNU long names, base-256, binary PAX). */
 export function rawHeader(fields: {
-  name: string;
+  /** A string is written as UTF-8; bytes as they are (names need not be UTF-8). */
+  name: string | Buffer;
   type: string;
   size?: number;
   mode?: number;
   uid?: number;
   gid?: number;
   mtime?: number;
-  linkname?: string;
+  linkname?: string | Buffer;
   gnu?: boolean;
   base256Uid?: number;
 }): Buffer {
   const b = Buffer.alloc(512);
-  b.write(fields.name.slice(0, 100), 0, 'utf8');
+  const bytes = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v) : v);
+  bytes(fields.name).copy(b, 0, 0, 100);
   const oct = (v: number, at: number, w: number) =>
     b.write(`${v.toString(8).padStart(w - 1, '0')}\0`, at, 'latin1');
   oct(fields.mode ?? 0o644, 100, 8);
@@ -71,7 +73,7 @@ export function rawHeader(fields: {
   oct(fields.size ?? 0, 124, 12);
   oct(fields.mtime ?? Math.floor(MTIME.getTime() / 1000), 136, 12);
   b.write(fields.type, 156, 'latin1');
-  b.write((fields.linkname ?? '').slice(0, 100), 157, 'utf8');
+  bytes(fields.linkname ?? '').copy(b, 157, 0, 100);
   if (fields.gnu) b.write('ustar  \0', 257, 'latin1');
   else b.write('ustar\x0000', 257, 'latin1');
   b.fill(0x20, 148, 156);
@@ -149,6 +151,9 @@ export async function featuresTar(): Promise<Buffer> {
   ]);
 }
 
+/** `latin1/café` in Latin-1: not valid UTF-8. */
+export const LATIN1_NAME = Buffer.from([...Buffer.from('latin1/caf'), 0xe9]);
+
 /** PAX and GNU extensions written byte by byte: xattrs (binary), big ids, GNU long names, base-256. */
 export function extensionsTar(): Buffer {
   const cap = Buffer.from([
@@ -156,7 +161,7 @@ export function extensionsTar(): Buffer {
   ]);
   const longName = `gnu/${'n'.repeat(180)}`;
   const longLink = `/${'l'.repeat(200)}`;
-  const file = (name: string, data: Buffer, extra: Partial<Parameters<typeof rawHeader>[0]> = {}) =>
+  const file = (name: string | Buffer, data: Buffer, extra: Partial<Parameters<typeof rawHeader>[0]> = {}) =>
     Buffer.concat([rawHeader({ name, type: '0', size: data.length, ...extra }), pad(data)]);
   return Buffer.concat([
     paxBlock('ping', [
@@ -192,6 +197,13 @@ export function extensionsTar(): Buffer {
     ]),
     rawHeader({ name: 'gnu/longlink', type: '2', linkname: longLink.slice(0, 99), gnu: true, mode: 0o777 }),
     file('gnu/base256', Buffer.from('base-256 uid'), { gnu: true, base256Uid: 3_000_000 }),
+    // Names are bytes: a Latin-1 name and link target that are not UTF-8.
+    file(LATIN1_NAME, Buffer.from('latin-1 name')),
+    rawHeader({
+      name: Buffer.from('latin1/link'),
+      type: '2',
+      linkname: Buffer.from([0x63, 0x61, 0x66, 0xe9]),
+    }),
     END,
   ]);
 }
