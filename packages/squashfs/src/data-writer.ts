@@ -9,8 +9,8 @@ interface Job {
   /** Compressed bytes, or undefined for a marker that only records the current position. */
   result: Promise<{ bytes: Uint8Array; sizeField: number }> | undefined;
   onWritten(position: number, sizeField: number): void;
-  /** A pooled block buffer to reuse once the job is on disk. */
-  recycle?: Buffer;
+  /** Pooled block buffers to reuse once the job is on disk. */
+  recycle?: Buffer[];
 }
 
 export interface FragmentEntry {
@@ -54,23 +54,26 @@ export class DataWriter {
   }
 
   /**
-   * Block buffers circulate: a block goes to the compressor, then to disk, then back here. Allocating
-   * one per block instead makes the heap grow with the layer before the garbage collector catches up.
+   * Block buffers circulate: a block goes to the compressor, then to disk, then back here. They are
+   * shared memory, which the compression workers read and write in place.
    */
   private readonly spare: Buffer[] = [];
 
   private takeBlock(): Buffer {
-    return this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
+    return this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(this.blockSize));
   }
 
   private giveBack(block: Buffer): void {
-    if (this.spare.length < this.maxInFlight + 2) this.spare.push(block);
+    // Each job in flight holds two: its block and the buffer it is compressed into.
+    if (this.spare.length < 2 * this.maxInFlight + 2) this.spare.push(block);
   }
 
-  private async compress(raw: Buffer): Promise<{ bytes: Uint8Array; sizeField: number }> {
-    const packed = await this.compressor.compress(raw);
+  private async compress(raw: Buffer, recycle: Buffer[]): Promise<{ bytes: Uint8Array; sizeField: number }> {
+    const out = this.takeBlock();
+    recycle.push(out);
+    const length = await this.compressor.compressInto(raw, out);
     // A block that does not shrink is stored as is, flagged uncompressed.
-    if (packed.length < raw.length) return { bytes: packed, sizeField: packed.length };
+    if (length >= 0) return { bytes: out.subarray(0, length), sizeField: length };
     return { bytes: raw, sizeField: raw.length | DATA_UNCOMPRESSED };
   }
 
@@ -91,15 +94,16 @@ export class DataWriter {
     while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, at + done);
     this.position += bytes.length;
     job.onWritten(at, sizeField);
-    if (job.recycle) this.giveBack(job.recycle);
+    for (const block of job.recycle ?? []) this.giveBack(block);
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) await this.writeOne();
   }
 
-  private submitBlock(raw: Buffer, onWritten: Job['onWritten'], recycle: Buffer): Promise<void> {
-    const result = this.compress(raw);
+  private submitBlock(raw: Buffer, onWritten: Job['onWritten'], block: Buffer): Promise<void> {
+    const recycle = [block];
+    const result = this.compress(raw, recycle);
     // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
     result.catch(() => {});
     return this.submit({ result, onWritten, recycle });

@@ -1,5 +1,5 @@
 import { compressBlock, compressBound, decompressBlock } from 'lz4js';
-import type { Compressor } from './compressor.js';
+import type { Codec } from './compressor.js';
 import { SquashfsError } from './errors.js';
 import { CompressorId } from './format.js';
 
@@ -8,10 +8,9 @@ const LZ4_VERSION_LEGACY = 1;
 
 /**
  * LZ4 through lz4js, a pure JavaScript codec (Node has no LZ4): raw LZ4 blocks as squashfs stores them.
- * It runs on the main thread, so it is much slower than gzip and zstd; it is here so images can be
- * made and read in that format at all.
+ * It is much slower than gzip and zstd; it is here so images can be made and read in that format at all.
  */
-export function lz4(level: number | undefined): Compressor {
+export function lz4(level: number | undefined): Codec {
   if (level !== undefined) {
     throw new SquashfsError('BAD_OPTION', 'lz4 has no compression levels: leave the level unset');
   }
@@ -32,7 +31,6 @@ export function lz4(level: number | undefined): Compressor {
     name: 'lz4',
     id: CompressorId.lz4,
     level: 0,
-    compress: async (data) => compressSync(data),
     compressSync,
     decompress(data, maxSize) {
       const out = Buffer.alloc(Math.max(maxSize, 1));
@@ -49,7 +47,6 @@ export function lz4(level: number | undefined): Compressor {
       b.writeUInt32LE(0, 4);
       return b;
     },
-    close() {},
   };
 }
 
@@ -105,7 +102,7 @@ function appendLiterals(block: Buffer, extra: Uint8Array): Buffer {
 }
 
 /** Check the options block of an LZ4 image: only the legacy format is defined. */
-export function lz4ForImage(options: Buffer | undefined, path?: string): Compressor {
+export function lz4ForImage(options: Buffer | undefined, path?: string): Codec {
   if (options && options.length >= 4 && options.readUInt32LE(0) !== LZ4_VERSION_LEGACY) {
     throw new SquashfsError(
       'UNKNOWN_COMPRESSOR',

@@ -1,4 +1,4 @@
-import type { Compressor } from './compressor.js';
+import type { Codec } from './compressor.js';
 import { corrupt } from './errors.js';
 import { METADATA_SIZE, METADATA_UNCOMPRESSED } from './format.js';
 import type { ImageFile } from './image-file.js';
@@ -12,10 +12,10 @@ interface Block {
 /** Reads metadata blocks (with a small cache) and byte ranges that span them. */
 export class MetadataReader {
   private readonly file: ImageFile;
-  private readonly compressor: Compressor;
+  private readonly compressor: Codec;
   private readonly cache = new Map<number, Block>();
 
-  constructor(file: ImageFile, compressor: Compressor) {
+  constructor(file: ImageFile, compressor: Codec) {
     this.file = file;
     this.compressor = compressor;
   }

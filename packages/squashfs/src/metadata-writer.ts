@@ -1,4 +1,4 @@
-import type { Compressor } from './compressor.js';
+import type { Codec } from './compressor.js';
 import { METADATA_SIZE, METADATA_UNCOMPRESSED } from './format.js';
 
 /**
@@ -6,7 +6,7 @@ import { METADATA_SIZE, METADATA_UNCOMPRESSED } from './format.js';
  * Tables are small next to file data, so this compresses synchronously and keeps the result in memory.
  */
 export class MetadataWriter {
-  private readonly compressor: Compressor;
+  private readonly compressor: Codec;
   private readonly pending = Buffer.alloc(METADATA_SIZE);
   private fill = 0;
   private readonly blocks: Buffer[] = [];
@@ -14,7 +14,7 @@ export class MetadataWriter {
   private written = 0;
   private fullBlocks = 0;
 
-  constructor(compressor: Compressor) {
+  constructor(compressor: Codec) {
     this.compressor = compressor;
   }
 
@@ -83,7 +83,7 @@ export class MetadataWriter {
 export function buildLookupTable(
   entries: Buffer,
   tableStart: number,
-  compressor: Compressor,
+  compressor: Codec,
 ): { bytes: Buffer; listOffset: number } {
   const parts: Buffer[] = [];
   const locations: number[] = [];

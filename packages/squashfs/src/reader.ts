@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type Compressor, compressorForImage } from './compressor.js';
+import { type Codec, compressorForImage } from './compressor.js';
 import { corrupt, readablePath, SquashfsError } from './errors.js';
 import {
   DATA_UNCOMPRESSED,
@@ -76,7 +76,7 @@ const TYPE_NAMES: Record<number, SquashfsEntryType> = {
 /** Random-access reader of a squashfs 4.0 image. */
 export class SquashfsReader {
   readonly superblock: Superblock;
-  readonly compressor: Compressor;
+  readonly compressor: Codec;
   private readonly file: ImageFile;
   private readonly meta: MetadataReader;
   private readonly ids: number[];

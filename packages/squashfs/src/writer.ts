@@ -3,7 +3,7 @@ import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync }
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type CompressorName, createCompressor } from './compressor.js';
+import { type Codec, type CompressorName, createCompressor } from './compressor.js';
 import { DataWriter } from './data-writer.js';
 import { sortedEntries, writeDirectory } from './directory.js';
 import { SquashfsError } from './errors.js';
@@ -203,11 +203,7 @@ interface Tables {
  * Number the inodes children-first (a directory's listing needs its children's inode references, so
  * children are written before their directory) and write the inode and directory tables.
  */
-function writeTables(
-  root: Node,
-  compressor: ReturnType<typeof createCompressor>,
-  stats: { files: number; directories: number },
-): Tables {
+function writeTables(root: Node, compressor: Codec, stats: { files: number; directories: number }): Tables {
   let next = 1;
   const numberTree = (dir: Node): void => {
     const entries = sortedEntries(dir);

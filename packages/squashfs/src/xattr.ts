@@ -1,4 +1,4 @@
-import type { Compressor } from './compressor.js';
+import type { Codec } from './compressor.js';
 import { NO_XATTR } from './format.js';
 import { buildLookupTable, MetadataWriter } from './metadata-writer.js';
 
@@ -47,7 +47,7 @@ export class XattrTable {
   }
 
   /** Serialise the key/value blocks and the id table, to be placed at absolute position `at`. */
-  build(at: number, compressor: Compressor): { bytes: Buffer; tableOffset: number } {
+  build(at: number, compressor: Codec): { bytes: Buffer; tableOffset: number } {
     const kv = new MetadataWriter(compressor);
     const ids = Buffer.alloc(this.sets.length * 16);
     this.sets.forEach((pairs, i) => {

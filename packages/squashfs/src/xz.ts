@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { Compressor } from './compressor.js';
+import type { Codec } from './compressor.js';
 import { corrupt, decompressBlock, SquashfsError } from './errors.js';
 import { CompressorId, METADATA_SIZE } from './format.js';
 import { xzDecodedSize, xzStream } from './xz-format.js';
@@ -98,7 +98,7 @@ class SyncEncoder {
  * is the image's, at liblzma preset `level` (0-9). Only the dictionary goes into the options block,
  * and only when it is not the default (tar2sqfs does the same; 4 KiB blocks still get 8 KiB).
  */
-export function xz(level: number, blockSize: number, dictSize = defaultDictSize(blockSize)): Compressor {
+export function xz(level: number, blockSize: number, dictSize = defaultDictSize(blockSize)): Codec {
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new SquashfsError('BAD_OPTION', `xz level must be an integer from 0 to 9, got ${level}`);
   }
@@ -109,7 +109,7 @@ export function xz(level: number, blockSize: number, dictSize = defaultDictSize(
     name: 'xz',
     id: CompressorId.xz,
     level,
-    compress: async (data) => xzStream(await encode(data, options), data, dictSize),
+    compressAsync: async (data) => xzStream(await encode(data, options), data, dictSize),
     compressSync(data) {
       sync ??= new SyncEncoder(options);
       return xzStream(sync.encode(data), data, dictSize);
@@ -137,7 +137,7 @@ export function xz(level: number, blockSize: number, dictSize = defaultDictSize(
 }
 
 /** The xz compressor for reading an image: every block names its own filters, so BCJ needs nothing. */
-export function xzForImage(options: Buffer | undefined, blockSize: number, path?: string): Compressor {
+export function xzForImage(options: Buffer | undefined, blockSize: number, path?: string): Codec {
   if (!options) return xz(XZ_DEFAULT_LEVEL, blockSize);
   const dictSize = options.length >= 8 ? options.readUInt32LE(0) : 0;
   // Like squashfs-tools: a dictionary of 2^n or 3 * 2^(n-1) bytes, at least 8 KiB.

@@ -1,0 +1,84 @@
+import type { Transform } from 'node:stream';
+
+/** What Node's own synchronous zlib functions use of a stream: its native handle and the state it reports. */
+interface StreamInternals {
+  _handle?: {
+    writeSync(
+      flush: number,
+      input: Uint8Array,
+      inOff: number,
+      inLen: number,
+      out: Uint8Array,
+      outOff: number,
+      outLen: number,
+    ): void;
+    reset(): void;
+  };
+  _writeState?: Uint32Array;
+}
+
+/** Compresses one whole block into `out`: the compressed length, or -1 when it would not be smaller. */
+export type BlockCompressor = (block: Uint8Array, out: Uint8Array) => number;
+
+/** How a codec ends one block's stream, and whether the context must be reset before the next. */
+export interface BlockEnd {
+  /** The flush flag that completes a stream (Z_FINISH, ZSTD_e_end). */
+  flush: number;
+  /** deflate needs a reset after Z_FINISH; a zstd context starts the next frame by itself. */
+  reset: boolean;
+}
+
+/** More than any codec here can make of `size` bytes, however incompressible. */
+function worstCase(size: number): number {
+  return size + (size >> 3) + 1024;
+}
+
+/**
+ * One native zlib context for every block of a thread, driven the way Node's own synchronous functions
+ * drive it. Node's one-shot calls build a context per block (a megabyte for zstd) and free it only at a
+ * full garbage collection, so a thread compressing blocks holds some 64 MB of dead contexts; this holds
+ * one, and allocates nothing per block. undefined where Node lacks these internals.
+ */
+function blockContext(stream: Transform, end: BlockEnd): BlockCompressor | undefined {
+  const { _handle: handle, _writeState: state } = stream as unknown as StreamInternals;
+  if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function' || !state) {
+    stream.destroy();
+    return undefined;
+  }
+  stream.on('error', () => {}); // a failed write shows as a destroyed stream, checked below
+  let scratch = Buffer.alloc(0);
+  return (block, out) => {
+    // Room for the worst case, so every stream ends within one call and the context is never left mid-way.
+    if (scratch.length < worstCase(block.byteLength))
+      scratch = Buffer.allocUnsafe(worstCase(block.byteLength));
+    handle.writeSync(end.flush, block, 0, block.byteLength, scratch, 0, scratch.length);
+    if (stream.destroyed) throw new Error('the native compressor failed');
+    const [outLeft, inLeft] = [state[0]!, state[1]!];
+    if (outLeft === 0 || inLeft !== 0) throw new Error('the native compressor did not finish a block');
+    if (end.reset) handle.reset();
+    return placeInto(scratch.subarray(0, scratch.length - outLeft), block, out);
+  };
+}
+
+/** `packed` copied into `out` when it is smaller than the block: its length, else -1. */
+export function placeInto(packed: Uint8Array, block: Uint8Array, out: Uint8Array): number {
+  if (packed.byteLength >= block.byteLength) return -1;
+  out.set(packed);
+  return packed.byteLength;
+}
+
+/**
+ * A block compressor over one reused context, made on first use on the thread that uses it (readers and
+ * the metadata tables never need one); the one-shot call where Node's internals are not there.
+ */
+export function inPlaceCompressor(
+  makeStream: () => Transform,
+  end: BlockEnd,
+  oneShot: (data: Uint8Array) => Buffer,
+): BlockCompressor {
+  let context: BlockCompressor | undefined;
+  return (block, out) => {
+    context ??= blockContext(makeStream(), end) ?? ((b, o) => placeInto(oneShot(b), b, o));
+    return context(block, out);
+  };
+}

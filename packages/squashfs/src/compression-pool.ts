@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** What a compression worker builds its codec from. */
+export interface CodecSpec {
+  name: string;
+  level: number | undefined;
+  blockSize: number;
+}
+
+/** One block for a worker: both views over SharedArrayBuffers, read and written in place. */
+export interface CompressionJob {
+  block: Uint8Array;
+  out: Uint8Array;
+}
+
+/** A worker's answer: the compressed length in `out`, -1 when the block would not shrink, or an error. */
+export type CompressionReply = number | { error: string };
+
+/** Blocks handed to one worker at once: one it compresses, others waiting, so it never idles on us. */
+const PER_WORKER = 3;
+
+/**
+ * The workers' own young generation: small, so the buffers zlib allocates for each block are collected
+ * within a few blocks instead of piling up to V8's external-memory limit in every thread.
+ */
+const WORKER_YOUNG_GENERATION_MB = 1;
+
+interface Pending {
+  job: CompressionJob;
+  resolve(length: number): void;
+  reject(error: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Jobs sent to this worker, answered in the order sent. */
+  sent: Pending[];
+}
+
+let scriptPath: string | null | undefined;
+
+/** The built worker script: beside this module, or in dist/ when this module runs from the sources. */
+function workerScript(): string | undefined {
+  if (scriptPath === undefined) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    scriptPath =
+      [join(here, 'compression-worker.js'), join(here, '..', 'dist', 'compression-worker.js')].find((p) =>
+        existsSync(p),
+      ) ?? null;
+  }
+  return scriptPath ?? undefined;
+}
+
+/**
+ * Compresses data blocks on worker threads that run their codec synchronously: one small message each
+ * way per block, and no copies, since the blocks live in shared memory.
+ */
+export class CompressionPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: Pending[] = [];
+  private failure: Error | undefined;
+
+  /** undefined when the worker script is not built (the sources run without dist/). */
+  static start(spec: CodecSpec, size: number): CompressionPool | undefined {
+    const script = workerScript();
+    return script ? new CompressionPool(script, spec, size) : undefined;
+  }
+
+  private constructor(script: string, spec: CodecSpec, size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(script, {
+        workerData: spec,
+        execArgv: [], // the parent's flags (say --input-type) may not apply to a script file
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
+      worker.unref(); // referenced only while it has work, so an idle pool never holds the process
+      const slot: Slot = { worker, sent: [] };
+      worker.on('message', (reply: CompressionReply) => this.answer(slot, reply));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => this.fail(new Error(`a compression worker stopped (exit code ${code})`)));
+      this.slots.push(slot);
+    }
+  }
+
+  compressInto(block: Uint8Array, out: Uint8Array): Promise<number> {
+    if (!(block.buffer instanceof SharedArrayBuffer) || !(out.buffer instanceof SharedArrayBuffer)) {
+      return Promise.reject(new TypeError('compression pool blocks must be views of a SharedArrayBuffer'));
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ job: { block, out }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      while (slot.sent.length < PER_WORKER && this.waiting.length > 0) {
+        const pending = this.waiting.shift()!;
+        if (slot.sent.length === 0) slot.worker.ref();
+        slot.sent.push(pending);
+        slot.worker.postMessage(pending.job);
+      }
+    }
+  }
+
+  private answer(slot: Slot, reply: CompressionReply): void {
+    const pending = slot.sent.shift();
+    if (slot.sent.length === 0) slot.worker.unref();
+    if (!pending) return;
+    if (typeof reply === 'number') pending.resolve(reply);
+    else pending.reject(new Error(`cannot compress a block: ${reply.error}`));
+    this.dispatch();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const pending of [...this.waiting.splice(0), ...this.slots.flatMap((s) => s.sent.splice(0))]) {
+      pending.reject(err);
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.failure ??= new Error('the compression pool is closed');
+    for (const { worker } of this.slots) {
+      worker.removeAllListeners('exit');
+      void worker.terminate();
+    }
+  }
+}
