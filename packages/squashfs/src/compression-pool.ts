@@ -20,7 +20,7 @@ export interface CompressionJob {
 export type CompressionReply = number | { error: string };
 
 /** Blocks handed to one worker at once: one it compresses, others waiting, so it never idles on us. */
-const PER_WORKER = 3;
+const PER_WORKER = 4;
 
 /**
  * The workers' own young generation: small, so the buffers zlib allocates for each block are collected
