@@ -103,16 +103,21 @@ function timed(cmd, args, stdinPath) {
   return new Promise((ok, fail) => {
     const stdin = stdinPath ? openSync(stdinPath, 'r') : 'ignore';
     const child = spawn('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args], {
-      stdio: [stdin, 'pipe', 'inherit'],
+      stdio: [stdin, 'pipe', 'pipe'],
     });
     let out = '';
+    let err = '';
     child.stdout.on('data', (d) => {
       out += d;
+    });
+    // Each tool's summary line would clutter the table; shown only when the tool fails.
+    child.stderr.on('data', (d) => {
+      err += d;
     });
     child.on('error', fail);
     child.on('close', (code) => {
       if (typeof stdin === 'number') closeSync(stdin);
-      if (code !== 0) return fail(new Error(`${cmd} exited with ${code}`));
+      if (code !== 0) return fail(new Error(`${cmd} exited with ${code}: ${err.trim()}`));
       const [wall, rssKb, user, sys] = readFileSync(timeFile, 'utf8')
         .trim()
         .split('\n')

@@ -14,6 +14,8 @@ export interface CodecSpec {
 export interface CompressionJob {
   block: Uint8Array;
   out: Uint8Array;
+  /** Check cheaply first whether the block compresses at all. */
+  probe: boolean;
 }
 
 /** A worker's answer: the compressed length in `out`, -1 when the block would not shrink, or an error. */
@@ -85,13 +87,13 @@ export class CompressionPool {
     }
   }
 
-  compressInto(block: Uint8Array, out: Uint8Array): Promise<number> {
+  compressInto(block: Uint8Array, out: Uint8Array, probe: boolean): Promise<number> {
     if (!(block.buffer instanceof SharedArrayBuffer) || !(out.buffer instanceof SharedArrayBuffer)) {
       return Promise.reject(new TypeError('compression pool blocks must be views of a SharedArrayBuffer'));
     }
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ job: { block, out }, resolve, reject });
+      this.waiting.push({ job: { block, out, probe }, resolve, reject });
       this.dispatch();
     });
   }

@@ -30,9 +30,10 @@ export interface Codec {
 export interface Compressor extends Codec {
   /**
    * Compress `block` into `out` (both over a SharedArrayBuffer, which the workers read and write in
-   * place): the compressed length, or -1 when compression would not shrink the block.
+   * place): the compressed length, or -1 when compression would not shrink the block. `probe`: the
+   * block is likely incompressible (the file's last block was), so check that cheaply first.
    */
-  compressInto(block: Buffer, out: Buffer): Promise<number>;
+  compressInto(block: Buffer, out: Buffer, probe: boolean): Promise<number>;
   close(): void;
 }
 
@@ -144,8 +145,8 @@ export function createCompressor(
   return {
     ...codec,
     compressInto: pool
-      ? (block, out) => pool.compressInto(block, out)
-      : (block, out) => compressHere(codec, block, out),
+      ? (block, out, probe) => pool.compressInto(block, out, probe)
+      : (block, out, probe) => compressHere(codec, block, out, probe),
     close() {
       pool?.close();
       codec.close?.();
@@ -153,8 +154,22 @@ export function createCompressor(
   };
 }
 
+const quickProbe = inPlaceCompressor(
+  () => zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }),
+  { flush: zlib.constants.ZSTD_e_end, reset: false },
+  (data) => zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }),
+);
+
 /** The work of one block, on whichever thread runs it: compressed into `out`, or -1 if it would not shrink. */
-export async function compressHere(codec: Codec, block: Uint8Array, out: Uint8Array): Promise<number> {
+export async function compressHere(
+  codec: Codec,
+  block: Uint8Array,
+  out: Uint8Array,
+  probe: boolean,
+): Promise<number> {
+  // Data that zstd's fastest level cannot shrink at all (compressed or encrypted files) is not worth
+  // the real level's time: a twentieth of the work, and the block is stored as is either way.
+  if (probe && quickProbe(block, out) < 0) return -1;
   if (codec.compressIntoSync) return codec.compressIntoSync(block, out);
   const packed = codec.compressAsync ? await codec.compressAsync(block) : codec.compressSync(block);
   return placeInto(packed, block, out);

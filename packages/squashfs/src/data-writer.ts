@@ -13,6 +13,11 @@ interface Job {
   recycle?: Buffer[];
 }
 
+/** Whether a file's last compressed block failed to shrink: its data is likely compressed already. */
+interface Compressibility {
+  incompressible: boolean;
+}
+
 export interface FragmentEntry {
   start: number;
   sizeField: number;
@@ -69,10 +74,14 @@ export class DataWriter {
     if (this.spare.length < 2 * this.maxInFlight + 2) this.spare.push(block);
   }
 
-  private async compress(raw: Buffer, recycle: Buffer[]): Promise<{ bytes: Uint8Array; sizeField: number }> {
+  private async compress(
+    raw: Buffer,
+    recycle: Buffer[],
+    probe: boolean,
+  ): Promise<{ bytes: Uint8Array; sizeField: number }> {
     const out = this.takeBlock();
     recycle.push(out);
-    const length = await this.compressor.compressInto(raw, out);
+    const length = await this.compressor.compressInto(raw, out, probe);
     // A block that does not shrink is stored as is, flagged uncompressed.
     if (length >= 0) return { bytes: out.subarray(0, length), sizeField: length };
     return { bytes: raw, sizeField: raw.length | DATA_UNCOMPRESSED };
@@ -102,11 +111,22 @@ export class DataWriter {
     while (this.queue.length > 0) await this.writeOne();
   }
 
-  private submitBlock(raw: Buffer, onWritten: Job['onWritten'], block: Buffer): Promise<void> {
+  /** `file`: what the file's blocks showed so far; after one that did not shrink, the next is probed. */
+  private submitBlock(
+    raw: Buffer,
+    onWritten: Job['onWritten'],
+    block: Buffer,
+    file?: Compressibility,
+  ): Promise<void> {
     const recycle = [block];
-    const result = this.compress(raw, recycle);
-    // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
-    result.catch(() => {});
+    const result = this.compress(raw, recycle, file?.incompressible ?? false);
+    result.then(
+      (r) => {
+        if (file) file.incompressible = (r.sizeField & DATA_UNCOMPRESSED) !== 0;
+      },
+      // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
+      () => {},
+    );
     return this.submit({ result, onWritten, recycle });
   }
 
@@ -135,6 +155,7 @@ export class DataWriter {
     let fill = 0;
     let total = 0;
     let index = 0;
+    const compressibility: Compressibility = { incompressible: false };
 
     const emit = async (full: Buffer): Promise<void> => {
       blocksHash.update(full);
@@ -152,6 +173,7 @@ export class DataWriter {
           layout.blockSizes[i] = sizeField;
         },
         full,
+        compressibility,
       );
     };
 
