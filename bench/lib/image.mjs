@@ -37,7 +37,9 @@ export async function ensureBenchImage({ cacheDir, spec = benchImageSpec(), log 
   const dir = join(cacheDir, key);
   const marker = join(dir, 'bench-image.json');
   try {
-    return JSON.parse(await readFile(marker, 'utf8'));
+    const cached = JSON.parse(await readFile(marker, 'utf8'));
+    // The cache may have been made from another checkout: the image is the same, its place is here.
+    return { ...cached, dir, reference: `oci:${dir}:${cached.tag}` };
   } catch {
     // not generated yet
   }
