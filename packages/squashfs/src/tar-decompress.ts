@@ -17,6 +17,11 @@ function startsWith(b: Buffer, magic: number[]): boolean {
   return magic.every((v, i) => b[i] === v);
 }
 
+/** Whether these first bytes are those of a gzip, zstd or xz stream rather than of a tar. */
+export function isCompressed(head: Buffer): boolean {
+  return [GZIP, ZSTD, XZ].some((magic) => startsWith(head, magic));
+}
+
 /**
  * Turn a layer as found in registries (.tar, .tar.gz, .tar.zst) into an uncompressed tar stream,
  * recognising the compression by its magic bytes rather than by a file name.

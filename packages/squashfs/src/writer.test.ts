@@ -1,7 +1,8 @@
-import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs } from './index.js';
@@ -237,6 +238,32 @@ describe('createSquashfs against tar2sqfs', () => {
       concurrency: 4,
     });
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+  });
+
+  it('reads a tar file by its path (plain through reused buffers, gzip or zstd by content) as it reads a stream', async () => {
+    // Past the four 1 MiB read buffers several times, headers and data crossing their edges.
+    const entries = Array.from({ length: 400 }, (_, i) => ({
+      name: `many/f${i}`,
+      content: pseudoRandom((i * 7919) % 60_000, i + 1, i % 2 === 0),
+    }));
+    entries.push({ name: 'big/a', content: pseudoRandom(2_500_000, 501, true) });
+    const tar = await packTar(entries);
+    const plain = join(tmp.dir, 'by-path.tar');
+    writeFileSync(plain, tar);
+    writeFileSync(`${plain}.gz`, gzipSync(tar));
+    writeFileSync(`${plain}.zst`, zstdCompressSync(tar));
+    const fromStream = join(tmp.dir, 'by-stream.sqfs');
+    await createSquashfs([tar], fromStream);
+    for (const path of [plain, `${plain}.gz`, `${plain}.zst`]) {
+      const out = `${path}.sqfs`;
+      await createSquashfs(path, out);
+      expect(readFileSync(out).equals(readFileSync(fromStream))).toBe(true);
+    }
+    const missing = join(tmp.dir, 'missing.sqfs');
+    await expect(createSquashfs(join(tmp.dir, 'no-such.tar'), missing)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('shares the data of identical files', async () => {

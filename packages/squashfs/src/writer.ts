@@ -12,6 +12,7 @@ import { IdTable } from './id-table.js';
 import { encodeInode } from './inode.js';
 import { buildLookupTable, MetadataWriter } from './metadata-writer.js';
 import { ABSENT_TABLE, encodeSuperblock } from './superblock.js';
+import { tarFileChunks } from './tar-file.js';
 import { readTar } from './tar-input.js';
 import { type Node, Tree } from './tree.js';
 import { XattrTable } from './xattr.js';
@@ -58,11 +59,12 @@ function checkBlockSize(size: number): void {
 }
 
 /**
- * Convert an uncompressed tar stream into a squashfs 4.0 image at `outputPath`, reading the tar once.
+ * Convert a tar into a squashfs 4.0 image at `outputPath`, reading the tar once: an uncompressed tar
+ * stream, or the path of a tar file (plain, gzip or zstd, recognised by content).
  * The image is built in a temporary file beside the target and renamed into place only on success.
  */
 export async function createSquashfs(
-  tarStream: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  tarStream: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array> | string,
   outputPath: string,
   options: CreateSquashfsOptions = {},
 ): Promise<SquashfsStats> {
@@ -99,7 +101,8 @@ export async function createSquashfs(
     data = new DataWriter(fd, compressor, blockSize, concurrency, start);
 
     const tree = new Tree(options.overlayWhiteouts ?? false);
-    for await (const entry of readTar(tarStream)) {
+    const source = typeof tarStream === 'string' ? tarFileChunks(tarStream) : tarStream;
+    for await (const entry of readTar(source)) {
       const node = tree.add(entry);
       if (node) node.layout = await data.writeFile(entry.body(), entry.size);
       else if (entry.type === 'file') for await (const _ of entry.body()); // whiteout files: drop content

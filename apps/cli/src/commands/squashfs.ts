@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -79,8 +79,9 @@ export function registerSquashfs(program: Command): void {
         opts: { compressor: string; level?: number; blockSize: number; overlayWhiteouts?: boolean },
       ) =>
         reporting(async () => {
-          const input = tar === '-' ? process.stdin : createReadStream(tar, { highWaterMark: 1 << 20 });
-          const stats = await createSquashfs(decompressedTar(input), image, {
+          // A file by its path: the writer reads it through reused buffers and recognises its compression.
+          const input = tar === '-' ? decompressedTar(process.stdin) : tar;
+          const stats = await createSquashfs(input, image, {
             compressor: opts.compressor as CompressorName,
             level: opts.level,
             blockSize: opts.blockSize,

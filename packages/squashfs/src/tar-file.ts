@@ -1,0 +1,39 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { SquashfsError } from './errors.js';
+import { decompressedTar, isCompressed } from './tar-decompress.js';
+
+const CHUNK = 1 << 20;
+/** The tar reader is done with a chunk before it asks for the next: four leave room to spare. */
+const BUFFERS = 4;
+
+/**
+ * A layer file as createSquashfs reads it. A compressed one (recognised by content) goes through
+ * decompressedTar. A plain one is read through a few reused buffers: a fresh buffer per read makes
+ * V8 run a full collection every 64 MB of input, some 7% of a conversion's time.
+ */
+export async function* tarFileChunks(path: string): AsyncGenerator<Buffer> {
+  let file: Awaited<ReturnType<typeof open>>;
+  try {
+    file = await open(path, 'r');
+  } catch (cause) {
+    throw new SquashfsError('NOT_FOUND', `cannot read the tar: ${(cause as Error).message}`, path, { cause });
+  }
+  try {
+    const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK));
+    let position = 0;
+    for (let i = 0; ; i++) {
+      const buffer = buffers[i % BUFFERS]!;
+      const { bytesRead } = await file.read(buffer, 0, CHUNK, position);
+      if (bytesRead === 0) return;
+      if (position === 0 && isCompressed(buffer.subarray(0, bytesRead))) {
+        yield* decompressedTar(createReadStream(path, { highWaterMark: CHUNK }));
+        return;
+      }
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
