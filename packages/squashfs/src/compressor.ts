@@ -154,10 +154,11 @@ export function createCompressor(
   };
 }
 
+const ZSTD_FASTEST = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
 const quickProbe = inPlaceCompressor(
-  () => zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }),
+  () => zlib.createZstdCompress(ZSTD_FASTEST),
   { flush: zlib.constants.ZSTD_e_end, reset: false },
-  (data) => zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }),
+  (data) => zlib.zstdCompressSync(data, ZSTD_FASTEST),
 );
 
 /** The work of one block, on whichever thread runs it: compressed into `out`, or -1 if it would not shrink. */
