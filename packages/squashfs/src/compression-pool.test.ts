@@ -10,39 +10,47 @@ function sharedCopy(data: Uint8Array): Buffer {
 }
 
 describe('CompressionPool', () => {
-  it('compresses blocks in shared memory on its workers, answering each in the order asked', async () => {
+  it('compresses blocks in place in shared memory on its workers, answering each in the order asked', async () => {
     const pool = CompressionPool.start({ name: 'zstd', level: 10, blockSize: 131072 }, 2)!;
     expect(pool).toBeDefined();
-    const blocks = [0, 1, 2, 3, 4, 5].map((i) => sharedCopy(pseudoRandom(131072, i + 1, i % 2 === 0)));
-    const outs = blocks.map(() => Buffer.from(new SharedArrayBuffer(131072)));
-    const lengths = await Promise.all(blocks.map((b, i) => pool.compressInto(b, outs[i]!, false)));
+    const originals = [0, 1, 2, 3, 4, 5].map((i) => pseudoRandom(131072, i + 1, i % 2 === 0));
+    const blocks = originals.map(sharedCopy);
+    const lengths = await Promise.all(blocks.map((b, i) => pool.compressInPlace(b, i === 3)));
     pool.close();
     lengths.forEach((length, i) => {
       if (i % 2 === 0) {
-        // Six letters: compressed, and the bytes in `out` decompress to the block.
+        // Six letters: compressed, and the bytes now starting the block decompress to what it held.
         expect(length).toBeGreaterThan(0);
         expect(length).toBeLessThan(131072);
-        expect(zstdDecompressSync(outs[i]!.subarray(0, length)).equals(blocks[i]!)).toBe(true);
+        expect(zstdDecompressSync(blocks[i]!.subarray(0, length)).equals(originals[i]!)).toBe(true);
       } else {
-        expect(length).toBe(-1); // random: stored as is
+        // Random, probed first or not: stored as is, the block untouched.
+        expect(length).toBe(-1);
+        expect(blocks[i]!.equals(originals[i]!)).toBe(true);
       }
     });
+  });
+
+  it('leaves a probed block that compresses whole, compressed at the real level', async () => {
+    const pool = CompressionPool.start({ name: 'zstd', level: 10, blockSize: 131072 }, 1)!;
+    const original = pseudoRandom(131072, 7, true);
+    const block = sharedCopy(original);
+    const length = await pool.compressInPlace(block, true);
+    pool.close();
+    expect(length).toBeGreaterThan(0);
+    expect(zstdDecompressSync(block.subarray(0, length)).equals(original)).toBe(true);
   });
 
   it('fails every block with the reason when its workers cannot start, instead of hanging', async () => {
     const pool = CompressionPool.start({ name: 'no-such-codec', level: undefined, blockSize: 131072 }, 1)!;
     const block = sharedCopy(pseudoRandom(4096, 1, true));
-    await expect(pool.compressInto(block, Buffer.from(new SharedArrayBuffer(4096)), false)).rejects.toThrow(
-      /unknown compressor "no-such-codec"/,
-    );
-    await expect(pool.compressInto(block, Buffer.from(new SharedArrayBuffer(4096)), false)).rejects.toThrow();
+    await expect(pool.compressInPlace(block, false)).rejects.toThrow(/unknown compressor "no-such-codec"/);
+    await expect(pool.compressInPlace(block, false)).rejects.toThrow();
   });
 
   it('refuses blocks that are not shared memory (a worker could not see them)', async () => {
     const pool = CompressionPool.start({ name: 'gzip', level: 9, blockSize: 131072 }, 1)!;
-    await expect(pool.compressInto(Buffer.alloc(16), Buffer.alloc(16), false)).rejects.toThrow(
-      /SharedArrayBuffer/,
-    );
+    await expect(pool.compressInPlace(Buffer.alloc(16), false)).rejects.toThrow(/SharedArrayBuffer/);
     pool.close();
   });
 });

@@ -10,15 +10,14 @@ export interface CodecSpec {
   blockSize: number;
 }
 
-/** One block for a worker: both views over SharedArrayBuffers, read and written in place. */
+/** One block for a worker: a view over a SharedArrayBuffer, read and written in place. */
 export interface CompressionJob {
   block: Uint8Array;
-  out: Uint8Array;
   /** Check cheaply first whether the block compresses at all. */
   probe: boolean;
 }
 
-/** A worker's answer: the compressed length in `out`, -1 when the block would not shrink, or an error. */
+/** A worker's answer: the compressed length (those bytes now start the block), -1 when it would not shrink, or an error. */
 export type CompressionReply = number | { error: string };
 
 /** Blocks handed to one worker at once: one it compresses, others waiting, so it never idles on us. */
@@ -87,13 +86,13 @@ export class CompressionPool {
     }
   }
 
-  compressInto(block: Uint8Array, out: Uint8Array, probe: boolean): Promise<number> {
-    if (!(block.buffer instanceof SharedArrayBuffer) || !(out.buffer instanceof SharedArrayBuffer)) {
+  compressInPlace(block: Uint8Array, probe: boolean): Promise<number> {
+    if (!(block.buffer instanceof SharedArrayBuffer)) {
       return Promise.reject(new TypeError('compression pool blocks must be views of a SharedArrayBuffer'));
     }
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ job: { block, out, probe }, resolve, reject });
+      this.waiting.push({ job: { block, probe }, resolve, reject });
       this.dispatch();
     });
   }

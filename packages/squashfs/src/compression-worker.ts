@@ -9,11 +9,11 @@ const port = parentPort!;
 /** One block at a time even for an asynchronous codec, so the answers keep the order of the jobs. */
 let previous: Promise<void> = Promise.resolve();
 
-port.on('message', ({ block, out, probe }: CompressionJob) => {
+port.on('message', ({ block, probe }: CompressionJob) => {
   previous = previous.then(async () => {
     let reply: CompressionReply;
     try {
-      reply = await compressHere(codec, block, out, probe);
+      reply = await compressHere(codec, block, probe);
     } catch (err) {
       reply = { error: (err as Error).message };
     }

@@ -29,11 +29,12 @@ export interface Codec {
 /** A writer's compressor: a codec whose data blocks compress on worker threads, in parallel. */
 export interface Compressor extends Codec {
   /**
-   * Compress `block` into `out` (both over a SharedArrayBuffer, which the workers read and write in
-   * place): the compressed length, or -1 when compression would not shrink the block. `probe`: the
-   * block is likely incompressible (the file's last block was), so check that cheaply first.
+   * Compress `block` in place (it is over a SharedArrayBuffer, which the workers read and write): the
+   * compressed length, its bytes now at the start of `block`, or -1 when compression would not shrink
+   * it, the block left as it was. `probe`: the block is likely incompressible (the file's last block
+   * was), so check that cheaply first.
    */
-  compressInto(block: Buffer, out: Buffer, probe: boolean): Promise<number>;
+  compressInPlace(block: Buffer, probe: boolean): Promise<number>;
   close(): void;
 }
 
@@ -144,9 +145,9 @@ export function createCompressor(
   const pool = CompressionPool.start({ name, level, blockSize }, concurrency);
   return {
     ...codec,
-    compressInto: pool
-      ? (block, out, probe) => pool.compressInto(block, out, probe)
-      : (block, out, probe) => compressHere(codec, block, out, probe),
+    compressInPlace: pool
+      ? (block, probe) => pool.compressInPlace(block, probe)
+      : (block, probe) => compressHere(codec, block, probe),
     close() {
       pool?.close();
       codec.close?.();
@@ -161,19 +162,20 @@ const quickProbe = inPlaceCompressor(
   (data) => zlib.zstdCompressSync(data, ZSTD_FASTEST),
 );
 
-/** The work of one block, on whichever thread runs it: compressed into `out`, or -1 if it would not shrink. */
-export async function compressHere(
-  codec: Codec,
-  block: Uint8Array,
-  out: Uint8Array,
-  probe: boolean,
-): Promise<number> {
+/** Where the probe's output goes: only whether it shrank matters, and the block must stay as it is. */
+let probeOut = Buffer.alloc(0);
+
+/** The work of one block, on whichever thread runs it: compressed in place, or -1 if it would not shrink. */
+export async function compressHere(codec: Codec, block: Uint8Array, probe: boolean): Promise<number> {
   // Data that zstd's fastest level cannot shrink at all (compressed or encrypted files) is not worth
   // the real level's time: a twentieth of the work, and the block is stored as is either way.
-  if (probe && quickProbe(block, out) < 0) return -1;
-  if (codec.compressIntoSync) return codec.compressIntoSync(block, out);
+  if (probe) {
+    if (probeOut.length < block.byteLength) probeOut = Buffer.allocUnsafe(block.byteLength);
+    if (quickProbe(block, probeOut) < 0) return -1;
+  }
+  if (codec.compressIntoSync) return codec.compressIntoSync(block, block);
   const packed = codec.compressAsync ? await codec.compressAsync(block) : codec.compressSync(block);
-  return placeInto(packed, block, out);
+  return placeInto(packed, block, block);
 }
 
 /** Build the compressor for a reader from the superblock id and the options block, if any. */
