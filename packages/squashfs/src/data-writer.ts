@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { BackgroundWrites } from './background-writes.js';
 import type { Compressor } from './compressor.js';
 import type { FileLayout } from './file-layout.js';
 import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
 
 const IN_FLIGHT_BYTES_PER_CORE = 8 << 20;
+/** Blocks being written at once, on libuv's four threads. */
+const WRITES_AT_ONCE = 4;
 
 /** A block on its way to disk: compression runs on the thread pool, writing happens in submission order. */
 interface Job {
@@ -30,12 +32,12 @@ export interface FragmentEntry {
  * written in order, tails are packed into shared fragment blocks, identical files share their data.
  */
 export class DataWriter {
-  private readonly fd: number;
   private readonly compressor: Compressor;
   private readonly blockSize: number;
   private readonly maxInFlight: number;
   private readonly zeroBlock: Buffer;
   private readonly queue: Job[] = [];
+  private readonly writes: BackgroundWrites;
   /** Where the next written byte goes. */
   private position: number;
   private readonly seen = new Map<string, FileLayout>();
@@ -49,7 +51,7 @@ export class DataWriter {
   bytesIn = 0;
 
   constructor(fd: number, compressor: Compressor, blockSize: number, concurrency: number, start: number) {
-    this.fd = fd;
+    this.writes = new BackgroundWrites(fd, WRITES_AT_ONCE);
     this.compressor = compressor;
     this.blockSize = blockSize;
     // Enough blocks in flight that the workers ride out the main thread's slow stretches (a run of small
@@ -76,8 +78,8 @@ export class DataWriter {
   }
 
   private giveBack(block: Buffer): void {
-    // Each job in flight holds one, compressed in place; two more are the staging and fragment blocks.
-    if (this.spare.length < this.maxInFlight + 2) this.spare.push(block);
+    // Each job in flight or being written holds one; two more are the staging and fragment blocks.
+    if (this.spare.length < this.maxInFlight + WRITES_AT_ONCE + 2) this.spare.push(block);
   }
 
   private async compress(raw: Buffer, probe: boolean): Promise<{ bytes: Uint8Array; sizeField: number }> {
@@ -100,15 +102,16 @@ export class DataWriter {
     }
     const { bytes, sizeField } = await job.result;
     const at = this.position;
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, at + done);
     this.position += bytes.length;
     job.onWritten(at, sizeField);
-    if (job.recycle) this.giveBack(job.recycle);
+    const { recycle } = job;
+    await this.writes.add(bytes, at, recycle && (() => this.giveBack(recycle)));
   }
 
+  /** Every block submitted so far is on disk: its position and size known, the file readable there. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) await this.writeOne();
+    await this.writes.settle();
   }
 
   /** `file`: what the file's blocks showed so far; after one that did not shrink, the next is probed. */
@@ -270,9 +273,9 @@ export class DataWriter {
     return this.position;
   }
 
-  /** On failure: wait for in-flight compression so no work outlives the caller. */
+  /** On failure: wait for in-flight compression and writes so no work outlives the caller. */
   async abort(): Promise<void> {
-    await Promise.allSettled(this.queue.map((j) => j.result));
+    await Promise.allSettled([...this.queue.map((j) => j.result), this.writes.settle()]);
     this.queue.length = 0;
   }
 }

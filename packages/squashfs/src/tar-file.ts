@@ -4,7 +4,10 @@ import { SquashfsError } from './errors.js';
 import { decompressedTar, isCompressed } from './tar-decompress.js';
 
 const CHUNK = 1 << 20;
-/** The tar reader is done with a chunk before it asks for the next: four leave room to spare. */
+/**
+ * The tar reader is done with a chunk before it asks for the next, and one more is being read ahead:
+ * four leave room to spare.
+ */
 const BUFFERS = 4;
 
 /**
@@ -19,21 +22,25 @@ export async function* tarFileChunks(path: string): AsyncGenerator<Buffer> {
   } catch (cause) {
     throw new SquashfsError('NOT_FOUND', `cannot read the tar: ${(cause as Error).message}`, path, { cause });
   }
+  const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK));
+  let position = 0;
+  // The next chunk is read while the caller works on this one.
+  let next = file.read(buffers[0]!, 0, CHUNK, 0);
   try {
-    const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK));
-    let position = 0;
     for (let i = 0; ; i++) {
       const buffer = buffers[i % BUFFERS]!;
-      const { bytesRead } = await file.read(buffer, 0, CHUNK, position);
+      const { bytesRead } = await next;
       if (bytesRead === 0) return;
       if (position === 0 && isCompressed(buffer.subarray(0, bytesRead))) {
         yield* decompressedTar(createReadStream(path, { highWaterMark: CHUNK }));
         return;
       }
       position += bytesRead;
+      next = file.read(buffers[(i + 1) % BUFFERS]!, 0, CHUNK, position);
       yield buffer.subarray(0, bytesRead);
     }
   } finally {
+    await next.catch(() => {});
     await file.close();
   }
 }
