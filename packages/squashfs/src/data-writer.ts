@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { BackgroundWrites } from './background-writes.js';
 import type { Compressor } from './compressor.js';
 import type { FileLayout } from './file-layout.js';
 import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
+import { sameStoredBlocks } from './stored-blocks.js';
 
 const IN_FLIGHT_BYTES_PER_CORE = 8 << 20;
 /** Blocks being written at once, on libuv's four threads. */
@@ -36,6 +38,8 @@ export class DataWriter {
   private readonly blockSize: number;
   private readonly maxInFlight: number;
   private readonly zeroBlock: Buffer;
+  /** The image, open for reading too: a checksum match is confirmed against what is stored. */
+  private readonly fd: number;
   private readonly queue: Job[] = [];
   private readonly writes: BackgroundWrites;
   /** Where the next written byte goes. */
@@ -51,6 +55,7 @@ export class DataWriter {
   bytesIn = 0;
 
   constructor(fd: number, compressor: Compressor, blockSize: number, concurrency: number, start: number) {
+    this.fd = fd;
     this.writes = new BackgroundWrites(fd, WRITES_AT_ONCE);
     this.compressor = compressor;
     this.blockSize = blockSize;
@@ -148,8 +153,9 @@ export class DataWriter {
         layout.blocksStart = pos;
       },
     });
-    // Full blocks and the tail are hashed apart, so files that differ only in their tail share blocks.
-    const blocksHash = createHash('sha256');
+    // Full blocks and the tail are summed apart, so files that differ only in their tail share blocks.
+    // The blocks by a fast checksum, a match confirmed against the stored bytes; the tail by SHA-256.
+    let blocksSum = 0;
     const bs = this.blockSize;
     // The staging block is reused across files until it is handed to the compressor: most files are small,
     // and allocating a block per file churns native memory.
@@ -160,7 +166,7 @@ export class DataWriter {
     const compressibility: Compressibility = { incompressible: false };
 
     const emit = async (full: Buffer): Promise<void> => {
-      blocksHash.update(full);
+      blocksSum = crc32(full, blocksSum);
       const i = index++;
       if (full.equals(this.zeroBlock)) {
         layout.blockSizes[i] = 0;
@@ -205,17 +211,25 @@ export class DataWriter {
     this.bytesIn += total;
     const tail = block.subarray(0, fill);
 
-    const blocksKey = `${blocksHash.digest('base64')}:${index}`;
-    const key = `${blocksKey}:${createHash('sha256').update(tail).digest('base64')}:${total}`;
+    const blocksKey = `${blocksSum}:${index}`;
+    const key = `${blocksKey}:${hash('sha256', tail, 'base64')}:${total}`;
     const previous = this.seen.get(key);
-    if (previous) {
+    if (previous && index === 0) {
+      // Same content as an earlier file with no full blocks: nothing of this one was written.
+      this.duplicates++;
+      return previous;
+    }
+    // Blocks are compared only once both files' are on disk.
+    if (previous || this.seenBlocks.has(blocksKey)) await this.drain();
+    if (previous && sameStoredBlocks(this.fd, previous, layout, index)) {
       // Same content as an earlier file: drop the blocks just written and point at the earlier copy.
-      await this.drain();
       this.position = layout.blocksStart;
       this.duplicates++;
-      return { ...previous, blockSizes: [...previous.blockSizes] };
+      return previous;
     }
-    const sameBlocks = index > 0 ? this.seenBlocks.get(blocksKey) : undefined;
+    const earlier = index > 0 ? this.seenBlocks.get(blocksKey) : undefined;
+    const sameBlocks =
+      earlier && sameStoredBlocks(this.fd, earlier.layout, layout, index) ? earlier : undefined;
     if (sameBlocks) {
       // The same full blocks as an earlier file (as tar2sqfs finds them): point at those, keep the tail.
       await this.drain();
@@ -223,7 +237,7 @@ export class DataWriter {
       layout.blocksStart = sameBlocks.layout.blocksStart;
       layout.blockSizes = sameBlocks.layout.blockSizes.slice(0, index);
       layout.sparseBytes = sameBlocks.sparseBytes;
-    } else if (index > 0) {
+    } else if (index > 0 && !earlier) {
       // Its positions and sizes are filled in as its blocks are written; read only after a drain.
       this.seenBlocks.set(blocksKey, { layout, sparseBytes: layout.sparseBytes });
     }
@@ -236,7 +250,7 @@ export class DataWriter {
       layout.fragment = at.index;
       layout.fragmentOffset = at.offset;
     }
-    this.seen.set(key, layout);
+    if (!previous) this.seen.set(key, layout);
     return layout;
   }
 

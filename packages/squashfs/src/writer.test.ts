@@ -2,12 +2,13 @@ import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { crc32, gzipSync, zstdCompressSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs } from './index.js';
 import { checkAgainstTar, checkAgainstTar2sqfs, normaliseListing, xzBlocks } from './testing/compare.js';
 import {
+  crc32Twin,
   duplicatesTars,
   extensionsTar,
   featuresTar,
@@ -19,7 +20,7 @@ import {
   unpaddedTar,
   whiteoutTar,
 } from './testing/corpus.js';
-import { listing, run, sqfsdiff, tar2sqfs, tempDir } from './testing/peers.js';
+import { exec, listing, run, sqfsdiff, tar2sqfs, tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -276,6 +277,39 @@ describe('createSquashfs against tar2sqfs', () => {
     expect(a.equals(b)).toBe(true);
     expect(r.stat('bin/hardlink').nlink).toBe(3);
     r.close();
+  });
+
+  it('does not share data between files whose blocks only have the same checksum', async () => {
+    const block = pseudoRandom(131072, 11, true);
+    const twin = crc32Twin(block);
+    expect(crc32(twin)).toBe(crc32(block));
+    expect(twin.equals(block)).toBe(false);
+    const tail = Buffer.from('the same tail');
+    const tar = await packTar([
+      { name: 'a', content: Buffer.concat([block, tail]) },
+      { name: 'b', content: Buffer.concat([twin, tail]) },
+      { name: 'c', content: Buffer.concat([twin, Buffer.from('another tail')]) },
+      { name: 'd', content: Buffer.concat([block, tail]) },
+    ]);
+    const image = join(tmp.dir, 'crc-twins.sqfs');
+    const stats = await createSquashfs([tar], image);
+    expect(stats.duplicateFiles).toBe(1); // d, a true copy of a
+    const r = await openSquashfs(image);
+    for (const [name, head] of [
+      ['a', block],
+      ['b', twin],
+      ['c', twin],
+      ['d', block],
+    ] as const) {
+      expect((await buffer(r.readFile(name))).subarray(0, 131072).equals(head)).toBe(true);
+    }
+    r.close();
+    // unsquashfs reads the same: b is the twin, not a's blocks.
+    const { stdout } = await exec('unsquashfs', ['-cat', image, 'b'], {
+      encoding: 'buffer',
+      maxBuffer: 1 << 20,
+    });
+    expect(stdout.subarray(0, 131072).equals(twin)).toBe(true);
   });
 
   it('shares the full blocks of files that differ only in their tails, as tar2sqfs does', async () => {

@@ -76,7 +76,7 @@ export async function createSquashfs(
   const tmpPath = join(dirname(outputPath), `.${basename(outputPath)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number;
   try {
-    fd = openSync(tmpPath, 'wx');
+    fd = openSync(tmpPath, 'wx+');
   } catch (err) {
     compressor.close();
     throw new SquashfsError(

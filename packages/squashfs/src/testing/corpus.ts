@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { crc32 } from 'node:zlib';
 import type { Header } from 'tar-stream';
 import tarStream from 'tar-stream';
 
@@ -14,6 +15,49 @@ export function pseudoRandom(size: number, seed: number, compressible = false): 
     out[i] = compressible ? 97 + (x % 6) : x & 0xff;
   }
   return out;
+}
+
+/**
+ * Other bytes with the same length and CRC-32 as `block`: what a checksum alone would take for a copy.
+ * The CRC is linear, so one bit flipped at the start is cancelled by flipping a set of bits among the
+ * last four bytes, found by Gaussian elimination over GF(2).
+ */
+export function crc32Twin(block: Buffer): Buffer {
+  const n = block.length;
+  const zero = crc32(Buffer.alloc(n));
+  const effect = (byte: number, bit: number): number => {
+    const flipped = Buffer.alloc(n);
+    flipped[byte] = 1 << bit;
+    return (crc32(flipped) ^ zero) >>> 0;
+  };
+  // A basis of the effects of the last 32 bits, each with the set of bits (a 32-bit mask) it combines.
+  const basis = new Map<number, { effect: number; bits: number }>();
+  for (let j = 0; j < 32; j++) {
+    let e = effect(n - 4 + (j >> 3), j & 7);
+    let bits = (1 << j) >>> 0;
+    for (let top = 31; top >= 0 && e !== 0; top--) {
+      if (((e >>> top) & 1) === 0) continue;
+      const row = basis.get(top);
+      if (!row) {
+        basis.set(top, { effect: e, bits });
+        break;
+      }
+      e = (e ^ row.effect) >>> 0;
+      bits = (bits ^ row.bits) >>> 0;
+    }
+  }
+  let left = effect(0, 0);
+  let bits = 0;
+  for (let top = 31; top >= 0; top--) {
+    if (((left >>> top) & 1) === 0) continue;
+    const row = basis.get(top)!;
+    left = (left ^ row.effect) >>> 0;
+    bits = (bits ^ row.bits) >>> 0;
+  }
+  const twin = Buffer.from(block);
+  twin[0]! ^= 1;
+  for (let j = 0; j < 32; j++) if ((bits >>> j) & 1) twin[n - 4 + (j >> 3)]! ^= 1 << (j & 7);
+  return twin;
 }
 
 export const MTIME = new Date('2024-03-01T12:34:00Z');
