@@ -53,13 +53,14 @@ export class ByteSource {
   }
 
   /** Yield the next n bytes as they arrive (views into the source's chunks); throws if the stream ends early. */
-  async *stream(n: number, what: string): AsyncGenerator<Buffer> {
+  /** `what` names the data in the error, made only when there is one. */
+  async *stream(n: number, what: () => string): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
       if (!(await this.fill())) {
         throw new SquashfsError(
           'TAR_TRUNCATED',
-          `tar stream ends ${left} bytes before the end of ${what}: the archive is truncated`,
+          `tar stream ends ${left} bytes before the end of ${what()}: the archive is truncated`,
         );
       }
       const take = Math.min(left, this.chunk.length);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs, SquashfsError } from './index.js';
-import { featuresTar, packTar } from './testing/corpus.js';
+import { END, featuresTar, packTar, pad, rawHeader, withField } from './testing/corpus.js';
 import { tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
@@ -53,6 +53,17 @@ describe('createSquashfs on bad input', () => {
     mkdirSync(dir);
     const err = await failure(createSquashfs([Buffer.alloc(2048, 0x41)], join(dir, 'out.sqfs')));
     expect(err.code).toBe('TAR_CORRUPT');
+    expectNoOutput(dir);
+  });
+
+  it('refuses a header number that is not octal with TAR_CORRUPT, naming it', async () => {
+    const dir = join(tmp.dir, 'bad-number');
+    mkdirSync(dir);
+    const header = withField(rawHeader({ name: 'a', type: '0', size: 1 }), 108, 8, 'root\0');
+    const tar = Buffer.concat([header, pad(Buffer.from('x')), END]);
+    const err = await failure(createSquashfs([tar], join(dir, 'out.sqfs')));
+    expect(err.code).toBe('TAR_CORRUPT');
+    expect(err.message).toContain('bad number "root"');
     expectNoOutput(dir);
   });
 

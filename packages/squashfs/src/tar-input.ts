@@ -47,7 +47,14 @@ function cstring(buf: Buffer, start: number, len: number): string {
   return field.toString('latin1', 0, end === -1 ? len : end);
 }
 
-/** Tar numbers are octal text, or base-256 big-endian when the first byte has its high bit set. */
+const SPACE = 0x20;
+const DIGIT_0 = 0x30;
+
+/**
+ * Tar numbers are octal text (leading spaces, then digits up to a NUL or space), or base-256
+ * big-endian when the first byte has its high bit set. Read off the bytes, without making strings:
+ * there are seven per header.
+ */
 function number(buf: Buffer, start: number, len: number): number {
   const first = buf[start]!;
   if (first & 0x80) {
@@ -56,11 +63,29 @@ function number(buf: Buffer, start: number, len: number): number {
     for (let i = 1; i < len; i++) v = v * 256 + buf[start + i]!;
     return v;
   }
-  const text = cstring(buf, start, len).trim();
-  if (text === '') return 0;
-  const v = Number.parseInt(text, 8);
-  if (Number.isNaN(v)) throw new SquashfsError('TAR_CORRUPT', `tar header holds a bad number "${text}"`);
+  const end = start + len;
+  let i = start;
+  while (i < end && buf[i] === SPACE) i++;
+  if (i === end || buf[i] === 0) return 0; // an empty field
+  const digits = i;
+  let v = 0;
+  for (; i < end; i++) {
+    const digit = buf[i]! - DIGIT_0;
+    if (digit < 0 || digit > 7) break;
+    v = v * 8 + digit;
+  }
+  if (i === digits) {
+    const text = cstring(buf, start, len).trim();
+    throw new SquashfsError('TAR_CORRUPT', `tar header holds a bad number "${text}"`);
+  }
   return v;
+}
+
+const USTAR = Buffer.from('ustar', 'latin1');
+
+/** POSIX ustar ("ustar\0" + version) has a name prefix field; GNU ("ustar  ") uses those bytes otherwise. */
+function isPosixUstar(h: Buffer): boolean {
+  return h[262] !== 0x20 && h.compare(USTAR, 0, USTAR.length, 257, 262) === 0;
 }
 
 function checksumOk(h: Buffer): boolean {
@@ -75,8 +100,11 @@ function checksumOk(h: Buffer): boolean {
   return stored === unsigned || stored === signed;
 }
 
-/** Parse PAX records ("<len> <key>=<value>\n"); values stay bytes since xattr values are binary. */
-function parsePax(data: Buffer, into: Map<string, Buffer>): void {
+/**
+ * Parse PAX records ("<len> <key>=<value>\n"). Values are binary strings (one char per byte, as names
+ * are): xattr values are bytes, and a short string costs less than a Buffer on every entry.
+ */
+function parsePax(data: Buffer, into: Map<string, string>): void {
   let pos = 0;
   while (pos < data.length) {
     const space = data.indexOf(0x20, pos);
@@ -87,7 +115,7 @@ function parsePax(data: Buffer, into: Map<string, Buffer>): void {
     }
     const record = data.subarray(space + 1, pos + len - 1); // drop trailing newline
     const eq = record.indexOf(0x3d);
-    if (eq !== -1) into.set(record.toString('utf8', 0, eq), Buffer.from(record.subarray(eq + 1)));
+    if (eq !== -1) into.set(record.toString('utf8', 0, eq), record.toString('latin1', eq + 1));
     pos += len;
   }
 }
@@ -132,8 +160,8 @@ export async function* readTar(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncGenerator<TarEntry> {
   const input = new ByteSource(source);
-  const globalPax = new Map<string, Buffer>();
-  let pax = new Map<string, Buffer>();
+  const globalPax = new Map<string, string>();
+  let pax = new Map<string, string>();
   let longName: string | undefined;
   let longLink: string | undefined;
   try {
@@ -181,7 +209,7 @@ export async function* readTar(
       }
 
       const ext = globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
-      const text = (key: string): string | undefined => ext.get(key)?.toString('latin1');
+      const text = (key: string): string | undefined => ext.get(key);
       const num = (key: string, fallback: number): number => {
         const v = text(key);
         if (v === undefined) return fallback;
@@ -191,9 +219,8 @@ export async function* readTar(
         return n;
       };
 
-      const isGnu = header.toString('latin1', 257, 263) === 'ustar ';
       let name = cstring(header, 0, 100);
-      if (!isGnu && header.toString('latin1', 257, 262) === 'ustar') {
+      if (isPosixUstar(header)) {
         const prefix = cstring(header, 345, 155);
         if (prefix) name = `${prefix}/${name}`;
       }
@@ -202,12 +229,10 @@ export async function* readTar(
 
       const xattrs = new Map<string, Buffer>();
       for (const [k, v] of ext) {
-        if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+        if (k.startsWith('SCHILY.xattr.'))
+          xattrs.set(k.slice('SCHILY.xattr.'.length), Buffer.from(v, 'latin1'));
         else if (k.startsWith('LIBARCHIVE.xattr.')) {
-          xattrs.set(
-            decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)),
-            Buffer.from(v.toString(), 'base64'),
-          );
+          xattrs.set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(v, 'base64'));
         }
       }
 
@@ -278,7 +303,7 @@ export async function* readTar(
       longName = longLink = undefined;
 
       let consumed = false;
-      const what = `the data of ${readablePath(name)}`;
+      const what = () => `the data of ${readablePath(name)}`;
       if (type === 'file') {
         entry.body = () => {
           consumed = true;
@@ -289,10 +314,10 @@ export async function* readTar(
       }
       yield entry;
       if (!consumed && type === 'file') {
-        if ((await input.skip(dataSize)) < dataSize) throw truncated(what);
+        if ((await input.skip(dataSize)) < dataSize) throw truncated(what());
       } else if (type !== 'file' && dataSize > 0) {
         // Hard links and directories rarely carry data; skip it if they do.
-        if ((await input.skip(dataSize)) < dataSize) throw truncated(what);
+        if ((await input.skip(dataSize)) < dataSize) throw truncated(what());
       }
       // A missing final padding is fine: umoci ends its layers right after the last byte of data.
       await input.skip((BLOCK - ((dataSize + consumedMap) % BLOCK)) % BLOCK);
@@ -314,13 +339,13 @@ async function* sparseBody(
   dataSize: number,
   logicalSize: number,
   map: SparseSegment[],
-  what: string,
+  what: () => string,
 ): AsyncGenerator<Buffer> {
   let pos = 0;
   let stored = 0;
   for (const seg of [...map].sort((a, b) => a.offset - b.offset)) {
     if (seg.offset < pos || seg.offset + seg.size > logicalSize || stored + seg.size > dataSize) {
-      throw new SquashfsError('TAR_CORRUPT', `tar sparse map of ${what} is inconsistent`);
+      throw new SquashfsError('TAR_CORRUPT', `tar sparse map of ${what()} is inconsistent`);
     }
     yield* zeros(seg.offset - pos);
     yield* input.stream(seg.size, what);
@@ -329,6 +354,6 @@ async function* sparseBody(
   }
   yield* zeros(logicalSize - pos);
   if (stored < dataSize) {
-    if ((await input.skip(dataSize - stored)) < dataSize - stored) throw truncated(what);
+    if ((await input.skip(dataSize - stored)) < dataSize - stored) throw truncated(what());
   }
 }

@@ -10,15 +10,19 @@ import { checkAgainstTar, checkAgainstTar2sqfs, normaliseListing, xzBlocks } fro
 import {
   crc32Twin,
   duplicatesTars,
+  END,
   extensionsTar,
   featuresTar,
   LATIN1_NAME,
   largeDirTar,
   namesTar,
   packTar,
+  pad,
   pseudoRandom,
+  rawHeader,
   unpaddedTar,
   whiteoutTar,
+  withField,
 } from './testing/corpus.js';
 import { exec, listing, run, sqfsdiff, tar2sqfs, tempDir } from './testing/peers.js';
 
@@ -122,6 +126,26 @@ describe('createSquashfs against tar2sqfs', () => {
     // An independent reader agrees on the binary capability.
     const x = await run('rdsquashfs', ['-x', '/bin/ping', ours]);
     expect(x.stdout).toContain('security.capability=0x01000002002000000000000000000000');
+  });
+
+  it('reads header numbers padded with spaces, as old tar writers pad them', async () => {
+    let header = rawHeader({ name: 'old', type: '0', size: 5 });
+    for (const [at, width, text] of [
+      [100, 8, '   644 '],
+      [108, 8, '     7 '],
+      [116, 8, '    11\0'],
+      [124, 12, '          5'],
+      [136, 12, '14530000000 '],
+    ] as const) {
+      header = withField(header, at, width, text);
+    }
+    const tar = Buffer.concat([header, pad(Buffer.from('hello')), END]);
+    const image = join(tmp.dir, 'old-numbers.sqfs');
+    await createSquashfs([tar], image);
+    const r = await openSquashfs(image);
+    expect(r.stat('old')).toMatchObject({ mode: 0o644, uid: 7, gid: 9, size: 5, mtime: 0o14530000000 });
+    expect((await buffer(r.readFile('old'))).toString()).toBe('hello');
+    r.close();
   });
 
   it('stores device numbers with 20-bit minors like the kernel encodes them', async () => {

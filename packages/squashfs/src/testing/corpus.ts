@@ -127,6 +127,18 @@ export function rawHeader(fields: {
   return b;
 }
 
+/** `header` with the field at `at` rewritten as `text` (NUL-padded to `width`) and its checksum redone. */
+export function withField(header: Buffer, at: number, width: number, text: string): Buffer {
+  const b = Buffer.from(header);
+  b.fill(0, at, at + width);
+  b.write(text, at, width, 'latin1');
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
+
 export function pad(data: Buffer): Buffer {
   return Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 }
