@@ -216,6 +216,9 @@ for (const [layerName, tar] of layers) {
   }
 }
 
+/** Two decimals under ten seconds, where one would hide the ratio. */
+const seconds = (s) => s.toFixed(s < 10 ? 2 : 1);
+
 console.log(`\nmedians of ${runs} runs, block size ${blockSize}, tar2sqfs -j ${jobs}`);
 console.log(
   'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours CPU s | tar2sqfs CPU s | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
@@ -226,11 +229,11 @@ for (const r of rows) {
     [
       r.layer,
       r.setting,
-      r.oursTime.toFixed(1),
-      r.refTime.toFixed(1),
+      seconds(r.oursTime),
+      seconds(r.refTime),
       `${r.timeRatio.toFixed(2)} (≤ ${goal})`,
-      r.oursCpu.toFixed(1),
-      r.refCpu.toFixed(1),
+      seconds(r.oursCpu),
+      seconds(r.refCpu),
       (r.oursSize / 1e6).toFixed(1),
       (r.refSize / 1e6).toFixed(1),
       r.sizeRatio.toFixed(4),

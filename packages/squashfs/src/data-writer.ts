@@ -7,6 +7,8 @@ import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
 import { sameStoredBlocks } from './stored-blocks.js';
 
 const IN_FLIGHT_BYTES_PER_CORE = 8 << 20;
+/** However many cores: the blocks in flight stay a small part of the memory a conversion may take. */
+const IN_FLIGHT_BYTES_MAX = 64 << 20;
 /** Blocks being written at once, on libuv's four threads. */
 const WRITES_AT_ONCE = 4;
 
@@ -62,10 +64,8 @@ export class DataWriter {
     // Enough blocks in flight that the workers ride out the main thread's slow stretches (a run of small
     // files, a garbage collection) on the backlog it built in a stretch of big files: 8 MiB per core,
     // 64 blocks of 128 KiB, measured best (16 ran 4% slower, 128 no faster and 35 MB bigger).
-    this.maxInFlight = Math.max(
-      4 * concurrency,
-      Math.floor((IN_FLIGHT_BYTES_PER_CORE * concurrency) / blockSize),
-    );
+    const inFlightBytes = Math.min(IN_FLIGHT_BYTES_PER_CORE * concurrency, IN_FLIGHT_BYTES_MAX);
+    this.maxInFlight = Math.max(4 * concurrency, Math.floor(inFlightBytes / blockSize));
     this.zeroBlock = Buffer.alloc(blockSize);
     this.position = start;
     this.fragment = this.takeBlock();
