@@ -1,6 +1,6 @@
-import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
+import { openLocalStore } from '../local-store.js';
 import { printResult } from '../output.js';
 
 /** `concil cache ls|prune|gc|verify`: what the local cache holds, and keeping it in shape. */
@@ -14,7 +14,7 @@ export function registerCache(program: Command): void {
     .description('list the cached images with their size and last use')
     .option('--json', 'print the list as JSON')
     .action(async (options: { json?: boolean }) => {
-      const store = await openStore();
+      const store = await openLocalStore();
       printResult(options.json, await store.list(), (images) =>
         images.length === 0
           ? [`the cache ${store.layout.root} holds no image`]
@@ -41,7 +41,7 @@ export function registerCache(program: Command): void {
     .option('--all', 'remove every image and everything cached')
     .option('--json', 'print the result as JSON')
     .action(async (options: { all?: boolean; json?: boolean }) => {
-      const store = await openStore();
+      const store = await openLocalStore();
       printResult(options.json, await store.prune({ all: options.all === true }), (result) => [
         ...result.removedImages.map((reference) => `removed ${reference}`),
         `removed ${result.removedImages.length} images, ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}`,
@@ -55,7 +55,7 @@ export function registerCache(program: Command): void {
     )
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
-      const store = await openStore();
+      const store = await openLocalStore();
       printResult(options.json, await store.gc(), (result) => [
         `removed ${result.removedFiles} files, freed ${formatBytes(result.freedBytes)}`,
       ]);
@@ -68,7 +68,7 @@ export function registerCache(program: Command): void {
     )
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
-      const store = await openStore();
+      const store = await openLocalStore();
       const result = await store.verify();
       printResult(options.json, result, ({ checked, problems }) => [
         ...problems.map((problem) => `removed ${problem.kind} ${problem.subject}: ${problem.problem}`),

@@ -1,4 +1,3 @@
-import { loadConfig, maskedConfig } from '@concil/store';
 import type { Command } from 'commander';
 import { printJson, printResult } from '../output.js';
 
@@ -13,6 +12,7 @@ export function registerConfig(program: Command): void {
     .description('print the configuration in force, defaults filled in, secrets in auths masked')
     .option('--json', 'print it as JSON (the default format is JSON too, with the file named first)')
     .action(async (options: { json?: boolean }) => {
+      const { loadConfig, maskedConfig } = await import('@concil/store');
       const loaded = await loadConfig();
       const shown = maskedConfig(loaded.config);
       if (options.json) {
@@ -28,6 +28,7 @@ export function registerConfig(program: Command): void {
     .description('print where the configuration is read from')
     .option('--json', 'print it as JSON')
     .action(async (options: { json?: boolean }) => {
+      const { loadConfig } = await import('@concil/store');
       const { path, exists } = await loadConfig();
       printResult(options.json, { path, exists }, () => [path]);
     });

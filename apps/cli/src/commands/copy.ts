@@ -1,8 +1,7 @@
-import { copy, openTarget } from '@concil/image';
-import { type Platform, parsePlatform, type ReadOnlyTarget } from '@concil/oci-spec';
-import { openStore } from '@concil/store';
+import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
+import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
@@ -24,6 +23,10 @@ export function registerCopy(program: Command): void {
     .option('--src-creds <user:pass>', 'credentials for the source registry')
     .option('--dest-creds <user:pass>', 'credentials for the destination registry');
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
+    const [{ copy, openTarget }, { parsePlatform }] = await Promise.all([
+      import('@concil/image'),
+      import('@concil/oci-spec'),
+    ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const src =
       (options.cache && !options.all && (await cachedSource(source, platform))) ||
@@ -61,7 +64,7 @@ async function cachedSource(
   platform: Platform | undefined,
 ): Promise<ReadOnlyTarget | undefined> {
   if (!source.startsWith('docker://')) return undefined;
-  const store = await openStore();
+  const store = await openLocalStore();
   const options = platform ? { platform } : {};
   if (!(await store.image(source, options))) return undefined;
   try {

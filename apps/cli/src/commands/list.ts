@@ -1,5 +1,3 @@
-import { openTarget, readImage } from '@concil/image';
-import { parsePlatform } from '@concil/oci-spec';
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
 import { printJson } from '../output.js';
@@ -18,6 +16,10 @@ export function registerList(program: Command): void {
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(command).action(async (spec: string, options) => {
+    const [{ openTarget, readImage }, { parsePlatform }] = await Promise.all([
+      import('@concil/image'),
+      import('@concil/oci-spec'),
+    ]);
     const image = await readImage(openTarget(spec, targetOptions(options, options.creds)), {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     });

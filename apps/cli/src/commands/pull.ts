@@ -1,6 +1,6 @@
-import { openStore } from '@concil/store';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
+import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 
@@ -17,7 +17,7 @@ export function registerPull(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')
     .action(async (image: string, options) => {
-      const store = await openStore();
+      const store = await openLocalStore();
       const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
       try {
         const pulled = await store.pull(image, {
