@@ -3,6 +3,8 @@
 // started as its bin starts it.
 // `--mb=<n>` scales the layers (default 1024), `--runs=<n>` sets runs per tool (default 3):
 // pnpm bench:squashfs -- --mb=200 --runs=1
+// `--parts=1` also converts the root filesystem's two kinds of content apart, with zstd-10: its big
+// files (llvm, gcc: compression-bound for both tools) and its small ones (man pages, docs, locales).
 import { execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
@@ -28,6 +30,7 @@ const arg = (name, fallback) => {
 };
 const targetMb = arg('mb', 1024);
 const runs = arg('runs', 3);
+const parts = arg('parts', 0) === 1;
 const jobs = availableParallelism();
 const blockSize = 131072;
 mkdirSync(cache, { recursive: true });
@@ -47,8 +50,8 @@ function duBytes(path) {
 
 /** Many small files: /usr/share and parts of /usr/lib of this machine, up to the target size. */
 function rootfsLayer() {
-  const path = join(cache, `rootfs-${targetMb}M.tar`);
-  if (existsSync(path)) return path;
+  const name = `rootfs-${targetMb}M`;
+  if (existsSync(join(cache, `${name}.tar`))) return join(cache, `${name}.tar`);
   const candidates = [
     'usr/share',
     'usr/lib/python3',
@@ -65,6 +68,14 @@ function rootfsLayer() {
     chosen.push(p);
     total += duBytes(`/${p}`);
   }
+  return machineLayer(name, chosen);
+}
+
+/** The directories of this machine in `dirs` (those present) as one tar, made once. */
+function machineLayer(name, dirs) {
+  const path = join(cache, `${name}.tar`);
+  if (existsSync(path)) return path;
+  const chosen = dirs.filter((p) => existsSync(`/${p}`));
   console.log(`generating ${path} from ${chosen.join(' ')} …`);
   try {
     execFileSync('tar', ['--sort=name', '--format=pax', '-C', '/', '-cf', `${path}.partial`, ...chosen], {
@@ -170,17 +181,28 @@ const median = (xs) => {
   return s[Math.floor(s.length / 2)];
 };
 
-const layers = [
-  ['rootfs (many small files)', rootfsLayer()],
-  ['random (incompressible)', randomLayer()],
-];
-const settings = [
+const bothSettings = [
   ['zstd', 10],
   ['gzip', 9],
 ];
+const layers = [
+  ['rootfs (many small files)', rootfsLayer(), bothSettings],
+  ['random (incompressible)', randomLayer(), bothSettings],
+];
+if (parts) {
+  const zstdOnly = [['zstd', 10]];
+  layers.push(
+    ['rootfs part: big files', machineLayer('rootfs-big', ['usr/lib/llvm-14', 'usr/lib/gcc']), zstdOnly],
+    [
+      'rootfs part: small files',
+      machineLayer('rootfs-small', ['usr/share/man', 'usr/share/doc', 'usr/share/locale']),
+      zstdOnly,
+    ],
+  );
+}
 const goals = { zstd: 0.8, gzip: 1.0 };
 const rows = [];
-for (const [layerName, tar] of layers) {
+for (const [layerName, tar, settings] of layers) {
   const tarMb = statSync(tar).size / 1024 / 1024;
   for (const [compressor, level] of settings) {
     const ours = [];
@@ -200,6 +222,8 @@ for (const [layerName, tar] of layers) {
     const m = (xs, k) => median(xs.map((x) => x[k]));
     const row = {
       layer: `${layerName} ${tarMb.toFixed(0)} MB`,
+      // The issue's goals are for the two whole layers; the parts only show where the time goes.
+      hasGoal: !layerName.startsWith('rootfs part'),
       setting: `${compressor}-${level}`,
       oursTime: m(ours, 'wall'),
       refTime: m(ref, 'wall'),
@@ -224,14 +248,14 @@ console.log(
   'layer | setting | ours s | tar2sqfs s | time ratio (goal) | ours CPU s | tar2sqfs CPU s | ours MB | tar2sqfs MB | size ratio | ours RSS MB | tar2sqfs RSS MB',
 );
 for (const r of rows) {
-  const goal = goals[r.setting.split('-')[0]];
+  const goal = r.hasGoal ? `≤ ${goals[r.setting.split('-')[0]]}` : 'no goal';
   console.log(
     [
       r.layer,
       r.setting,
       seconds(r.oursTime),
       seconds(r.refTime),
-      `${r.timeRatio.toFixed(2)} (≤ ${goal})`,
+      `${r.timeRatio.toFixed(2)} (${goal})`,
       seconds(r.oursCpu),
       seconds(r.refCpu),
       (r.oursSize / 1e6).toFixed(1),
