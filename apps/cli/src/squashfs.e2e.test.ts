@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,6 +34,24 @@ describe('concil squashfs', () => {
     await run('diff', ['-r', join(work, 'tree'), extracted]); // rejects on any difference
     const listed = await runCli(['squashfs', 'ls', image]);
     expect(listed.stdout).toMatch(/ \/etc\/hostname\n/);
+  });
+
+  it('reports a write the system refuses (file too large) in one line, leaving the destination as it was', async () => {
+    const dir = join(work, 'refused');
+    await mkdir(dir);
+    const image = join(dir, 'layer.sqfs');
+    await writeFile(image, 'an older image');
+    const random = join(work, 'random.tar');
+    await writeFile(join(work, 'tree-random'), randomBytes(2_000_000));
+    await run('tar', ['-C', work, '-cf', random, 'tree-random']);
+    // ulimit -f counts 1024-byte blocks in bash: a 2 MB image cannot be written under 512 KiB.
+    const result = await runCli(['squashfs', 'create', random, image], {}, { fileSizeLimitKiB: 512 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `concil squashfs: cannot write the image: EFBIG: file too large, write (${image}) [WRITE_FAILED]\n`,
+    );
+    expect(await readdir(dir)).toEqual(['layer.sqfs']);
+    expect(await readFile(image, 'utf8')).toBe('an older image');
   });
 
   it('refuses an xz level outside 0-9 in one line', async () => {

@@ -9,7 +9,8 @@ export type SquashfsErrorCode =
   | 'UNSUPPORTED_VERSION'
   | 'CORRUPT_IMAGE'
   | 'NOT_FOUND'
-  | 'LIMIT_EXCEEDED';
+  | 'LIMIT_EXCEEDED'
+  | 'WRITE_FAILED';
 
 /** The one error class of this package: `code` for programs, `path` for people. */
 export class SquashfsError extends Error {

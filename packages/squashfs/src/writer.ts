@@ -188,8 +188,16 @@ export async function createSquashfs(
     try {
       unlinkSync(tmpPath);
     } catch {}
-    throw err;
+    throw writeFailure(err, outputPath) ?? err;
   }
+}
+
+/** The system's refusal to write the image (disk full, file too large) named as such, with the image. */
+function writeFailure(err: unknown, outputPath: string): SquashfsError | undefined {
+  if ((err as NodeJS.ErrnoException).syscall !== 'write') return undefined;
+  return new SquashfsError('WRITE_FAILED', `cannot write the image: ${(err as Error).message}`, outputPath, {
+    cause: err,
+  });
 }
 
 interface Tables {

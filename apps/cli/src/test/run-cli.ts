@@ -13,14 +13,25 @@ export interface CliResult {
 
 let home: Promise<string> | undefined;
 
-/** Runs the built `concil` as a person would, with a HOME of its own (no stray credentials). */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Runs the built `concil` as a person would, with a HOME of its own (no stray credentials).
+ * `fileSizeLimitKiB`: under `ulimit -f`, so that writing more fails as on a full disk (EFBIG).
+ */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  { fileSizeLimitKiB }: { fileSizeLimitKiB?: number } = {},
+): Promise<CliResult> {
   home ??= mkdtemp(join(tmpdir(), 'concil-cli-home-'));
   const HOME = await home;
+  const [command, commandArgs] =
+    fileSizeLimitKiB === undefined
+      ? [process.execPath, [main, ...args]]
+      : ['bash', ['-c', `ulimit -f ${fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, main, ...args]];
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [main, ...args],
+      command,
+      commandArgs,
       {
         env: { PATH: process.env.PATH, HOME, CONCIL_CONFIG: join(HOME, 'config.json'), ...env },
         maxBuffer: 64 << 20,
