@@ -12,7 +12,7 @@ const IN_FLIGHT_BYTES_MAX = 64 << 20;
 /** Blocks being written at once, on libuv's four threads. */
 const WRITES_AT_ONCE = 4;
 
-/** A block on its way to disk: compression runs on the thread pool, writing happens in submission order. */
+/** A block on its way to disk: compressed on the workers, written in submission order. */
 interface Job {
   /** Compressed bytes, or undefined for a marker that only records the current position. */
   result: Promise<{ bytes: Uint8Array; sizeField: number }> | undefined;
