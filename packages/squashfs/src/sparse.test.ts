@@ -1,9 +1,10 @@
-import { createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs } from './index.js';
 import { checkAgainstTar2sqfs, normaliseListing } from './testing/compare.js';
+import { END, pad, rawHeader, withField } from './testing/corpus.js';
 import { listing, run, sqfsdiff, tar2sqfs, tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
@@ -40,6 +41,42 @@ describe('sparse files and files over 4 GiB', () => {
       r.close();
     });
   }
+
+  it('keeps the metadata of an entry whose GNU sparse map runs over several megabytes of headers', async () => {
+    // 250,000 one-byte segments, one every other byte: 11,905 extension blocks (6.1 MB) after the
+    // header, so the header's bytes are long gone from the reader's buffers by the time it is done.
+    const segments = 250_000;
+    const octal = (v: number, width: number) => `${v.toString(8).padStart(width - 1, '0')}\0`;
+    // A map entry: the offset of a one-byte segment, and its size.
+    const entry = (i: number) => octal(i * 2, 12) + octal(1, 12);
+    let header = rawHeader({
+      name: 'sparse-map',
+      type: 'S',
+      size: segments,
+      mode: 0o640,
+      uid: 1234,
+      gid: 5678,
+    });
+    for (let i = 0; i < 4; i++) header = withField(header, 386 + i * 24, 24, entry(i));
+    header = withField(header, 482, 1, '\x01'); // extended: more of the map follows
+    header = withField(header, 483, 12, octal(segments * 2, 12)); // the real size
+    const extensions: Buffer[] = [];
+    for (let first = 4; first < segments; first += 21) {
+      const block = Buffer.alloc(512);
+      for (let k = 0; k < 21 && first + k < segments; k++) block.write(entry(first + k), k * 24, 'latin1');
+      block[504] = first + 21 < segments ? 1 : 0;
+      extensions.push(block);
+    }
+    const tarPath = join(tmp.dir, 'sparse-map.tar');
+    writeFileSync(tarPath, Buffer.concat([header, ...extensions, pad(Buffer.alloc(segments, 0x61)), END]));
+    const image = join(tmp.dir, 'sparse-map.sqfs');
+    await createSquashfs(tarPath, image); // the path: read through the reused buffers
+    const r = await openSquashfs(image);
+    expect(r.stat('sparse-map')).toMatchObject({ mode: 0o640, uid: 1234, gid: 5678, size: segments * 2 });
+    const data = await buffer(r.readFile('sparse-map'));
+    expect(data.equals(Buffer.from('a\0'.repeat(segments), 'latin1'))).toBe(true);
+    r.close();
+  });
 
   it('stores a 5 GiB file (extended inode) like tar2sqfs', async () => {
     const tarPath = join(tmp.dir, 'huge.tar');

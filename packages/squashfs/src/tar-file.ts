@@ -5,8 +5,9 @@ import { decompressedTar, isCompressed } from './tar-decompress.js';
 
 const CHUNK = 1 << 20;
 /**
- * The tar reader is done with a chunk before it asks for the next, and one more is being read ahead:
- * four leave room to spare.
+ * The tar reader is done with a chunk's bytes by the time it asks for the one after next (a PAX
+ * record may be read up to its padding in the next), and one more is being read ahead: four leave
+ * one to spare. Header fields are read before anything else, however far a sparse map runs.
  */
 const BUFFERS = 4;
 

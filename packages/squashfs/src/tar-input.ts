@@ -219,6 +219,14 @@ export async function* readTar(
         return n;
       };
 
+      // Every header field is read now: the sparse map blocks read below may come through a buffer the
+      // header's bytes shared, and reused since (a map can run over megabytes).
+      const mode = number(header, 100, 8);
+      const uid = number(header, 108, 8);
+      const gid = number(header, 116, 8);
+      const mtime = number(header, 136, 12);
+      const devmajor = number(header, 329, 8);
+      const devminor = number(header, 337, 8);
       let name = cstring(header, 0, 100);
       if (isPosixUstar(header)) {
         const prefix = cstring(header, 345, 155);
@@ -288,14 +296,14 @@ export async function* readTar(
       const entry: TarEntry = {
         name,
         type,
-        mode: num('mode', number(header, 100, 8)) & 0o7777,
-        uid: num('uid', number(header, 108, 8)),
-        gid: num('gid', number(header, 116, 8)),
-        mtime: Math.floor(num('mtime', number(header, 136, 12))),
+        mode: num('mode', mode) & 0o7777,
+        uid: num('uid', uid),
+        gid: num('gid', gid),
+        mtime: Math.floor(num('mtime', mtime)),
         size: type === 'file' ? logicalSize : 0,
         linkname,
-        devmajor: num('SCHILY.devmajor', number(header, 329, 8)),
-        devminor: num('SCHILY.devminor', number(header, 337, 8)),
+        devmajor: num('SCHILY.devmajor', devmajor),
+        devminor: num('SCHILY.devminor', devminor),
         xattrs: xattrs.size > 0 ? xattrs : NO_XATTRS,
         body: () => emptyBody(),
       };
