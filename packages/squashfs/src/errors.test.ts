@@ -67,6 +67,19 @@ describe('createSquashfs on bad input', () => {
     expectNoOutput(dir);
   });
 
+  it('refuses a PAX header too large to hold in memory with LIMIT_EXCEEDED, reading no further', async () => {
+    const dir = join(tmp.dir, 'huge-pax');
+    mkdirSync(dir);
+    const header = rawHeader({ name: 'PaxHeaders/a', type: 'x', size: 8 * 1024 ** 3 });
+    // Only the header is there: the size alone must be refused, before any allocation or read.
+    const err = await failure(createSquashfs([header], join(dir, 'out.sqfs')));
+    expect(err.code).toBe('LIMIT_EXCEEDED');
+    expect(err.message).toBe(
+      'tar header at byte 0 declares a PAX header of 8589934592 bytes; this reader holds at most 16777216 in memory',
+    );
+    expectNoOutput(dir);
+  });
+
   it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {
     const dir = join(tmp.dir, 'unknown');
     mkdirSync(dir);

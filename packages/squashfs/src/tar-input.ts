@@ -27,6 +27,11 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
+/**
+ * A PAX header or GNU long name is held in memory whole. Real ones are small (names, times, xattrs
+ * of at most 64 KiB each); a hostile size must not take the process's memory.
+ */
+const MAX_META_SIZE = 16 << 20;
 /** Shared empty xattr map: most entries have none. */
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 const ZEROS = Buffer.alloc(1 << 20);
@@ -181,6 +186,13 @@ export async function* readTar(
       const padding = (BLOCK - (storedSize % BLOCK)) % BLOCK;
 
       const readMeta = async (what: string): Promise<Buffer> => {
+        if (storedSize > MAX_META_SIZE) {
+          throw new SquashfsError(
+            'LIMIT_EXCEEDED',
+            `tar header at byte ${input.consumed - BLOCK} declares ${what} of ${storedSize} bytes; ` +
+              `this reader holds at most ${MAX_META_SIZE} in memory`,
+          );
+        }
         const data = await input.read(storedSize);
         if (data.length < storedSize) throw truncated(what);
         await input.skip(padding);
