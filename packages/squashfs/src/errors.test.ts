@@ -80,6 +80,24 @@ describe('createSquashfs on bad input', () => {
     expectNoOutput(dir);
   });
 
+  it('takes paths up to PATH_MAX deep, and refuses longer ones with LIMIT_EXCEEDED', async () => {
+    const dir = join(tmp.dir, 'deep');
+    mkdirSync(dir);
+    const deepest = `${'d/'.repeat(2047)}f`; // 4095 bytes: 2048 levels
+    const ok = join(dir, 'ok.sqfs');
+    await createSquashfs([await packTar([{ name: deepest, content: Buffer.from('x') }])], ok);
+    const r = await openSquashfs(ok);
+    expect(r.stat(deepest).size).toBe(1);
+    r.close();
+    const tooLong = `${'d/'.repeat(2048)}f`;
+    const err = await failure(
+      createSquashfs([await packTar([{ name: tooLong, content: Buffer.from('x') }])], join(dir, 'out.sqfs')),
+    );
+    expect(err.code).toBe('LIMIT_EXCEEDED');
+    expect(err.message).toMatch(/^a tar entry path is 4097 bytes long, more than Linux opens \(4096\)/);
+    expectNoOutput(dir, ['ok.sqfs']);
+  });
+
   it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {
     const dir = join(tmp.dir, 'unknown');
     mkdirSync(dir);

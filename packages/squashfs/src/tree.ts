@@ -34,8 +34,21 @@ const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
+/**
+ * Linux's PATH_MAX: no system could open a longer path from the image, and it bounds the depth of
+ * the tree (2048 levels), which the writer walks recursively.
+ */
+const MAX_PATH_BYTES = 4096;
+
 /** Split a tar path (a binary string, see TarEntry) into clean components; '' and '.' vanish, '..' is refused. */
 export function pathComponents(name: string): string[] {
+  if (name.length > MAX_PATH_BYTES) {
+    throw new SquashfsError(
+      'LIMIT_EXCEEDED',
+      `a tar entry path is ${name.length} bytes long, more than Linux opens (${MAX_PATH_BYTES})`,
+      `${readablePath(name.slice(0, 100))}…`,
+    );
+  }
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
     throw new SquashfsError(
