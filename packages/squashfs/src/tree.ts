@@ -12,7 +12,7 @@ export interface Node {
   gid: number;
   mtime: number;
   xattrs: ReadonlyMap<string, Buffer>;
-  /** Directory entries naming this node (hard links); directories always have one. */
+  /** Directory entries naming this node (hard links), counted when the tree is finished; directories have one. */
   links: number;
   children?: Map<string, Node>;
   target?: string;
@@ -89,7 +89,6 @@ export class Tree {
       let child = dir.children!.get(p);
       if (child === undefined || child.kind !== 'directory') {
         // A path through a non-directory: like tar extraction, the directory replaces it.
-        if (child) child.links--;
         child = newDirectory();
         dir.children!.set(p, child);
       }
@@ -109,10 +108,7 @@ export class Tree {
 
   private place(parts: string[], node: Node): void {
     const dir = this.parentOf(parts);
-    const name = parts[parts.length - 1]!;
-    const old = dir.children!.get(name);
-    if (old) old.links--;
-    dir.children!.set(name, node);
+    dir.children!.set(parts[parts.length - 1]!, node);
   }
 
   /** Add an entry; returns the node whose file data the caller must fill in, if any. */
@@ -162,7 +158,6 @@ export class Tree {
         const target = pathComponents(entry.linkname);
         const node = this.lookup(target);
         if (node && node.kind !== 'directory') {
-          node.links++;
           this.place(parts, node);
         } else {
           // The target may come later in the stream; resolve once everything is read.
@@ -218,8 +213,24 @@ export class Tree {
           readablePath(link.name),
         );
       }
-      node.links++;
       this.place(link.path, node);
     }
+    this.countLinks();
+  }
+
+  /**
+   * A file's link count is the number of names it has in the finished tree. Counted at the end, since
+   * later entries replace names and whole directories, taking the names inside them along.
+   */
+  private countLinks(): void {
+    const names = new Map<Node, number>();
+    const dirs = [this.root];
+    for (let dir = dirs.pop(); dir; dir = dirs.pop()) {
+      for (const child of dir.children!.values()) {
+        if (child.kind === 'directory') dirs.push(child);
+        else names.set(child, (names.get(child) ?? 0) + 1);
+      }
+    }
+    for (const [node, count] of names) node.links = count;
   }
 }

@@ -189,6 +189,36 @@ describe('createSquashfs against tar2sqfs', () => {
     r.close();
   });
 
+  it('counts hard links by the names left in the end, after later entries replace names and directories', async () => {
+    const tar = await packTar([
+      { name: 'd/f', content: Buffer.from('f') },
+      { name: 'keep', type: 'link', linkname: 'd/f' },
+      { name: 'd', type: 'link', linkname: 'd/f' }, // replaces directory d, and d/f with it
+      { name: 'a', content: Buffer.from('a') },
+      { name: 'b', type: 'link', linkname: 'a' },
+      { name: 'a', content: Buffer.from('new a') }, // a new file: b alone names the old one
+      { name: 'x/y', type: 'link', linkname: 'b' },
+      { name: 'x', type: 'directory' },
+    ]);
+    const image = join(tmp.dir, 'link-counts.sqfs');
+    await createSquashfs([tar], image);
+    const r = await openSquashfs(image);
+    expect(r.list().map((e) => `${e.path} ${e.type} ${e.nlink}`)).toEqual([
+      ' directory 3',
+      'a file 1',
+      'b file 2',
+      'd file 2',
+      'keep file 2',
+      'x directory 2',
+      'x/y file 2',
+    ]);
+    expect((await buffer(r.readFile('d'))).toString()).toBe('f');
+    expect((await buffer(r.readFile('b'))).toString()).toBe('a');
+    r.close();
+    // An independent reader agrees.
+    expect((await run('rdsquashfs', ['-s', '/keep', image])).stdout).toMatch(/Hard link count: 2/);
+  });
+
   it('lets a later duplicate entry win, whatever its type', async () => {
     const { withDuplicates, resolved } = await duplicatesTars();
     const refTar = join(tmp.dir, 'dups-resolved.tar');
