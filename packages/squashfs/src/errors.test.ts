@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSquashfs, openSquashfs, SquashfsError } from './index.js';
-import { END, featuresTar, packTar, pad, rawHeader, withField } from './testing/corpus.js';
+import { END, featuresTar, packTar, pad, paxBlock, rawHeader, withField } from './testing/corpus.js';
 import { tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
@@ -96,6 +96,31 @@ describe('createSquashfs on bad input', () => {
     expect(err.code).toBe('LIMIT_EXCEEDED');
     expect(err.message).toMatch(/^a tar entry path is 4097 bytes long, more than Linux opens \(4096\)/);
     expectNoOutput(dir, ['ok.sqfs']);
+  });
+
+  it('refuses sizes that are not byte counts (negative, fractional, not numbers) with TAR_CORRUPT', async () => {
+    const dir = join(tmp.dir, 'bad-sizes');
+    mkdirSync(dir);
+    for (const [key, value] of [
+      ['size', '-1'],
+      ['size', '1.5'],
+      ['GNU.sparse.size', 'many'],
+    ] as const) {
+      const pax = paxBlock('PaxHeaders/f', [
+        [key, value],
+        ...(key.startsWith('GNU') ? ([['GNU.sparse.map', '0,1']] as [string, string][]) : []),
+      ]);
+      const tar = Buffer.concat([
+        pax,
+        rawHeader({ name: 'f', type: '0', size: 1 }),
+        pad(Buffer.from('x')),
+        END,
+      ]);
+      const err = await failure(createSquashfs([tar], join(dir, 'out.sqfs')));
+      expect(err.code).toBe('TAR_CORRUPT');
+      expect(err.message.startsWith(`tar PAX ${key} `)).toBe(true); // names the field and its value
+      expectNoOutput(dir);
+    }
   });
 
   it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {

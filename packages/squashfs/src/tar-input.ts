@@ -42,6 +42,14 @@ interface SparseSegment {
   size: number;
 }
 
+/** `n` if it is a whole, non-negative number of bytes; else the archive is corrupt (`what` holds it). */
+function byteCount(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new SquashfsError('TAR_CORRUPT', `tar ${what} holds ${n}, which is not a number of bytes`);
+  }
+  return n;
+}
+
 function truncated(what: string): SquashfsError {
   return new SquashfsError('TAR_TRUNCATED', `tar stream ends inside ${what}: the archive is truncated`);
 }
@@ -230,6 +238,8 @@ export async function* readTar(
           throw new SquashfsError('TAR_CORRUPT', `tar PAX ${key} is not a number: ${v}`);
         return n;
       };
+      /** A size or offset: a whole number of bytes, or the archive is corrupt. */
+      const count = (key: string, fallback: number): number => byteCount(num(key, fallback), `PAX ${key}`);
 
       // Every header field is read now: the sparse map blocks read below may come through a buffer the
       // header's bytes shared, and reused since (a map can run over megabytes).
@@ -258,7 +268,7 @@ export async function* readTar(
 
       // Sparse files: collect the map of stored segments and the logical size.
       let sparse: SparseSegment[] | undefined;
-      let dataSize = ext.has('size') && flag !== 'S' ? num('size', storedSize) : storedSize;
+      let dataSize = ext.has('size') && flag !== 'S' ? count('size', storedSize) : storedSize;
       let logicalSize = dataSize;
       let consumedMap = 0;
       if (flag === 'S') {
@@ -275,7 +285,7 @@ export async function* readTar(
       } else if (text('GNU.sparse.major') === '1') {
         // PAX sparse 1.0: the map is text at the start of the data, padded to a block.
         sparse = [];
-        logicalSize = num('GNU.sparse.realsize', 0);
+        logicalSize = count('GNU.sparse.realsize', 0);
         let mapText = '';
         const numbers: number[] = [];
         let needed = -1;
@@ -288,20 +298,29 @@ export async function* readTar(
           mapText = lines.pop() ?? '';
           for (const line of lines) {
             if (line.replace(/\0/g, '') === '') continue;
-            numbers.push(Number(line));
+            numbers.push(byteCount(Number(line), 'PAX sparse map'));
             if (needed === -1) needed = numbers[0]!;
           }
           if (needed === 0) break;
         }
         for (let i = 0; i < needed; i++)
           sparse.push({ offset: numbers[1 + i * 2]!, size: numbers[2 + i * 2]! });
+        if (consumedMap > storedSize) {
+          throw new SquashfsError(
+            'TAR_CORRUPT',
+            `tar PAX sparse map of ${readablePath(name)} runs past its data`,
+          );
+        }
         dataSize = storedSize - consumedMap;
       } else if (ext.has('GNU.sparse.map') || ext.has('GNU.sparse.offset')) {
         sparse = [];
-        logicalSize = num('GNU.sparse.size', num('GNU.sparse.realsize', storedSize));
+        logicalSize = count('GNU.sparse.size', count('GNU.sparse.realsize', storedSize));
         const parts = (text('GNU.sparse.map') ?? '').split(',').filter((s) => s !== '');
         for (let i = 0; i + 1 < parts.length; i += 2) {
-          sparse.push({ offset: Number(parts[i]), size: Number(parts[i + 1]) });
+          sparse.push({
+            offset: byteCount(Number(parts[i]), 'PAX sparse map'),
+            size: byteCount(Number(parts[i + 1]), 'PAX sparse map'),
+          });
         }
       }
 
