@@ -123,6 +123,44 @@ describe('createSquashfs on bad input', () => {
     }
   });
 
+  it('refuses whiteouts of "." and ".." with TAR_CORRUPT when making overlayfs whiteouts', async () => {
+    const dir = join(tmp.dir, 'dot-whiteouts');
+    mkdirSync(dir);
+    for (const name of ['d/.wh..', 'd/.wh...']) {
+      const tar = await packTar([{ name, content: Buffer.alloc(0) }]);
+      const err = await failure(createSquashfs([tar], join(dir, 'out.sqfs'), { overlayWhiteouts: true }));
+      expect(err.code).toBe('TAR_CORRUPT');
+      expect(err.message).toBe(`whiteout "${name.slice(2)}" names no file (${name})`);
+      expectNoOutput(dir);
+    }
+    // Kept as plain files (the default), they are ordinary names.
+    const plain = join(dir, 'plain.sqfs');
+    await createSquashfs([await packTar([{ name: 'd/.wh..', content: Buffer.alloc(0) }])], plain);
+    const r = await openSquashfs(plain);
+    expect(r.stat('d/.wh..').type).toBe('file');
+    r.close();
+  });
+
+  it('refuses a NUL byte in a PAX path or symlink target with TAR_CORRUPT', async () => {
+    const dir = join(tmp.dir, 'nul');
+    mkdirSync(dir);
+    for (const [key, type, what] of [
+      ['path', '0', 'path'],
+      ['linkpath', '2', 'symlink target'],
+    ] as const) {
+      const tar = Buffer.concat([
+        paxBlock('f', [[key, 'a\0b']]),
+        rawHeader({ name: 'f', type, size: type === '0' ? 1 : 0 }),
+        ...(type === '0' ? [pad(Buffer.from('x'))] : []),
+        END,
+      ]);
+      const err = await failure(createSquashfs([tar], join(dir, 'out.sqfs')));
+      expect(err.code).toBe('TAR_CORRUPT');
+      expect(err.message).toContain(`${what} contains a NUL byte`);
+      expectNoOutput(dir);
+    }
+  });
+
   it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {
     const dir = join(tmp.dir, 'unknown');
     mkdirSync(dir);
@@ -242,19 +280,25 @@ describe('openSquashfs on corrupt images', () => {
     expect((await failure(listAll(path))).code).toBe('CORRUPT_IMAGE');
   });
 
-  it('reports a directory that contains its own ancestor as a loop, without hanging', async () => {
-    const path = await goodImage('loop.sqfs');
+  /**
+   * Rewrite the entry "b" (a's listing of a/b) of a goodImage: `patch` gets the decompressed directory
+   * table, the entry's offset in it and the root's inode reference. The patched table is appended
+   * uncompressed and the superblock pointed at it.
+   */
+  function patchEntryB(
+    path: string,
+    patch: (listing: Buffer, entryAt: number, rootRef: number) => void,
+  ): void {
     const bytes = readFileSync(path);
     const dirStart = Number(bytes.readBigUInt64LE(72));
     const rootRef = Number(bytes.readBigUInt64LE(32));
     const header = bytes.readUInt16LE(dirStart);
     const listing = Buffer.from(inflateSync(bytes.subarray(dirStart + 2, dirStart + 2 + (header & 0x7fff))));
-    // The first listing written is a/b's, then a's (entry "b"): point "b" back at the root directory.
+    // The first listing written is a/b's, then a's, holding the entry "b".
     const nameAt = listing.indexOf(Buffer.from('b'), 12 + 8 + 4);
     const entryAt = nameAt - 8;
     expect(listing.readUInt16LE(entryAt + 6)).toBe(0); // name length 1 - 1
-    listing.writeUInt16LE(rootRef & 0xffff, entryAt);
-    // Append the patched directory table uncompressed and point the superblock at it.
+    patch(listing, entryAt, rootRef);
     const block = Buffer.alloc(2 + listing.length);
     block.writeUInt16LE(listing.length | 0x8000, 0);
     listing.copy(block, 2);
@@ -262,9 +306,25 @@ describe('openSquashfs on corrupt images', () => {
     patched.writeBigUInt64LE(BigInt(bytes.length), 72);
     patched.writeBigUInt64LE(BigInt(patched.length), 40);
     writeFileSync(path, patched);
+  }
+
+  it('reports a directory that contains its own ancestor as a loop, without hanging', async () => {
+    const path = await goodImage('loop.sqfs');
+    // Point "b" back at the root directory.
+    patchEntryB(path, (listing, entryAt, rootRef) => listing.writeUInt16LE(rootRef & 0xffff, entryAt));
     const err = await failure(listAll(path));
     expect(err.code).toBe('CORRUPT_IMAGE');
     expect(err.message).toMatch(/loop/);
+  });
+
+  it('reports a name no file system allows (a NUL byte) as CORRUPT_IMAGE, as unsquashfs does', async () => {
+    const path = await goodImage('nul-name.sqfs');
+    patchEntryB(path, (listing, entryAt) => {
+      listing[entryAt + 8] = 0;
+    });
+    const err = await failure(listAll(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/invalid name/);
   });
 
   it('reports a damaged xz block as CORRUPT_IMAGE', async () => {

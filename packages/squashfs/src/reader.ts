@@ -330,7 +330,7 @@ export class SquashfsReader {
           throw corrupt('directory entry name is out of range', this.path);
         // A binary string (a char a byte): names are bytes, not necessarily UTF-8.
         const name = data.toString('latin1', p + 8, p + 8 + nameLen);
-        if (name === '.' || name === '..' || name.includes('/')) {
+        if (name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
           throw corrupt(`directory entry has an invalid name "${readablePath(name)}"`, this.path);
         }
         out.push({ name, ref: start * 0x10000 + offset });

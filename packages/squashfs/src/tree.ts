@@ -49,6 +49,10 @@ export function pathComponents(name: string): string[] {
       `${readablePath(name.slice(0, 100))}…`,
     );
   }
+  if (name.includes('\0')) {
+    // Only a PAX path can hold one; no file system can name such a file, and unsquashfs refuses it.
+    throw new SquashfsError('TAR_CORRUPT', 'tar entry path contains a NUL byte', readablePath(name));
+  }
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
     throw new SquashfsError(
@@ -131,6 +135,10 @@ export class Tree {
       }
       const hidden = name.slice(WHITEOUT_PREFIX.length);
       if (hidden === '') return undefined;
+      if (hidden === '.' || hidden === '..') {
+        // A device named "." or ".." would make a directory no reader can walk.
+        throw new SquashfsError('TAR_CORRUPT', `whiteout "${name}" names no file`, readablePath(entry.name));
+      }
       // overlayfs marks a deleted name with a 0/0 character device of the same name.
       this.place([...parts.slice(0, -1), hidden], {
         kind: 'char',
@@ -166,6 +174,13 @@ export class Tree {
         return undefined;
       }
       case 'symlink':
+        if (entry.linkname.includes('\0')) {
+          throw new SquashfsError(
+            'TAR_CORRUPT',
+            'tar symlink target contains a NUL byte',
+            readablePath(entry.name),
+          );
+        }
         this.place(parts, {
           kind: 'symlink',
           ...attrs,
