@@ -161,6 +161,42 @@ describe('createSquashfs on bad input', () => {
     }
   });
 
+  it('refuses xattr names Linux cannot hold, or cannot decode, naming the entry', async () => {
+    const dir = join(tmp.dir, 'bad-xattrs');
+    mkdirSync(dir);
+    const withXattr = (key: string, value: string) =>
+      Buffer.concat([
+        paxBlock('f', [[key, value]]),
+        rawHeader({ name: 'f', type: '0', size: 1 }),
+        pad(Buffer.from('x')),
+        END,
+      ]);
+    for (const [key, code, message] of [
+      [
+        `SCHILY.xattr.user.${'n'.repeat(251)}`,
+        'LIMIT_EXCEEDED',
+        'an xattr name is 256 bytes long, more than Linux allows (255) (f)',
+      ],
+      [
+        'LIBARCHIVE.xattr.user.%zz',
+        'TAR_CORRUPT',
+        'tar PAX key "LIBARCHIVE.xattr.user.%zz" is not URL-encoded (f)',
+      ],
+    ] as const) {
+      const err = await failure(createSquashfs([withXattr(key, 'dg==')], join(dir, 'out.sqfs')));
+      expect(err.code).toBe(code);
+      expect(err.message).toBe(message);
+      expectNoOutput(dir);
+    }
+    // 255 bytes is the most, and is kept.
+    const longest = `user.${'n'.repeat(250)}`;
+    const image = join(dir, 'longest.sqfs');
+    await createSquashfs([withXattr(`SCHILY.xattr.${longest}`, 'v')], image);
+    const r = await openSquashfs(image);
+    expect(r.stat('f').xattrs[longest]?.toString()).toBe('v');
+    r.close();
+  });
+
   it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {
     const dir = join(tmp.dir, 'unknown');
     mkdirSync(dir);

@@ -50,6 +50,34 @@ function byteCount(n: number, what: string): number {
   return n;
 }
 
+/** Linux's XATTR_NAME_MAX: no system holds a longer name, and squashfs stores its length in 16 bits. */
+const XATTR_NAME_MAX = 255;
+
+function xattrName(key: string, entryName: string): string {
+  const bytes = Buffer.byteLength(key);
+  if (bytes > XATTR_NAME_MAX) {
+    throw new SquashfsError(
+      'LIMIT_EXCEEDED',
+      `an xattr name is ${bytes} bytes long, more than Linux allows (${XATTR_NAME_MAX})`,
+      readablePath(entryName),
+    );
+  }
+  return key;
+}
+
+/** libarchive writes xattr names URL-encoded. */
+function libarchiveName(key: string, entryName: string): string {
+  try {
+    return decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length));
+  } catch {
+    throw new SquashfsError(
+      'TAR_CORRUPT',
+      `tar PAX key "${key}" is not URL-encoded`,
+      readablePath(entryName),
+    );
+  }
+}
+
 function truncated(what: string): SquashfsError {
   return new SquashfsError('TAR_TRUNCATED', `tar stream ends inside ${what}: the archive is truncated`);
 }
@@ -259,10 +287,10 @@ export async function* readTar(
 
       const xattrs = new Map<string, Buffer>();
       for (const [k, v] of ext) {
-        if (k.startsWith('SCHILY.xattr.'))
-          xattrs.set(k.slice('SCHILY.xattr.'.length), Buffer.from(v, 'latin1'));
-        else if (k.startsWith('LIBARCHIVE.xattr.')) {
-          xattrs.set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(v, 'base64'));
+        if (k.startsWith('SCHILY.xattr.')) {
+          xattrs.set(xattrName(k.slice('SCHILY.xattr.'.length), name), Buffer.from(v, 'latin1'));
+        } else if (k.startsWith('LIBARCHIVE.xattr.')) {
+          xattrs.set(xattrName(libarchiveName(k, name), name), Buffer.from(v, 'base64'));
         }
       }
 
