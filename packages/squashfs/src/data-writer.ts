@@ -4,11 +4,14 @@ import { BackgroundWrites } from './background-writes.js';
 import type { Compressor } from './compressor.js';
 import type { FileLayout } from './file-layout.js';
 import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
+import { isHole } from './hole.js';
 import { sameStoredBlocks } from './stored-blocks.js';
 
 const IN_FLIGHT_BYTES_PER_CORE = 8 << 20;
 /** However many cores: the blocks in flight stay a small part of the memory a conversion may take. */
 const IN_FLIGHT_BYTES_MAX = 64 << 20;
+/** What a block of hole adds to a file's checksum, in place of its zeros (which no one reads). */
+const HOLE_MARK = Buffer.from('hole');
 /** Blocks being written at once, on libuv's four threads. */
 const WRITES_AT_ONCE = 4;
 
@@ -185,9 +188,30 @@ export class DataWriter {
       );
     };
 
+    /** A whole block of hole: stored as nothing, without copying or looking at it. */
+    const holeBlock = (): void => {
+      blocksSum = crc32(HOLE_MARK, blocksSum);
+      layout.blockSizes[index++] = 0;
+      layout.sparseBytes += bs;
+    };
+
     for await (const chunk of body) {
       total += chunk.length;
       let pos = 0;
+      if (isHole(chunk)) {
+        // Up to a block boundary as ordinary zeros, then whole blocks of hole.
+        if (fill > 0) {
+          pos = Math.min(bs - fill, chunk.length);
+          block.fill(0, fill, fill + pos);
+          fill += pos;
+          if (fill === bs) {
+            await emit(block);
+            block = this.staging = this.takeBlock();
+            fill = 0;
+          }
+        }
+        for (; fill === 0 && chunk.length - pos >= bs; pos += bs) holeBlock();
+      }
       while (pos < chunk.length) {
         if (fill === 0 && chunk.length - pos >= bs) {
           // Whole block inside the chunk: hand over a copy without staging it.

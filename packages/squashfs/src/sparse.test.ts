@@ -78,6 +78,27 @@ describe('sparse files and files over 4 GiB', () => {
     r.close();
   });
 
+  it('stores a 256 GiB sparse file, mostly hole (as lastlog grows with a large uid), block for block', async () => {
+    const file = join(src, 'lastlog');
+    const tarPath = join(tmp.dir, 'lastlog.tar');
+    await sh(`truncate -s 256G '${file}' && printf 'entry' | dd of='${file}' bs=1 seek=5000000 conv=notrunc 2>/dev/null \
+      && tar --sparse --format=pax --owner=0 --group=0 --mtime=@1700000000 -cf '${tarPath}' -C '${src}' lastlog && rm '${file}'`);
+    const image = join(tmp.dir, 'lastlog.sqfs');
+    await createSquashfs(tarPath, image);
+    expect(await listing(image)).toContain('-rw-r--r-- 0/0 274877906944 2023-11-14 22:13 /lastlog');
+    // 2 Mi blocks of 128 KiB, one holding the data: that one stored, the others holes, no fragment.
+    const stat = await run('sh', ['-c', `rdsquashfs -s /lastlog '${image}' | head -n 15`]);
+    expect(stat.stdout).toContain(`Sparse: ${256 * 1024 ** 3 - 131072}\n`);
+    expect(stat.stdout).toContain('Block count: 2097152\n');
+    expect(stat.stdout).toContain('Fragment index: 0xFFFFFFFF\n');
+    // unsquashfs reads the data where it was written.
+    const cat = await run('sh', ['-c', `unsquashfs -cat '${image}' lastlog | tail -c +5000001 | head -c 5`]);
+    expect(cat.stdout).toBe('entry');
+    const r = await openSquashfs(image);
+    expect(r.stat('lastlog').size).toBe(256 * 1024 ** 3);
+    r.close();
+  });
+
   it('stores a 5 GiB file (extended inode) like tar2sqfs', async () => {
     const tarPath = join(tmp.dir, 'huge.tar');
     await sh(

@@ -1,5 +1,6 @@
 import { ByteSource } from './byte-source.js';
 import { readablePath, SquashfsError } from './errors.js';
+import { holeChunks } from './hole.js';
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'directory' | 'char' | 'block' | 'fifo';
 
@@ -34,8 +35,7 @@ const BLOCK = 512;
 const MAX_META_SIZE = 16 << 20;
 /** Shared empty xattr map: most entries have none. */
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
-const ZEROS = Buffer.alloc(1 << 20);
-const ZERO_BLOCK = ZEROS.subarray(0, BLOCK);
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
 interface SparseSegment {
   offset: number;
@@ -396,10 +396,6 @@ export async function* readTar(
 
 async function* emptyBody(): AsyncGenerator<Buffer> {}
 
-async function* zeros(n: number): AsyncGenerator<Buffer> {
-  for (let left = n; left > 0; left -= ZEROS.length) yield ZEROS.subarray(0, Math.min(left, ZEROS.length));
-}
-
 /** Expand a sparse file's stored segments into the logical content, holes as zeros. */
 async function* sparseBody(
   input: ByteSource,
@@ -414,12 +410,12 @@ async function* sparseBody(
     if (seg.offset < pos || seg.offset + seg.size > logicalSize || stored + seg.size > dataSize) {
       throw new SquashfsError('TAR_CORRUPT', `tar sparse map of ${what()} is inconsistent`);
     }
-    yield* zeros(seg.offset - pos);
+    yield* holeChunks(seg.offset - pos);
     yield* input.stream(seg.size, what);
     pos = seg.offset + seg.size;
     stored += seg.size;
   }
-  yield* zeros(logicalSize - pos);
+  yield* holeChunks(logicalSize - pos);
   if (stored < dataSize) {
     if ((await input.skip(dataSize - stored)) < dataSize - stored) throw truncated(what());
   }
