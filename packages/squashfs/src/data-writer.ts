@@ -145,7 +145,8 @@ export class DataWriter {
     const layout: FileLayout = {
       size,
       blocksStart: 0,
-      blockSizes: [],
+      // Room for every block, a sparse last one included; cut to the blocks stored at the end.
+      blockSizes: new Uint32Array(Math.ceil(size / this.blockSize)),
       fragment: NO_FRAGMENT,
       fragmentOffset: 0,
       sparseBytes: 0,
@@ -177,7 +178,6 @@ export class DataWriter {
         this.giveBack(full);
         return;
       }
-      layout.blockSizes[i] = -1;
       await this.submitBlock(
         full,
         (_pos, sizeField) => {
@@ -233,6 +233,7 @@ export class DataWriter {
       }
     }
     this.bytesIn += total;
+    if (total !== size) throw new Error(`a file's data came to ${total} bytes where ${size} were announced`);
     const tail = block.subarray(0, fill);
 
     const blocksKey = `${blocksSum}:${index}`;
@@ -259,7 +260,7 @@ export class DataWriter {
       await this.drain();
       this.position = layout.blocksStart;
       layout.blocksStart = sameBlocks.layout.blocksStart;
-      layout.blockSizes = sameBlocks.layout.blockSizes.slice(0, index);
+      layout.blockSizes.set(sameBlocks.layout.blockSizes.subarray(0, index));
       layout.sparseBytes = sameBlocks.sparseBytes;
     } else if (index > 0 && !earlier) {
       // Its positions and sizes are filled in as its blocks are written; read only after a drain.
@@ -267,9 +268,9 @@ export class DataWriter {
     }
     if (fill > 0 && tail.equals(this.zeroBlock.subarray(0, fill))) {
       // An all-zero tail is a hole too (as tar2sqfs stores it): a sparse last block, no fragment.
-      layout.blockSizes[index] = 0;
       layout.sparseBytes += fill;
     } else if (fill > 0) {
+      layout.blockSizes = layout.blockSizes.subarray(0, index); // no last block: the tail is a fragment
       const at = await this.addFragment(tail);
       layout.fragment = at.index;
       layout.fragmentOffset = at.offset;

@@ -4,7 +4,7 @@ export interface FileLayout {
   /** Absolute position of the first data block. */
   blocksStart: number;
   /** On-disk size field of each full block (0 = sparse, bit 24 = stored uncompressed). */
-  blockSizes: number[];
+  blockSizes: Uint32Array;
   /** Fragment block index of the tail, or NO_FRAGMENT. */
   fragment: number;
   fragmentOffset: number;

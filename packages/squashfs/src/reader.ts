@@ -43,7 +43,7 @@ export interface SquashfsEntry {
 
 interface FileInfo {
   blocksStart: number;
-  blockSizes: number[];
+  blockSizes: Uint32Array;
   fragment: number;
   fragmentOffset: number;
 }
@@ -228,8 +228,8 @@ export class SquashfsReader {
           throw corrupt(`file inode claims an impossible size ${entry.size}`, this.path);
         }
         const sizes = c.take(count * 4);
-        const blockSizes: number[] = [];
-        for (let i = 0; i < count; i++) blockSizes.push(sizes.readUInt32LE(i * 4));
+        const blockSizes = new Uint32Array(count);
+        for (let i = 0; i < count; i++) blockSizes[i] = sizes.readUInt32LE(i * 4);
         inode.file = { blocksStart, blockSizes, fragment, fragmentOffset };
         break;
       }
