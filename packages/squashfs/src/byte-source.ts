@@ -32,6 +32,26 @@ export class ByteSource {
     return true;
   }
 
+  /**
+   * The next n bytes as a view, when the current chunk holds them: no waiting, none of the promises of
+   * `read`, which add up over the two headers of every entry. undefined otherwise: then `read`.
+   */
+  take(n: number): Buffer | undefined {
+    if (this.chunk.length < n) return undefined;
+    const out = this.chunk.subarray(0, n);
+    this.chunk = this.chunk.subarray(n);
+    this.consumed += n;
+    return out;
+  }
+
+  /** Skip n bytes when the current chunk holds them, and say so; otherwise skip nothing: then `skip`. */
+  skipHere(n: number): boolean {
+    if (this.chunk.length < n) return false;
+    this.chunk = this.chunk.subarray(n);
+    this.consumed += n;
+    return true;
+  }
+
   /** Read up to n bytes into a fresh buffer; fewer only at end of stream. */
   async read(n: number): Promise<Buffer> {
     if ((await this.fill()) && this.chunk.length >= n) {

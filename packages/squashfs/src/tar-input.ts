@@ -207,7 +207,7 @@ export async function* readTar(
   let longLink: string | undefined;
   try {
     for (;;) {
-      const header = await input.read(BLOCK);
+      const header = input.take(BLOCK) ?? (await input.read(BLOCK));
       if (header.length === 0) return;
       if (header.length < BLOCK) throw truncated('a tar header');
       if (header.equals(ZERO_BLOCK)) return; // end-of-archive marker
@@ -229,9 +229,9 @@ export async function* readTar(
               `this reader holds at most ${MAX_META_SIZE} in memory`,
           );
         }
-        const data = await input.read(storedSize);
+        const data = input.take(storedSize) ?? (await input.read(storedSize));
         if (data.length < storedSize) throw truncated(what);
-        await input.skip(padding);
+        if (!input.skipHere(padding)) await input.skip(padding);
         return data;
       };
 
@@ -285,12 +285,15 @@ export async function* readTar(
       name = text('GNU.sparse.name') ?? text('path') ?? longName ?? name;
       const linkname = text('linkpath') ?? longLink ?? cstring(header, 157, 100);
 
-      const xattrs = new Map<string, Buffer>();
+      let xattrs: Map<string, Buffer> | undefined; // most entries have none
       for (const [k, v] of ext) {
         if (k.startsWith('SCHILY.xattr.')) {
-          xattrs.set(xattrName(k.slice('SCHILY.xattr.'.length), name), Buffer.from(v, 'latin1'));
+          (xattrs ??= new Map()).set(
+            xattrName(k.slice('SCHILY.xattr.'.length), name),
+            Buffer.from(v, 'latin1'),
+          );
         } else if (k.startsWith('LIBARCHIVE.xattr.')) {
-          xattrs.set(xattrName(libarchiveName(k, name), name), Buffer.from(v, 'base64'));
+          (xattrs ??= new Map()).set(xattrName(libarchiveName(k, name), name), Buffer.from(v, 'base64'));
         }
       }
 
@@ -363,7 +366,7 @@ export async function* readTar(
         linkname,
         devmajor: num('SCHILY.devmajor', devmajor),
         devminor: num('SCHILY.devminor', devminor),
-        xattrs: xattrs.size > 0 ? xattrs : NO_XATTRS,
+        xattrs: xattrs ?? NO_XATTRS,
         body: () => emptyBody(),
       };
       if (pax.size > 0) pax = new Map();
@@ -387,7 +390,8 @@ export async function* readTar(
         if ((await input.skip(dataSize)) < dataSize) throw truncated(what());
       }
       // A missing final padding is fine: umoci ends its layers right after the last byte of data.
-      await input.skip((BLOCK - ((dataSize + consumedMap) % BLOCK)) % BLOCK);
+      const finalPadding = (BLOCK - ((dataSize + consumedMap) % BLOCK)) % BLOCK;
+      if (!input.skipHere(finalPadding)) await input.skip(finalPadding);
     }
   } finally {
     await input.close();
