@@ -286,15 +286,15 @@ export async function* readTar(
       const linkname = text('linkpath') ?? longLink ?? cstring(header, 157, 100);
 
       let xattrs: Map<string, Buffer> | undefined; // most entries have none
+      const setXattr = (key: string, value: Buffer): void => {
+        xattrs ??= new Map();
+        xattrs.set(xattrName(key, name), value);
+      };
       for (const [k, v] of ext) {
-        if (k.startsWith('SCHILY.xattr.')) {
-          (xattrs ??= new Map()).set(
-            xattrName(k.slice('SCHILY.xattr.'.length), name),
-            Buffer.from(v, 'latin1'),
-          );
-        } else if (k.startsWith('LIBARCHIVE.xattr.')) {
-          (xattrs ??= new Map()).set(xattrName(libarchiveName(k, name), name), Buffer.from(v, 'base64'));
-        }
+        if (k.startsWith('SCHILY.xattr.'))
+          setXattr(k.slice('SCHILY.xattr.'.length), Buffer.from(v, 'latin1'));
+        else if (k.startsWith('LIBARCHIVE.xattr.'))
+          setXattr(libarchiveName(k, name), Buffer.from(v, 'base64'));
       }
 
       // Sparse files: collect the map of stored segments and the logical size.
