@@ -257,7 +257,6 @@ export class DataWriter {
       earlier && sameStoredBlocks(this.fd, earlier.layout, layout, index) ? earlier : undefined;
     if (sameBlocks) {
       // The same full blocks as an earlier file (as tar2sqfs finds them): point at those, keep the tail.
-      await this.drain();
       this.position = layout.blocksStart;
       layout.blocksStart = sameBlocks.layout.blocksStart;
       layout.blockSizes.set(sameBlocks.layout.blockSizes.subarray(0, index));
