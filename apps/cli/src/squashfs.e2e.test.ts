@@ -54,6 +54,36 @@ describe('concil squashfs', () => {
     expect(await readFile(image, 'utf8')).toBe('an older image');
   });
 
+  it('extracts a tar that appears only once complete: a damaged image leaves the destination as it was', async () => {
+    const dir = join(work, 'extract');
+    await mkdir(dir);
+    const image = join(dir, 'layer.sqfs');
+    expect((await runCli(['squashfs', 'create', layer, image])).code).toBe(0);
+    const good = join(dir, 'good.tar');
+    expect((await runCli(['squashfs', 'extract', image, good])).code).toBe(0);
+    expect((await run('tar', ['-tf', good])).stdout).toMatch(/^etc\/hostname$/m);
+    // Cut the image short: its tables are gone.
+    const damaged = join(dir, 'damaged.sqfs');
+    await writeFile(damaged, (await readFile(image)).subarray(0, 200));
+    const destination = join(dir, 'out.tar');
+    await writeFile(destination, 'an older tar');
+    const result = await runCli(['squashfs', 'extract', damaged, destination]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^concil squashfs: corrupt squashfs image: .* \[CORRUPT_IMAGE\]\n$/);
+    expect(await readFile(destination, 'utf8')).toBe('an older tar');
+    expect((await readdir(dir)).sort()).toEqual(['damaged.sqfs', 'good.tar', 'layer.sqfs', 'out.tar']);
+  });
+
+  it('reports an image it cannot open in one line when extracting to standard output', async () => {
+    const missing = join(work, 'no-such.sqfs');
+    const result = await runCli(['squashfs', 'extract', missing, '-']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `concil squashfs: cannot open squashfs image: ENOENT: no such file or directory, open '${missing}' (${missing}) [NOT_FOUND]\n`,
+    );
+  });
+
   it('refuses an xz level outside 0-9 in one line', async () => {
     const result = await runCli([
       'squashfs',

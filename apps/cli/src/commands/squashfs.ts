@@ -1,6 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import {
   type CompressorName,
   createSquashfs,
@@ -122,9 +120,18 @@ export function registerSquashfs(program: Command): void {
     .argument('<tar>', 'tar to write, or - for standard output')
     .action((image: string, tar: string) =>
       reporting(async () => {
-        if (tar === '-') quietOnClosedStdout();
-        const out: Writable = tar === '-' ? process.stdout : createWriteStream(tar);
-        await pipeline(squashfsToTar(image), out);
+        if (tar !== '-') {
+          // The tar appears under its name only once complete: a failure leaves what was there.
+          const { writeFileAtomic } = await import('@concil/image');
+          await writeFileAtomic(tar, squashfsToTar(image));
+          return;
+        }
+        quietOnClosedStdout();
+        // Written by hand, not piped: a failing image must not destroy standard output, whose error
+        // would then escape as a crash instead of one line from `reporting`.
+        for await (const chunk of squashfsToTar(image)) {
+          if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+        }
       }),
     );
 }
