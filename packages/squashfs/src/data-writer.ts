@@ -10,6 +10,18 @@ import { sameStoredBlocks } from './stored-blocks.js';
 const IN_FLIGHT_BYTES_PER_CORE = 8 << 20;
 /** However many cores: the blocks in flight stay a small part of the memory a conversion may take. */
 const IN_FLIGHT_BYTES_MAX = 64 << 20;
+/** Places in a file's first block list: 128 MiB of 128 KiB blocks before it has to grow. */
+const FIRST_BLOCK_LIST = 1024;
+
+/** `list` with exactly `length` entries: cut, or grown with zeros. */
+function resized(list: Uint32Array, length: number): Uint32Array {
+  if (length === list.length) return list;
+  if (length < list.length) return list.slice(0, length);
+  const grown = new Uint32Array(length);
+  grown.set(list);
+  return grown;
+}
+
 /** What a block of hole adds to a file's checksum, in place of its zeros (which no one reads). */
 const HOLE_MARK = Buffer.from('hole');
 /** Blocks being written at once, on libuv's four threads. */
@@ -145,8 +157,8 @@ export class DataWriter {
     const layout: FileLayout = {
       size,
       blocksStart: 0,
-      // Room for every block, a sparse last one included; cut to the blocks stored at the end.
-      blockSizes: new Uint32Array(Math.ceil(size / this.blockSize)),
+      // Grown as blocks come (a size the tar announces is not trusted with memory), cut at the end.
+      blockSizes: new Uint32Array(Math.min(Math.ceil(size / this.blockSize), FIRST_BLOCK_LIST)),
       fragment: NO_FRAGMENT,
       fragmentOffset: 0,
       sparseBytes: 0,
@@ -169,9 +181,16 @@ export class DataWriter {
     let index = 0;
     const compressibility: Compressibility = { incompressible: false };
 
+    /** The next block's place in the list, which doubles when full. */
+    const nextBlock = (): number => {
+      if (index === layout.blockSizes.length)
+        layout.blockSizes = resized(layout.blockSizes, Math.max(16, index * 2));
+      return index++;
+    };
+
     const emit = async (full: Buffer): Promise<void> => {
       blocksSum = crc32(full, blocksSum);
-      const i = index++;
+      const i = nextBlock();
       if (full.equals(this.zeroBlock)) {
         layout.blockSizes[i] = 0;
         layout.sparseBytes += bs;
@@ -191,7 +210,7 @@ export class DataWriter {
     /** A whole block of hole: stored as nothing, without copying or looking at it. */
     const holeBlock = (): void => {
       blocksSum = crc32(HOLE_MARK, blocksSum);
-      layout.blockSizes[index++] = 0;
+      nextBlock(); // its size is 0
       layout.sparseBytes += bs;
     };
 
@@ -252,6 +271,9 @@ export class DataWriter {
       this.duplicates++;
       return previous;
     }
+    // An all-zero tail is a hole too (as tar2sqfs stores it): a sparse last block, no fragment.
+    const holeTail = fill > 0 && tail.equals(this.zeroBlock.subarray(0, fill));
+    layout.blockSizes = resized(layout.blockSizes, holeTail ? index + 1 : index);
     const earlier = index > 0 ? this.seenBlocks.get(blocksKey) : undefined;
     const sameBlocks =
       earlier && sameStoredBlocks(this.fd, earlier.layout, layout, index) ? earlier : undefined;
@@ -265,11 +287,9 @@ export class DataWriter {
       // Its positions and sizes are filled in as its blocks are written; read only after a drain.
       this.seenBlocks.set(blocksKey, { layout, sparseBytes: layout.sparseBytes });
     }
-    if (fill > 0 && tail.equals(this.zeroBlock.subarray(0, fill))) {
-      // An all-zero tail is a hole too (as tar2sqfs stores it): a sparse last block, no fragment.
+    if (holeTail) {
       layout.sparseBytes += fill;
     } else if (fill > 0) {
-      layout.blockSizes = layout.blockSizes.subarray(0, index); // no last block: the tail is a fragment
       const at = await this.addFragment(tail);
       layout.fragment = at.index;
       layout.fragmentOffset = at.offset;

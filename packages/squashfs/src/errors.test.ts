@@ -46,6 +46,16 @@ describe('createSquashfs on bad input', () => {
     expect(err.message).toMatch(/truncated/);
   });
 
+  it('reports a file announcing petabytes it does not hold as TAR_TRUNCATED, reserving nothing for them', async () => {
+    const pax = paxBlock('f', [['size', String(2 ** 53 - 1)]]);
+    const err = await refusal(
+      'petabytes',
+      Buffer.concat([pax, rawHeader({ name: 'f', type: '0' }), pad(Buffer.alloc(100))]),
+    );
+    expect(err.code).toBe('TAR_TRUNCATED');
+    expect(err.message).toMatch(/^tar stream ends \d+ bytes before the end of the data of f/);
+  });
+
   it('reports a tar cut inside a header as TAR_TRUNCATED', async () => {
     const tar = await packTar([
       { name: 'a', content: Buffer.from('x') },
