@@ -187,6 +187,23 @@ describe('createSquashfs on bad input', () => {
     r.close();
   });
 
+  it('refuses device numbers squashfs cannot hold with LIMIT_EXCEEDED, rather than naming another device', async () => {
+    for (const [devmajor, devminor] of [
+      [4096, 1],
+      [1, 1 << 20],
+    ] as const) {
+      // By hand: tar-stream cannot write a minor over 6 octal digits.
+      let header = rawHeader({ name: 'dev/x', type: '3' });
+      header = withField(header, 329, 8, `${devmajor.toString(8).padStart(7, '0')}\0`);
+      header = withField(header, 337, 8, `${devminor.toString(8).padStart(7, '0')}\0`);
+      const err = await refusal('big-devices', Buffer.concat([header, END]));
+      expect(err.code).toBe('LIMIT_EXCEEDED');
+      expect(err.message).toBe(
+        `device ${devmajor}:${devminor} does not fit squashfs's 12-bit major and 20-bit minor (dev/x)`,
+      );
+    }
+  });
+
   it('refuses an unknown compressor with UNKNOWN_COMPRESSOR and leaves no file', async () => {
     const err = await refusal('unknown', await featuresTar(), { compressor: 'brotli' as 'gzip' });
     expect(err.code).toBe('UNKNOWN_COMPRESSOR');

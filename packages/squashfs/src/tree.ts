@@ -31,6 +31,10 @@ export const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 /** Attributes of directories that only appear implied by a deeper path (tar2sqfs's defaults). */
 const IMPLIED_DIR = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
 
+/** The device numbers squashfs stores, as Linux's 32-bit dev_t encoding holds them. */
+const MAX_DEV_MAJOR = 0xfff;
+const MAX_DEV_MINOR = 0xfffff;
+
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
@@ -192,6 +196,14 @@ export class Tree {
       case 'char':
       case 'block':
       case 'fifo':
+        if (entry.type !== 'fifo' && (entry.devmajor > MAX_DEV_MAJOR || entry.devminor > MAX_DEV_MINOR)) {
+          // Stored cut short, it would name another device.
+          throw new SquashfsError(
+            'LIMIT_EXCEEDED',
+            `device ${entry.devmajor}:${entry.devminor} does not fit squashfs's 12-bit major and 20-bit minor`,
+            readablePath(entry.name),
+          );
+        }
         this.place(parts, {
           kind: entry.type,
           ...attrs,
