@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { builtWorkerScript } from './worker-script.js';
 
 /** What a compression worker builds its codec from. */
 export interface CodecSpec {
@@ -41,20 +39,6 @@ interface Slot {
   sent: Pending[];
 }
 
-let scriptPath: string | null | undefined;
-
-/** The built worker script: beside this module, or in dist/ when this module runs from the sources. */
-function workerScript(): string | undefined {
-  if (scriptPath === undefined) {
-    const here = dirname(fileURLToPath(import.meta.url));
-    scriptPath =
-      [join(here, 'compression-worker.js'), join(here, '..', 'dist', 'compression-worker.js')].find((p) =>
-        existsSync(p),
-      ) ?? null;
-  }
-  return scriptPath ?? undefined;
-}
-
 /**
  * Compresses data blocks on worker threads that run their codec synchronously: one small message each
  * way per block, and no copies, since the blocks live in shared memory.
@@ -66,7 +50,7 @@ export class CompressionPool {
 
   /** undefined when the worker script is not built (the sources run without dist/). */
   static start(spec: CodecSpec, size: number): CompressionPool | undefined {
-    const script = workerScript();
+    const script = builtWorkerScript(import.meta.url, 'compression-worker.js');
     return script ? new CompressionPool(script, spec, size) : undefined;
   }
 

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { PassThrough, Transform, type TransformCallback, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { type Digest, Digester, type LayerCompression, layerKindOf } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
+import { builtWorkerScript } from '@concil/squashfs/worker-script';
 import { StoreError } from './errors.js';
 
 export interface SquashfsOptions {
@@ -68,7 +66,8 @@ export function startLayerConversion(
   outputPath: string,
   options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
 ): LayerConversion {
-  const worker = workerScript();
+  // Without the built worker, conversions run on the calling thread.
+  const worker = builtWorkerScript(import.meta.url, 'squashfs-worker.js');
   return worker
     ? startConversionInWorker(worker, compression, outputPath, options)
     : convertInThisThread(compression, outputPath, options);
@@ -115,23 +114,6 @@ export function convertInThisThread(
   })();
   done.catch(() => {});
   return { input, done };
-}
-
-let workerPath: string | null | undefined;
-
-/**
- * The built worker script: beside this module in `dist/`, or in `dist/` when this module runs
- * from `src/` (the tests). Without it, conversions run on the calling thread.
- */
-function workerScript(): string | undefined {
-  if (workerPath === undefined) {
-    const here = dirname(fileURLToPath(import.meta.url));
-    workerPath =
-      [join(here, 'squashfs-worker.js'), join(here, '..', 'dist', 'squashfs-worker.js')].find((path) =>
-        existsSync(path),
-      ) ?? null;
-  }
-  return workerPath ?? undefined;
 }
 
 /** Bytes posted to the worker and not yet taken by it: bounds the memory a conversion holds. */
