@@ -30,6 +30,26 @@ describe('BackgroundWrites', () => {
     expect(written.sort((a, b) => a - b)).toEqual(chunks.map((_, i) => i));
   });
 
+  it('gathers pieces that continue one another into writes of up to a megabyte, the last one at settle', async () => {
+    const path = join(tmp.dir, 'gathered');
+    const fd = openSync(path, 'w');
+    const writes = new BackgroundWrites(fd, 2);
+    // 3 MiB in pieces of 100,000 bytes, then a piece elsewhere: more than one batch, and a jump.
+    const pieces = Array.from({ length: 32 }, (_, i) => pseudoRandom(100_000, i + 7));
+    const written = new Set<number>();
+    for (const [i, piece] of pieces.entries()) await writes.add(piece, i * 100_000, () => written.add(i));
+    const far = pseudoRandom(5000, 99);
+    await writes.add(far, 4_000_000, () => written.add(-1));
+    // The piece after the jump waits for whatever may continue it.
+    expect(written.has(-1)).toBe(false);
+    await writes.settle();
+    closeSync(fd);
+    expect(written.size).toBe(33);
+    const image = readFileSync(path);
+    expect(image.subarray(0, 3_200_000).equals(Buffer.concat(pieces))).toBe(true);
+    expect(image.subarray(4_000_000).equals(far)).toBe(true);
+  });
+
   it('reports a write that fails, and refuses more after it', async () => {
     const path = join(tmp.dir, 'read-only');
     writeFileSync(path, '');
