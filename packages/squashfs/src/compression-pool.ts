@@ -11,7 +11,7 @@ export interface CodecSpec {
 /** One block for a worker: a view over a SharedArrayBuffer, read and written in place. */
 export interface CompressionJob {
   block: Uint8Array;
-  /** Check cheaply first whether the block compresses at all. */
+  /** Not the first block of its file: check cheaply first whether it compresses at all. */
   probe: boolean;
 }
 

@@ -31,8 +31,8 @@ export interface Compressor extends Codec {
   /**
    * Compress `block` in place (it is over a SharedArrayBuffer, which the workers read and write): the
    * compressed length, its bytes now at the start of `block`, or -1 when compression would not shrink
-   * it, the block left as it was. `probe`: the block is likely incompressible (the file's last block
-   * was), so check that cheaply first.
+   * it, the block left as it was. `probe`: the block is not the first of its file; a sample of it shows
+   * cheaply whether it is worth compressing.
    */
   compressInPlace(block: Buffer, probe: boolean): Promise<number>;
   close(): void;
@@ -164,14 +164,27 @@ const quickProbe = inPlaceCompressor(
 
 /** Where the probe's output goes: only whether it shrank matters, and the block must stay as it is. */
 let probeOut = Buffer.alloc(0);
+/** The part of a block tried first at zstd's fastest level: a sample that shrinks clears the block. */
+const SAMPLE = 4096;
 
-/** The work of one block, on whichever thread runs it: compressed in place, or -1 if it would not shrink. */
+/** Whether zstd's fastest level leaves `data` as big as it is. */
+function doesNotShrink(data: Uint8Array): boolean {
+  if (probeOut.length < data.byteLength) probeOut = Buffer.allocUnsafe(data.byteLength);
+  return quickProbe(data, probeOut) < 0;
+}
+
+/**
+ * The work of one block, on whichever thread runs it: compressed in place, or -1 if it would not shrink.
+ * `probe`: the block is not the first of its file, which says whether the file's data shrinks.
+ */
 export async function compressHere(codec: Codec, block: Uint8Array, probe: boolean): Promise<number> {
   // Data that zstd's fastest level cannot shrink at all (compressed or encrypted files) is not worth
-  // the real level's time: a twentieth of the work, and the block is stored as is either way.
+  // the real level's time: a twentieth of the work, and the block is stored as is either way. A sample
+  // of the block picks the blocks worth that check. Decided from the block and its place alone, so the
+  // image is the same whichever blocks the workers happen to finish first.
   if (probe) {
-    if (probeOut.length < block.byteLength) probeOut = Buffer.allocUnsafe(block.byteLength);
-    if (quickProbe(block, probeOut) < 0) return -1;
+    const sample = block.subarray(0, SAMPLE);
+    if (doesNotShrink(sample) && (sample.byteLength === block.byteLength || doesNotShrink(block))) return -1;
   }
   if (codec.compressIntoSync) return codec.compressIntoSync(block, block);
   const packed = codec.compressAsync ? await codec.compressAsync(block) : codec.compressSync(block);

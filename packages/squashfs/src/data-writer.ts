@@ -29,21 +29,57 @@ const WRITES_AT_ONCE = 4;
 
 /** A block on its way to disk: compressed on the workers, written in submission order. */
 interface Job {
-  /** Compressed bytes, or undefined for a marker that only records the current position. */
-  result: Promise<{ bytes: Uint8Array; sizeField: number }> | undefined;
+  result: Promise<{ bytes: Uint8Array; sizeField: number }>;
   onWritten(position: number, sizeField: number): void;
+  /** Told the position right after this job's bytes: where the files begun after it start. */
+  after?: ((position: number) => void)[];
   /** The pooled block buffer to reuse once the job is on disk. */
   recycle?: Buffer;
-}
-
-/** Whether a file's last compressed block failed to shrink: its data is likely compressed already. */
-interface Compressibility {
-  incompressible: boolean;
 }
 
 export interface FragmentEntry {
   start: number;
   sizeField: number;
+}
+
+/** A file whose content is coming in: its layout so far, the block being filled, its checksums. */
+class FileInProgress {
+  readonly layout: FileLayout;
+  /** CRC-32 of its full blocks so far. */
+  blocksSum = 0;
+  /** The block being filled: the writer's staging block, reused across files until handed over. */
+  block: Buffer;
+  fill = 0;
+  total = 0;
+  /** Full blocks so far. */
+  index = 0;
+
+  constructor(size: number, blockSize: number, staging: Buffer) {
+    this.layout = {
+      size,
+      blocksStart: 0,
+      // Grown as blocks come (a size the tar announces is not trusted with memory), cut at the end.
+      blockSizes: new Uint32Array(Math.min(Math.ceil(size / blockSize), FIRST_BLOCK_LIST)),
+      fragment: NO_FRAGMENT,
+      fragmentOffset: 0,
+      sparseBytes: 0,
+    };
+    this.block = staging;
+  }
+
+  /** The next block's place in the list, which doubles when full. */
+  nextBlock(): number {
+    if (this.index === this.layout.blockSizes.length)
+      this.layout.blockSizes = resized(this.layout.blockSizes, Math.max(16, this.index * 2));
+    return this.index++;
+  }
+
+  /** A whole block of hole: stored as nothing, without copying or looking at it. */
+  holeBlock(blockSize: number): void {
+    this.blocksSum = crc32(HOLE_MARK, this.blocksSum);
+    this.nextBlock(); // its size is 0
+    this.layout.sparseBytes += blockSize;
+  }
 }
 
 /**
@@ -109,21 +145,35 @@ export class DataWriter {
     return { bytes: raw, sizeField: raw.length | DATA_UNCOMPRESSED };
   }
 
-  private async submit(job: Job): Promise<void> {
+  /** Queues a job; a promise to wait on only when that leaves more than `maxInFlight` in the queue. */
+  private submit(job: Job): Promise<void> | undefined {
     this.queue.push(job);
+    if (this.queue.length > this.maxInFlight) return this.catchUp();
+  }
+
+  private async catchUp(): Promise<void> {
     while (this.queue.length > this.maxInFlight) await this.writeOne();
+  }
+
+  /**
+   * `onPosition` is told where the next block submitted will land, once the blocks before it are
+   * written: right away when none is waiting. Not a job of its own, so a run of small files (one mark
+   * each, a block per dozens) does not fill the queue and hold back the blocks.
+   */
+  private mark(onPosition: (position: number) => void): void {
+    const last = this.queue.at(-1);
+    if (!last) onPosition(this.position);
+    else if (last.after) last.after.push(onPosition);
+    else last.after = [onPosition];
   }
 
   private async writeOne(): Promise<void> {
     const job = this.queue.shift()!;
-    if (job.result === undefined) {
-      job.onWritten(this.position, 0);
-      return;
-    }
     const { bytes, sizeField } = await job.result;
     const at = this.position;
     this.position += bytes.length;
     job.onWritten(at, sizeField);
+    if (job.after) for (const onPosition of job.after) onPosition(this.position);
     const { recycle } = job;
     await this.writes.add(bytes, at, recycle && (() => this.giveBack(recycle)));
   }
@@ -134,128 +184,116 @@ export class DataWriter {
     await this.writes.settle();
   }
 
-  /** `file`: what the file's blocks showed so far; after one that did not shrink, the next is probed. */
+  /**
+   * `raw` to the compressor; `block`, the pooled buffer it lies in, comes back once it is written.
+   * `probe`: a file's block after its first, which a sample checks first (see compressHere).
+   */
   private submitBlock(
     raw: Buffer,
     onWritten: Job['onWritten'],
     block: Buffer,
-    file?: Compressibility,
-  ): Promise<void> {
-    const result = this.compress(raw, file?.incompressible ?? false);
-    result.then(
-      (r) => {
-        if (file) file.incompressible = (r.sizeField & DATA_UNCOMPRESSED) !== 0;
-      },
-      // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
-      () => {},
-    );
+    probe: boolean,
+  ): Promise<void> | undefined {
+    const result = this.compress(raw, probe);
+    // Errors surface when the job is written; keep Node from flagging them as unhandled meanwhile.
+    result.catch(() => {});
     return this.submit({ result, onWritten, recycle: block });
   }
 
-  /** Consume one file's content and return where it is stored. */
-  async writeFile(body: AsyncIterable<Buffer>, size: number): Promise<FileLayout> {
-    const layout: FileLayout = {
-      size,
-      blocksStart: 0,
-      // Grown as blocks come (a size the tar announces is not trusted with memory), cut at the end.
-      blockSizes: new Uint32Array(Math.min(Math.ceil(size / this.blockSize), FIRST_BLOCK_LIST)),
-      fragment: NO_FRAGMENT,
-      fragmentOffset: 0,
-      sparseBytes: 0,
-    };
-    await this.submit({
-      result: undefined,
-      onWritten: (pos) => {
-        layout.blocksStart = pos;
-      },
+  /**
+   * Consume one file's content and return where it is stored: its chunks as they come, or all of it at
+   * once when the tar reader holds it already (most files are small: no generator, no waiting).
+   */
+  async writeFile(content: Buffer | AsyncIterable<Buffer>, size: number): Promise<FileLayout> {
+    const file = new FileInProgress(size, this.blockSize, this.staging);
+    this.mark((pos) => {
+      file.layout.blocksStart = pos;
     });
+    if (Buffer.isBuffer(content)) await this.take(file, content);
+    else for await (const chunk of content) await this.take(file, chunk);
+    return this.endFile(file);
+  }
+
+  /** One chunk of a file into its blocks: full ones are handed to the compressor, the rest waits. */
+  private take(file: FileInProgress, chunk: Buffer): Promise<void> | undefined {
+    file.total += chunk.length;
+    // Most chunks end inside the block being filled: a copy, nothing to wait for.
+    if (file.fill + chunk.length < this.blockSize && !isHole(chunk)) {
+      chunk.copy(file.block, file.fill);
+      file.fill += chunk.length;
+      return undefined;
+    }
+    return this.takeBlocks(file, chunk);
+  }
+
+  private async takeBlocks(file: FileInProgress, chunk: Buffer): Promise<void> {
+    const bs = this.blockSize;
+    let pos = 0;
+    if (isHole(chunk)) {
+      // Up to a block boundary as ordinary zeros, then whole blocks of hole.
+      if (file.fill > 0) {
+        pos = Math.min(bs - file.fill, chunk.length);
+        file.block.fill(0, file.fill, file.fill + pos);
+        file.fill += pos;
+        if (file.fill === bs) await this.emitStaged(file);
+      }
+      for (; file.fill === 0 && chunk.length - pos >= bs; pos += bs) file.holeBlock(bs);
+    }
+    while (pos < chunk.length) {
+      if (file.fill === 0 && chunk.length - pos >= bs) {
+        // Whole block inside the chunk: hand over a copy without staging it.
+        const whole = this.takeBlock();
+        chunk.copy(whole, 0, pos, pos + bs);
+        await this.emit(file, whole);
+        pos += bs;
+        continue;
+      }
+      const n = Math.min(bs - file.fill, chunk.length - pos);
+      chunk.copy(file.block, file.fill, pos, pos + n);
+      file.fill += n;
+      pos += n;
+      if (file.fill === bs) await this.emitStaged(file);
+    }
+  }
+
+  /** The staging block is full: it goes to the compressor, and a fresh one takes its place. */
+  private async emitStaged(file: FileInProgress): Promise<void> {
+    await this.emit(file, file.block);
+    file.block = this.staging = this.takeBlock();
+    file.fill = 0;
+  }
+
+  /** A full block of the file: summed, then stored as nothing if all zeros, else compressed. */
+  private emit(file: FileInProgress, full: Buffer): Promise<void> | undefined {
+    file.blocksSum = crc32(full, file.blocksSum);
+    const i = file.nextBlock();
+    if (full.equals(this.zeroBlock)) {
+      file.layout.blockSizes[i] = 0;
+      file.layout.sparseBytes += this.blockSize;
+      this.giveBack(full);
+      return undefined;
+    }
+    return this.submitBlock(
+      full,
+      (_pos, sizeField) => {
+        file.layout.blockSizes[i] = sizeField;
+      },
+      full,
+      i > 0,
+    );
+  }
+
+  /** The file's content is all in: share an earlier copy's data, or keep its blocks and store its tail. */
+  private async endFile(file: FileInProgress): Promise<FileLayout> {
+    const { layout, fill, total, index } = file;
+    this.bytesIn += total;
+    if (total !== layout.size)
+      throw new Error(`a file's data came to ${total} bytes where ${layout.size} were announced`);
+    const tail = file.block.subarray(0, fill);
+
     // Full blocks and the tail are summed apart, so files that differ only in their tail share blocks.
     // The blocks by a fast checksum, a match confirmed against the stored bytes; the tail by SHA-256.
-    let blocksSum = 0;
-    const bs = this.blockSize;
-    // The staging block is reused across files until it is handed to the compressor: most files are small,
-    // and allocating a block per file churns native memory.
-    let block = this.staging;
-    let fill = 0;
-    let total = 0;
-    let index = 0;
-    const compressibility: Compressibility = { incompressible: false };
-
-    /** The next block's place in the list, which doubles when full. */
-    const nextBlock = (): number => {
-      if (index === layout.blockSizes.length)
-        layout.blockSizes = resized(layout.blockSizes, Math.max(16, index * 2));
-      return index++;
-    };
-
-    const emit = async (full: Buffer): Promise<void> => {
-      blocksSum = crc32(full, blocksSum);
-      const i = nextBlock();
-      if (full.equals(this.zeroBlock)) {
-        layout.blockSizes[i] = 0;
-        layout.sparseBytes += bs;
-        this.giveBack(full);
-        return;
-      }
-      await this.submitBlock(
-        full,
-        (_pos, sizeField) => {
-          layout.blockSizes[i] = sizeField;
-        },
-        full,
-        compressibility,
-      );
-    };
-
-    /** A whole block of hole: stored as nothing, without copying or looking at it. */
-    const holeBlock = (): void => {
-      blocksSum = crc32(HOLE_MARK, blocksSum);
-      nextBlock(); // its size is 0
-      layout.sparseBytes += bs;
-    };
-
-    for await (const chunk of body) {
-      total += chunk.length;
-      let pos = 0;
-      if (isHole(chunk)) {
-        // Up to a block boundary as ordinary zeros, then whole blocks of hole.
-        if (fill > 0) {
-          pos = Math.min(bs - fill, chunk.length);
-          block.fill(0, fill, fill + pos);
-          fill += pos;
-          if (fill === bs) {
-            await emit(block);
-            block = this.staging = this.takeBlock();
-            fill = 0;
-          }
-        }
-        for (; fill === 0 && chunk.length - pos >= bs; pos += bs) holeBlock();
-      }
-      while (pos < chunk.length) {
-        if (fill === 0 && chunk.length - pos >= bs) {
-          // Whole block inside the chunk: hand over a copy without staging it.
-          const whole = this.takeBlock();
-          chunk.copy(whole, 0, pos, pos + bs);
-          await emit(whole);
-          pos += bs;
-          continue;
-        }
-        const n = Math.min(bs - fill, chunk.length - pos);
-        chunk.copy(block, fill, pos, pos + n);
-        fill += n;
-        pos += n;
-        if (fill === bs) {
-          await emit(block);
-          block = this.staging = this.takeBlock();
-          fill = 0;
-        }
-      }
-    }
-    this.bytesIn += total;
-    if (total !== size) throw new Error(`a file's data came to ${total} bytes where ${size} were announced`);
-    const tail = block.subarray(0, fill);
-
-    const blocksKey = `${blocksSum}:${index}`;
+    const blocksKey = `${file.blocksSum}:${index}`;
     const key = `${blocksKey}:${hash('sha256', tail, 'base64')}:${total}`;
     const previous = this.seen.get(key);
     if (previous && index === 0) {
@@ -321,6 +359,7 @@ export class DataWriter {
         entry.sizeField = sizeField;
       },
       full,
+      false,
     );
   }
 

@@ -25,6 +25,11 @@ export interface TarEntry {
   xattrs: ReadonlyMap<string, Buffer>;
   /** The file content, holes filled with zeros. Must be consumed before asking for the next entry. */
   body(): AsyncGenerator<Buffer>;
+  /**
+   * The whole content as one view when the reader holds it already (most files are small): no
+   * generator, no waiting. Consumed then, as by body(); undefined otherwise, and then body() it is.
+   */
+  buffered(): Buffer | undefined;
 }
 
 const BLOCK = 512;
@@ -368,6 +373,7 @@ export async function* readTar(
         devminor: num('SCHILY.devminor', devminor),
         xattrs: xattrs ?? NO_XATTRS,
         body: () => emptyBody(),
+        buffered: () => undefined,
       };
       if (pax.size > 0) pax = new Map();
       longName = longLink = undefined;
@@ -381,6 +387,13 @@ export async function* readTar(
             ? sparseBody(input, dataSize, logicalSize, sparse, what)
             : input.stream(dataSize, what);
         };
+        if (!sparse) {
+          entry.buffered = () => {
+            const content = input.take(dataSize);
+            if (content) consumed = true;
+            return content;
+          };
+        }
       }
       yield entry;
       if (!consumed && type === 'file') {

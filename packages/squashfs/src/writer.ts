@@ -104,7 +104,7 @@ export async function createSquashfs(
     const source = typeof tarStream === 'string' ? tarFileChunks(tarStream) : tarStream;
     for await (const entry of readTar(source)) {
       const node = tree.add(entry);
-      if (node) node.layout = await data.writeFile(entry.body(), entry.size);
+      if (node) node.layout = await data.writeFile(entry.buffered() ?? entry.body(), entry.size);
       else if (entry.type === 'file') for await (const _ of entry.body()); // whiteout files: drop content
     }
     tree.finish();
