@@ -2,6 +2,11 @@ import { writev } from 'node:fs';
 
 /** Blocks that follow one another on disk go out in one system call up to this many bytes. */
 const BATCH_BYTES = 1 << 20;
+/**
+ * And up to this many pieces: each holds its buffer until written, however small it came out (a block
+ * of zeros compresses to a few bytes), so the buffers a batch holds stay few.
+ */
+export const BATCH_PIECES = 8;
 
 interface Batch {
   buffers: Uint8Array[];
@@ -36,7 +41,12 @@ export class BackgroundWrites {
   async add(bytes: Uint8Array, position: number, done?: () => void): Promise<void> {
     this.throwIfFailed();
     const batch = this.batch;
-    if (batch && batch.position + batch.length === position && batch.length + bytes.length <= BATCH_BYTES) {
+    if (
+      batch &&
+      batch.position + batch.length === position &&
+      batch.length + bytes.length <= BATCH_BYTES &&
+      batch.buffers.length < BATCH_PIECES
+    ) {
       batch.buffers.push(bytes);
       batch.length += bytes.length;
       if (done) batch.done.push(done);

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { BackgroundWrites } from './background-writes.js';
+import { BATCH_PIECES, BackgroundWrites } from './background-writes.js';
 import type { Compressor } from './compressor.js';
 import type { FileLayout } from './file-layout.js';
 import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
@@ -134,8 +134,11 @@ export class DataWriter {
   }
 
   private giveBack(block: Buffer): void {
-    // Each job in flight or being written holds one; two more are the staging and fragment blocks.
-    if (this.spare.length < this.maxInFlight + WRITES_AT_ONCE + 2) this.spare.push(block);
+    // Each job in flight holds one, and each piece of a write under way or being gathered; two more are
+    // the staging and fragment blocks. Kept for reuse: a new shared buffer is memory the collector
+    // must be pressed to give back.
+    if (this.spare.length < this.maxInFlight + (WRITES_AT_ONCE + 1) * BATCH_PIECES + 2)
+      this.spare.push(block);
   }
 
   private async compress(raw: Buffer, probe: boolean): Promise<{ bytes: Uint8Array; sizeField: number }> {

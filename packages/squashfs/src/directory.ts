@@ -64,13 +64,13 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       const diff = node.number! - base;
       if (Math.floor(node.ref! / 0x10000) !== inodeBlock || diff < -32768 || diff > 32767) break;
       if (run.length > 0 && Math.floor(pos / METADATA_SIZE) !== headerBlock) break;
-      const nameBytes = Buffer.from(name, 'latin1');
-      const e = Buffer.allocUnsafe(8 + nameBytes.length);
+      // Names are binary strings: a char per byte.
+      const e = Buffer.allocUnsafe(8 + name.length);
       e.writeUInt16LE(node.ref! % 0x10000, 0);
       e.writeInt16LE(diff, 2);
       e.writeUInt16LE(basicType(node), 4);
-      e.writeUInt16LE(nameBytes.length - 1, 6);
-      nameBytes.copy(e, 8);
+      e.writeUInt16LE(name.length - 1, 6);
+      e.write(name, 8, 'latin1');
       run.push(e);
       pos += e.length;
       i++;

@@ -66,29 +66,31 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
     }
     case 'file': {
       const l = node.layout!;
-      const blocks = Buffer.allocUnsafe(l.blockSizes.length * 4);
-      l.blockSizes.forEach((s, i) => {
-        blocks.writeUInt32LE(s, i * 4);
-      });
       const basic =
         !hasXattr && node.links === 1 && l.sparseBytes === 0 && l.size <= U32_MAX && l.blocksStart <= U32_MAX;
+      // One buffer for the inode and its block list: most inodes are files, written by the ten thousand.
+      const fixed = basic ? 16 : 40;
+      const b = header(basic ? InodeType.FILE : InodeType.LFILE, node, ctx, fixed + l.blockSizes.length * 4);
       if (basic) {
-        const b = header(InodeType.FILE, node, ctx, 16);
         b.writeUInt32LE(l.blocksStart, 16);
         b.writeUInt32LE(l.fragment, 20);
         b.writeUInt32LE(l.fragment === NO_FRAGMENT ? 0 : l.fragmentOffset, 24);
         b.writeUInt32LE(l.size, 28);
-        return Buffer.concat([b, blocks]);
+      } else {
+        b.writeBigUInt64LE(BigInt(l.blocksStart), 16);
+        b.writeBigUInt64LE(BigInt(l.size), 24);
+        b.writeBigUInt64LE(BigInt(l.sparseBytes), 32);
+        b.writeUInt32LE(node.links, 40);
+        b.writeUInt32LE(l.fragment, 44);
+        b.writeUInt32LE(l.fragment === NO_FRAGMENT ? 0 : l.fragmentOffset, 48);
+        b.writeUInt32LE(ctx.xattrIndex, 52);
       }
-      const b = header(InodeType.LFILE, node, ctx, 40);
-      b.writeBigUInt64LE(BigInt(l.blocksStart), 16);
-      b.writeBigUInt64LE(BigInt(l.size), 24);
-      b.writeBigUInt64LE(BigInt(l.sparseBytes), 32);
-      b.writeUInt32LE(node.links, 40);
-      b.writeUInt32LE(l.fragment, 44);
-      b.writeUInt32LE(l.fragment === NO_FRAGMENT ? 0 : l.fragmentOffset, 48);
-      b.writeUInt32LE(ctx.xattrIndex, 52);
-      return Buffer.concat([b, blocks]);
+      let at = 16 + fixed;
+      for (const size of l.blockSizes) {
+        b.writeUInt32LE(size, at);
+        at += 4;
+      }
+      return b;
     }
     case 'symlink': {
       const target = Buffer.from(node.target ?? '', 'latin1');

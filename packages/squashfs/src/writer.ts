@@ -108,10 +108,12 @@ export async function createSquashfs(
       else if (entry.type === 'file') for await (const _ of entry.body()); // whiteout files: drop content
     }
     tree.finish();
+    // Numbered while the last blocks are still being compressed: the numbers do not depend on them.
+    const numbered = numberInodes(tree.root);
     let position = await data.finish();
 
     const stats = { files: 0, directories: 0 };
-    const tables = writeTables(tree.root, compressor, stats);
+    const tables = writeTables(tree.root, numbered, compressor, stats);
     const sb = {
       inodeCount: tables.inodeCount,
       modTime: options.mtime ?? 0,
@@ -210,14 +212,22 @@ interface Tables {
   inodeCount: number;
 }
 
+/** Inode numbers given, and every directory's entries in the order they are listed. */
+interface Numbered {
+  inodeCount: number;
+  listings: Map<Node, [string, Node][]>;
+}
+
 /**
  * Number the inodes children-first (a directory's listing needs its children's inode references, so
- * children are written before their directory) and write the inode and directory tables.
+ * children are written before their directory), sorting each directory once for both passes.
  */
-function writeTables(root: Node, compressor: Codec, stats: { files: number; directories: number }): Tables {
+function numberInodes(root: Node): Numbered {
+  const listings = new Map<Node, [string, Node][]>();
   let next = 1;
   const numberTree = (dir: Node): void => {
     const entries = sortedEntries(dir);
+    listings.set(dir, entries);
     for (const [, child] of entries) {
       if (child.kind === 'directory') numberTree(child);
     }
@@ -227,8 +237,16 @@ function writeTables(root: Node, compressor: Codec, stats: { files: number; dire
     dir.number = next++;
   };
   numberTree(root);
-  const inodeCount = next - 1;
+  return { inodeCount: next - 1, listings };
+}
 
+/** Write the inode and directory tables, in the order numberInodes numbered them. */
+function writeTables(
+  root: Node,
+  { inodeCount, listings }: Numbered,
+  compressor: Codec,
+  stats: { files: number; directories: number },
+): Tables {
   const inodeWriter = new MetadataWriter(compressor);
   const dirWriter = new MetadataWriter(compressor);
   const ids = new IdTable();
@@ -251,7 +269,7 @@ function writeTables(root: Node, compressor: Codec, stats: { files: number; dire
   };
 
   const writeTree = (dir: Node, parentNumber: number): void => {
-    const entries = sortedEntries(dir);
+    const entries = listings.get(dir)!;
     for (const [, child] of entries) {
       if (child.kind === 'directory') writeTree(child, dir.number!);
     }
