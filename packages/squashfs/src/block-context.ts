@@ -12,21 +12,12 @@ interface StreamInternals {
       outOff: number,
       outLen: number,
     ): void;
-    reset(): void;
   };
   _writeState?: Uint32Array;
 }
 
 /** Compresses one whole block into `out`: the compressed length, or -1 when it would not be smaller. */
 export type BlockCompressor = (block: Uint8Array, out: Uint8Array) => number;
-
-/** How a codec ends one block's stream, and whether the context must be reset before the next. */
-export interface BlockEnd {
-  /** The flush flag that completes a stream (Z_FINISH, ZSTD_e_end). */
-  flush: number;
-  /** deflate needs a reset after Z_FINISH; a zstd context starts the next frame by itself. */
-  reset: boolean;
-}
 
 /** More than any codec here can make of `size` bytes, however incompressible. */
 function worstCase(size: number): number {
@@ -39,9 +30,9 @@ function worstCase(size: number): number {
  * full garbage collection, so a thread compressing blocks holds some 64 MB of dead contexts; this holds
  * one, and allocates nothing per block. undefined where Node lacks these internals.
  */
-function blockContext(stream: Transform, end: BlockEnd): BlockCompressor | undefined {
+function blockContext(stream: Transform, flush: number): BlockCompressor | undefined {
   const { _handle: handle, _writeState: state } = stream as unknown as StreamInternals;
-  if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function' || !state) {
+  if (typeof handle?.writeSync !== 'function' || !state) {
     stream.destroy();
     return undefined;
   }
@@ -51,11 +42,10 @@ function blockContext(stream: Transform, end: BlockEnd): BlockCompressor | undef
     // Room for the worst case, so every stream ends within one call and the context is never left mid-way.
     if (scratch.length < worstCase(block.byteLength))
       scratch = Buffer.allocUnsafe(worstCase(block.byteLength));
-    handle.writeSync(end.flush, block, 0, block.byteLength, scratch, 0, scratch.length);
+    handle.writeSync(flush, block, 0, block.byteLength, scratch, 0, scratch.length);
     if (stream.destroyed) throw new Error('the native compressor failed');
     const [outLeft, inLeft] = [state[0]!, state[1]!];
     if (outLeft === 0 || inLeft !== 0) throw new Error('the native compressor did not finish a block');
-    if (end.reset) handle.reset();
     return placeInto(scratch.subarray(0, scratch.length - outLeft), block, out);
   };
 }
@@ -68,17 +58,19 @@ export function placeInto(packed: Uint8Array, block: Uint8Array, out: Uint8Array
 }
 
 /**
- * A block compressor over one reused context, made on first use on the thread that uses it (readers and
- * the metadata tables never need one); the one-shot call where Node's internals are not there.
+ * A block compressor over one reused context, made on first use on the thread that uses it (readers
+ * never need one); the one-shot call where Node's internals are not there. Only for a codec whose
+ * output does not depend on what the context compressed before (zstd's does not; deflate's does).
+ * `flush`: the flag that completes a stream (ZSTD_e_end).
  */
 export function inPlaceCompressor(
   makeStream: () => Transform,
-  end: BlockEnd,
+  flush: number,
   oneShot: (data: Uint8Array) => Buffer,
 ): BlockCompressor {
   let context: BlockCompressor | undefined;
   return (block, out) => {
-    context ??= blockContext(makeStream(), end) ?? ((b, o) => placeInto(oneShot(b), b, o));
+    context ??= blockContext(makeStream(), flush) ?? ((b, o) => placeInto(oneShot(b), b, o));
     return context(block, out);
   };
 }

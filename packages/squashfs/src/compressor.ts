@@ -16,7 +16,7 @@ export interface Codec {
   compressSync(data: Uint8Array): Buffer;
   /** Where the library has an asynchronous path of its own (xz), the compression workers take it. */
   compressAsync?(data: Uint8Array): Promise<Buffer>;
-  /** Where the codec can compress in place through one reused context (zlib's), the workers take that. */
+  /** Where the codec can compress in place through one reused context (zstd's), the workers take that. */
   compressIntoSync?: BlockCompressor;
   /** Throws a CORRUPT_IMAGE SquashfsError if the data is not valid or inflates beyond maxSize. */
   decompress(data: Uint8Array, maxSize: number): Buffer;
@@ -54,17 +54,16 @@ function gzip(level: number): Codec {
     throw new SquashfsError('BAD_OPTION', `gzip level must be an integer from 1 to 9, got ${level}`);
   }
   const opts = { level, windowBits: GZIP_DEFAULT_WINDOW, memLevel: GZIP_MEM_LEVEL };
+  // A fresh context per block, not one reused: deflate looks past the end of its input into its window,
+  // which a reset leaves holding the last block, so the output would depend on which block the thread
+  // compressed before (4 KiB blocks came out different at each run). The one-shot call frees its
+  // context as it returns.
   const compressSync = (data: Uint8Array) => zlib.deflateSync(data, opts);
   return {
     name: 'gzip',
     id: CompressorId.gzip,
     level,
     compressSync,
-    compressIntoSync: inPlaceCompressor(
-      () => zlib.createDeflate(opts),
-      { flush: zlib.constants.Z_FINISH, reset: true },
-      compressSync,
-    ),
     decompress: decompressBlock('a gzip block', zlib.inflateSync),
     options() {
       if (level === GZIP_DEFAULT_LEVEL) return undefined;
@@ -93,7 +92,7 @@ function zstd(level: number): Codec {
     // A whole block ended in one call: zstd sizes its tables to it, as it does when told the size.
     compressIntoSync: inPlaceCompressor(
       () => zlib.createZstdCompress({ params }),
-      { flush: zlib.constants.ZSTD_e_end, reset: false },
+      zlib.constants.ZSTD_e_end,
       compressSync,
     ),
     decompress: decompressBlock('a zstd block', zlib.zstdDecompressSync),
@@ -158,7 +157,7 @@ export function createCompressor(
 const ZSTD_FASTEST = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
 const quickProbe = inPlaceCompressor(
   () => zlib.createZstdCompress(ZSTD_FASTEST),
-  { flush: zlib.constants.ZSTD_e_end, reset: false },
+  zlib.constants.ZSTD_e_end,
   (data) => zlib.zstdCompressSync(data, ZSTD_FASTEST),
 );
 

@@ -1,15 +1,18 @@
 import { METADATA_SIZE } from './format.js';
 import { basicType } from './inode.js';
-import type { MetadataWriter } from './metadata-writer.js';
+import type { LinkedTable } from './linked-tables.js';
 import type { Node } from './tree.js';
 
 export interface DirectoryListing {
+  /** Index of the directory table block the listing starts in. */
   start: number;
   offset: number;
   /** Listing size + 3 (squashfs counts "." and ".." that are not stored). */
   size: number;
   /** Encoded directory index entries, for the extended directory inode. */
   index: Buffer[];
+  /** The directory table block each index entry points to (its start to be filled in). */
+  indexBlocks: number[];
   /** Large directories get an extended inode with an index. */
   indexed: boolean;
 }
@@ -42,11 +45,16 @@ function plannedSize(entries: [string, Node][]): number {
  * inode number. A new run also starts at every metadata block boundary, and those runs are indexed so
  * lookups in large directories can jump close to the name.
  */
-export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]): DirectoryListing {
-  const start = writer.blockStart;
+export function writeDirectory(
+  writer: LinkedTable,
+  inodes: LinkedTable,
+  entries: [string, Node][],
+): DirectoryListing {
+  const start = writer.blockIndex;
   const offset = writer.offset;
   const listingStart = writer.uncompressedPosition;
   const index: Buffer[] = [];
+  const indexBlocks: number[] = [];
   const indexed = plannedSize(entries) > BASIC_DIR_MAX_LISTING;
 
   let i = 0;
@@ -79,7 +87,8 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
       const firstName = Buffer.from(entries[i - run.length]![0], 'latin1');
       const ix = Buffer.allocUnsafe(12 + firstName.length);
       ix.writeUInt32LE(headerPos - listingStart, 0);
-      ix.writeUInt32LE(writer.blockStart, 4);
+      ix.writeUInt32LE(writer.blockIndex, 4); // the block's start, filled in by the writer
+      indexBlocks.push(writer.blockIndex);
       ix.writeUInt32LE(firstName.length - 1, 8);
       firstName.copy(ix, 12);
       index.push(ix);
@@ -88,8 +97,9 @@ export function writeDirectory(writer: MetadataWriter, entries: [string, Node][]
     h.writeUInt32LE(run.length - 1, 0);
     h.writeUInt32LE(inodeBlock, 4);
     h.writeUInt32LE(base, 8);
+    writer.pointAt(headerPos + 4, inodes, inodeBlock);
     writer.write(h);
     for (const e of run) writer.write(e);
   }
-  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index, indexed };
+  return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index, indexBlocks, indexed };
 }

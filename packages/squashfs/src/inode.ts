@@ -22,6 +22,14 @@ export interface InodeContext {
 
 const U32_MAX = 0xffffffff;
 
+/** Bytes of an extended directory inode before its index entries. */
+export const EXTENDED_DIRECTORY_SIZE = 40;
+
+/** Where an encoded directory inode holds the start of its listing's block. */
+export function listingStartOffset(inode: Buffer): number {
+  return inode.readUInt16LE(0) === InodeType.DIR ? 16 : 24;
+}
+
 // Encoders fill every byte they allocate, so they use allocUnsafe: small pooled buffers, no zeroing.
 function header(type: number, node: Node, ctx: InodeContext, extra: number): Buffer {
   const b = Buffer.allocUnsafe(16 + extra);

@@ -329,6 +329,27 @@ describe('createSquashfs against tar2sqfs', () => {
     r.close();
   });
 
+  it('is reproducible with gzip and small blocks however the blocks fall to the workers', async () => {
+    // Text of some variety in 4 KiB blocks: a deflate context used again would look at what its last
+    // block left in its window, so the image depended on which worker got which block.
+    const words = Array.from({ length: 300 }, (_, i) =>
+      pseudoRandom(3 + (i % 9), i + 1, true).toString('latin1'),
+    );
+    const files = Array.from({ length: 120 }, (_, f) => {
+      const pick = pseudoRandom(600 + f * 37, f + 500);
+      return {
+        name: `doc/${f}.txt`,
+        content: Buffer.from([...pick].map((b, i) => words[(b + i) % 300]).join(' ')),
+      };
+    });
+    const tar = await packTar(files);
+    const one = join(tmp.dir, 'gzip-one-worker.sqfs');
+    const three = join(tmp.dir, 'gzip-three-workers.sqfs');
+    await createSquashfs([tar], one, { compressor: 'gzip', blockSize: 4096, concurrency: 1 });
+    await createSquashfs([tar], three, { compressor: 'gzip', blockSize: 4096, concurrency: 3 });
+    expect(readFileSync(three).equals(readFileSync(one))).toBe(true);
+  });
+
   it('reads a tar file by its path (plain through reused buffers, gzip or zstd by content) as it reads a stream', async () => {
     // Past the four 1 MiB read buffers several times, headers and data crossing their edges.
     const entries = Array.from({ length: 400 }, (_, i) => ({

@@ -3,14 +3,15 @@ import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync }
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Codec, type CompressorName, createCompressor } from './compressor.js';
+import { type Compressor, type CompressorName, createCompressor } from './compressor.js';
 import { DataWriter } from './data-writer.js';
-import { sortedEntries, writeDirectory } from './directory.js';
+import { type DirectoryListing, sortedEntries, writeDirectory } from './directory.js';
 import { SquashfsError } from './errors.js';
 import { DEFAULT_BLOCK_SIZE, DEVICE_BLOCK_SIZE, Flags, NO_XATTR, SUPERBLOCK_SIZE } from './format.js';
 import { IdTable } from './id-table.js';
-import { encodeInode } from './inode.js';
-import { buildLookupTable, MetadataWriter } from './metadata-writer.js';
+import { EXTENDED_DIRECTORY_SIZE, encodeInode, listingStartOffset } from './inode.js';
+import { LinkedTable, LinkedTablesCompression } from './linked-tables.js';
+import { buildLookupTable } from './metadata-writer.js';
 import { ABSENT_TABLE, encodeSuperblock } from './superblock.js';
 import { tarFileChunks } from './tar-file.js';
 import { readTar } from './tar-input.js';
@@ -113,7 +114,7 @@ export async function createSquashfs(
     let position = await data.finish();
 
     const stats = { files: 0, directories: 0 };
-    const tables = writeTables(tree.root, numbered, compressor, stats);
+    const tables = await writeTables(tree.root, numbered, compressor, stats);
     const sb = {
       inodeCount: tables.inodeCount,
       modTime: options.mtime ?? 0,
@@ -240,63 +241,101 @@ function numberInodes(root: Node): Numbered {
   return { inodeCount: next - 1, listings };
 }
 
-/** Write the inode and directory tables, in the order numberInodes numbered them. */
-function writeTables(
+/** Inodes written between two looks at the compression workers' answers. */
+const INODES_PER_TURN = 512;
+
+/**
+ * Write the inode and directory tables, in the order numberInodes numbered them. Their blocks are
+ * compressed on the workers as they fill (see LinkedTable): every few hundred inodes the loop lets the
+ * workers' answers in, so blocks waiting for a start go out while the rest is written.
+ */
+async function writeTables(
   root: Node,
   { inodeCount, listings }: Numbered,
-  compressor: Codec,
+  compressor: Compressor,
   stats: { files: number; directories: number },
-): Tables {
-  const inodeWriter = new MetadataWriter(compressor);
-  const dirWriter = new MetadataWriter(compressor);
+): Promise<Tables> {
+  const inodeTable = new LinkedTable();
+  const dirTable = new LinkedTable();
+  const compression = new LinkedTablesCompression(compressor, [inodeTable, dirTable]);
   const ids = new IdTable();
   const xattrs = new XattrTable();
-  const exportEntries = Buffer.alloc(inodeCount * 8);
+  const written: Node[] = [];
 
-  const writeInode = (node: Node, dir?: Parameters<typeof encodeInode>[1]['dir']): void => {
-    node.ref = inodeWriter.ref;
-    exportEntries.writeBigUInt64LE(BigInt(node.ref), (node.number! - 1) * 8);
+  const writeInode = (node: Node, listing?: DirectoryListing, parent?: number, subdirs?: number): void => {
+    node.ref = inodeTable.ref;
+    written.push(node);
     const ctx = {
       number: node.number!,
       uidIndex: ids.indexOf(node.uid),
       gidIndex: ids.indexOf(node.gid),
       xattrIndex: node.xattrs.size > 0 ? xattrs.indexOf(node.xattrs) : NO_XATTR,
-      dir,
+      dir: listing && {
+        listingStart: listing.start, // the block's index: its start is filled in once known
+        listingOffset: listing.offset,
+        size: listing.size,
+        parent: parent!,
+        subdirs: subdirs!,
+        index: listing.index,
+        indexed: listing.indexed,
+      },
     };
-    inodeWriter.write(encodeInode(node, ctx));
+    const at = inodeTable.uncompressedPosition;
+    const inode = encodeInode(node, ctx);
+    if (listing) {
+      inodeTable.pointAt(at + listingStartOffset(inode), dirTable, listing.start);
+      let entry = at + EXTENDED_DIRECTORY_SIZE;
+      listing.index.forEach((ix, i) => {
+        inodeTable.pointAt(entry + 4, dirTable, listing.indexBlocks[i]!);
+        entry += ix.length;
+      });
+    }
+    inodeTable.write(inode);
     if (node.kind === 'directory') stats.directories++;
     else if (node.kind === 'file') stats.files++;
   };
 
-  const writeTree = (dir: Node, parentNumber: number): void => {
+  let sinceTurn = 0;
+  const turn = async (): Promise<void> => {
+    if (sinceTurn < INODES_PER_TURN) return;
+    sinceTurn = 0;
+    compression.pump();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  const writeTree = async (dir: Node, parentNumber: number): Promise<void> => {
     const entries = listings.get(dir)!;
     for (const [, child] of entries) {
-      if (child.kind === 'directory') writeTree(child, dir.number!);
+      if (child.kind === 'directory') await writeTree(child, dir.number!);
     }
     for (const [, child] of entries) {
-      if (child.kind !== 'directory' && child.ref === undefined) writeInode(child);
+      if (child.kind !== 'directory' && child.ref === undefined) {
+        writeInode(child);
+        sinceTurn++;
+      }
     }
-    const listing = writeDirectory(dirWriter, entries);
-    writeInode(dir, {
-      listingStart: listing.start,
-      listingOffset: listing.offset,
-      size: listing.size,
-      parent: parentNumber,
-      subdirs: entries.filter(([, c]) => c.kind === 'directory').length,
-      index: listing.index,
-      indexed: listing.indexed,
-    });
+    const listing = writeDirectory(dirTable, inodeTable, entries);
+    const subdirs = entries.filter(([, c]) => c.kind === 'directory').length;
+    writeInode(dir, listing, parentNumber, subdirs);
+    sinceTurn++;
+    await turn();
   };
   // The root's parent is, by convention, one past the last inode number.
-  writeTree(root, inodeCount + 1);
+  await writeTree(root, inodeCount + 1);
+  await compression.finish();
 
+  // References as the image stores them, now that every block's start is known.
+  const exportEntries = Buffer.alloc(inodeCount * 8);
+  for (const node of written) {
+    exportEntries.writeBigUInt64LE(BigInt(inodeTable.resolve(node.ref!)), (node.number! - 1) * 8);
+  }
   return {
-    inodes: inodeWriter.finish(),
-    directories: dirWriter.finish(),
+    inodes: inodeTable.bytes(),
+    directories: dirTable.bytes(),
     exportEntries,
     ids,
     xattrs,
-    rootRef: root.ref!,
+    rootRef: inodeTable.resolve(root.ref!),
     inodeCount,
   };
 }
