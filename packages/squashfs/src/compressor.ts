@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { type BlockCompressor, inPlaceCompressor, placeInto } from './block-context.js';
+import { type BlockCompressor, contextPerBlock, inPlaceCompressor, placeInto } from './block-context.js';
 import { CompressionPool } from './compression-pool.js';
 import { decompressBlock, SquashfsError } from './errors.js';
 import { CompressorId, DEFAULT_BLOCK_SIZE } from './format.js';
@@ -16,7 +16,7 @@ export interface Codec {
   compressSync(data: Uint8Array): Buffer;
   /** Where the library has an asynchronous path of its own (xz), the compression workers take it. */
   compressAsync?(data: Uint8Array): Promise<Buffer>;
-  /** Where the codec can compress in place through one reused context (zstd's), the workers take that. */
+  /** Where the codec can compress straight into a buffer through a native context, the workers take that. */
   compressIntoSync?: BlockCompressor;
   /** Throws a CORRUPT_IMAGE SquashfsError if the data is not valid or inflates beyond maxSize. */
   decompress(data: Uint8Array, maxSize: number): Buffer;
@@ -54,16 +54,14 @@ function gzip(level: number): Codec {
     throw new SquashfsError('BAD_OPTION', `gzip level must be an integer from 1 to 9, got ${level}`);
   }
   const opts = { level, windowBits: GZIP_DEFAULT_WINDOW, memLevel: GZIP_MEM_LEVEL };
-  // A fresh context per block, not one reused: deflate looks past the end of its input into its window,
-  // which a reset leaves holding the last block, so the output would depend on which block the thread
-  // compressed before (4 KiB blocks came out different at each run). The one-shot call frees its
-  // context as it returns.
   const compressSync = (data: Uint8Array) => zlib.deflateSync(data, opts);
   return {
     name: 'gzip',
     id: CompressorId.gzip,
     level,
     compressSync,
+    // A context per block, not one reused: the image would depend on which block a thread did before.
+    compressIntoSync: contextPerBlock(() => zlib.createDeflate(opts), zlib.constants.Z_FINISH, compressSync),
     decompress: decompressBlock('a gzip block', zlib.inflateSync),
     options() {
       if (level === GZIP_DEFAULT_LEVEL) return undefined;
