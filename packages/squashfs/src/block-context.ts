@@ -34,10 +34,11 @@ function ownRoom(): (size: number) => Buffer {
 }
 
 /**
- * One native zlib context for every block of a thread, driven the way Node's own synchronous functions
- * drive it. Node's one-shot calls build a context per block (a megabyte for zstd) and free it only at a
- * full garbage collection, so a thread compressing blocks holds some 64 MB of dead contexts; this holds
- * one, and allocates nothing per block. undefined where Node lacks these internals.
+ * Blocks compressed through a native zlib context, driven the way Node's own synchronous functions
+ * drive it, into `room`. Node's one-shot calls build a context per block (a megabyte for zstd) and free
+ * it only at a full garbage collection, so a thread compressing blocks holds some 64 MB of dead
+ * contexts; reused (zstd), this holds one and allocates nothing per block. undefined where Node lacks
+ * these internals.
  */
 function blockContext(
   stream: Transform,

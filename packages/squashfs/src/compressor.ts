@@ -172,7 +172,8 @@ function doesNotShrink(data: Uint8Array): boolean {
 
 /**
  * The work of one block, on whichever thread runs it: compressed in place, or -1 if it would not shrink.
- * `probe`: the block is not the first of its file, which says whether the file's data shrinks.
+ * `probe`: the block is not the first of its file, and is checked cheaply first (a file's first block,
+ * and fragment blocks, always get the real level).
  */
 export async function compressHere(codec: Codec, block: Uint8Array, probe: boolean): Promise<number> {
   // Data that zstd's fastest level cannot shrink at all (compressed or encrypted files) is not worth
