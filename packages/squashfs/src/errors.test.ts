@@ -46,6 +46,49 @@ describe('createSquashfs on bad input', () => {
     expect(err.message).toMatch(/truncated/);
   });
 
+  it('refuses a sparse map of more than a million segments as LIMIT_EXCEEDED, in each of its three forms', async () => {
+    const tooMany = 2 ** 20 + 1;
+    const octal = (v: number, width: number) => `${v.toString(8).padStart(width - 1, '0')}\0`;
+    const segment = octal(0, 12) + octal(1, 12);
+    // GNU: the map runs on in extension blocks of 21 segments, each saying more follows.
+    let gnu = withField(rawHeader({ name: 'gnu-map', type: 'S', size: 0 }), 482, 1, '\x01');
+    gnu = withField(gnu, 483, 12, octal(1, 12));
+    const extension = Buffer.alloc(512);
+    for (let k = 0; k < 21; k++) extension.write(segment, k * 24, 'latin1');
+    extension[504] = 1;
+    const extensions = Buffer.concat(Array.from({ length: Math.ceil(tooMany / 21) + 1 }, () => extension));
+    // PAX 1.0: the map is text at the start of the data, its first line the count of segments.
+    const pax10 = Buffer.concat([
+      paxBlock('pax10-map', [
+        ['GNU.sparse.major', '1'],
+        ['GNU.sparse.minor', '0'],
+        ['GNU.sparse.name', 'pax10-map'],
+        ['GNU.sparse.realsize', '1'],
+      ]),
+      rawHeader({ name: 'pax10-map', type: '0', size: 512 }),
+      pad(Buffer.from(`${tooMany}\n`)),
+    ]);
+    // PAX 0.1: the map is one PAX record of offsets and sizes.
+    const pax01 = Buffer.concat([
+      paxBlock('pax01-map', [
+        ['GNU.sparse.size', '1'],
+        ['GNU.sparse.map', '0,1,'.repeat(tooMany)],
+      ]),
+      rawHeader({ name: 'pax01-map', type: '0', size: 0 }),
+    ]);
+    for (const [name, tar] of [
+      ['gnu-map', Buffer.concat([gnu, extensions, END])],
+      ['pax10-map', Buffer.concat([pax10, END])],
+      ['pax01-map', Buffer.concat([pax01, END])],
+    ] as const) {
+      const err = await refusal(name, tar);
+      expect(err.code).toBe('LIMIT_EXCEEDED');
+      expect(err.message).toBe(
+        `tar sparse map lists more than 1048576 segments; this reader holds at most that many (${name})`,
+      );
+    }
+  });
+
   it('reports a file announcing petabytes it does not hold as TAR_TRUNCATED, reserving nothing for them', async () => {
     const pax = paxBlock('f', [['size', String(2 ** 53 - 1)]]);
     const err = await refusal(

@@ -38,6 +38,19 @@ const BLOCK = 512;
  * of at most 64 KiB each); a hostile size must not take the process's memory.
  */
 const MAX_META_SIZE = 16 << 20;
+/**
+ * Segments a sparse file's map may list: a megabyte of them (24 MiB of GNU map headers) is far past
+ * what real sparse files hold, and each costs memory, so a hostile map must not run on.
+ */
+const MAX_SPARSE_SEGMENTS = 1 << 20;
+
+function tooManySegments(name: string): SquashfsError {
+  return new SquashfsError(
+    'LIMIT_EXCEEDED',
+    `tar sparse map lists more than ${MAX_SPARSE_SEGMENTS} segments; this reader holds at most that many`,
+    readablePath(name),
+  );
+}
 /** Shared empty xattr map: most entries have none. */
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
@@ -316,6 +329,7 @@ export async function* readTar(
           const extBlock = await input.read(BLOCK);
           if (extBlock.length < BLOCK) throw truncated('a GNU sparse header');
           parseSparseEntries(extBlock, 0, 21, sparse);
+          if (sparse.length > MAX_SPARSE_SEGMENTS) throw tooManySegments(name);
           extended = extBlock[504] === 1;
         }
       } else if (text('GNU.sparse.major') === '1') {
@@ -336,6 +350,7 @@ export async function* readTar(
             if (line.replace(/\0/g, '') === '') continue;
             numbers.push(byteCount(Number(line), 'PAX sparse map'));
             if (needed === -1) needed = numbers[0]!;
+            if (needed > MAX_SPARSE_SEGMENTS) throw tooManySegments(name);
           }
           if (needed === 0) break;
         }
@@ -352,6 +367,7 @@ export async function* readTar(
         sparse = [];
         logicalSize = count('GNU.sparse.size', count('GNU.sparse.realsize', storedSize));
         const parts = (text('GNU.sparse.map') ?? '').split(',').filter((s) => s !== '');
+        if (parts.length > 2 * MAX_SPARSE_SEGMENTS) throw tooManySegments(name);
         for (let i = 0; i + 1 < parts.length; i += 2) {
           sparse.push({
             offset: byteCount(Number(parts[i]), 'PAX sparse map'),
