@@ -5,17 +5,26 @@ import type { Compressor } from './compressor.js';
 import type { FileLayout } from './file-layout.js';
 import { DATA_UNCOMPRESSED, NO_FRAGMENT } from './format.js';
 import { isHole } from './hole.js';
-import { sameStoredBlocks } from './stored-blocks.js';
+import { sameStoredBlocks, storedBlocksHold } from './stored-blocks.js';
 
 const IN_FLIGHT_BYTES_PER_CORE = 8 << 20;
 /** However many cores: the blocks in flight stay a small part of the memory a conversion may take. */
 const IN_FLIGHT_BYTES_MAX = 64 << 20;
+/**
+ * Files up to this size keep their blocks until their last byte is in: a file found to be a copy of
+ * one already stored is then never compressed (zstd-10 on copies was 1% of a root filesystem's time).
+ */
+const HOLD_BYTES = 4 << 20;
 /** Places in a file's first block list: 128 MiB of 128 KiB blocks before it has to grow. */
 const FIRST_BLOCK_LIST = 1024;
+
+/** The block list of the many files that have none: shared, and never written to (it has no places). */
+const NO_BLOCKS = new Uint32Array(0);
 
 /** `list` with exactly `length` entries: cut, or grown with zeros. */
 function resized(list: Uint32Array, length: number): Uint32Array {
   if (length === list.length) return list;
+  if (length === 0) return NO_BLOCKS;
   if (length < list.length) return list.slice(0, length);
   const grown = new Uint32Array(length);
   grown.set(list);
@@ -53,18 +62,24 @@ class FileInProgress {
   total = 0;
   /** Full blocks so far. */
   index = 0;
+  /**
+   * A small file's full blocks, kept back until it is known not to be a copy (see HOLD_BYTES), by
+   * index: undefined for a block of zeros, which is stored as nothing anyway. undefined for a big file.
+   */
+  held: (Buffer | undefined)[] | undefined;
 
   constructor(size: number, blockSize: number, staging: Buffer) {
     this.layout = {
       size,
       blocksStart: 0,
       // Grown as blocks come (a size the tar announces is not trusted with memory), cut at the end.
-      blockSizes: new Uint32Array(Math.min(Math.ceil(size / blockSize), FIRST_BLOCK_LIST)),
+      blockSizes: resized(NO_BLOCKS, Math.min(Math.floor(size / blockSize), FIRST_BLOCK_LIST)),
       fragment: NO_FRAGMENT,
       fragmentOffset: 0,
       sparseBytes: 0,
     };
     this.block = staging;
+    if (size <= HOLD_BYTES) this.held = [];
   }
 
   /** The next block's place in the list, which doubles when full. */
@@ -77,6 +92,7 @@ class FileInProgress {
   /** A whole block of hole: stored as nothing, without copying or looking at it. */
   holeBlock(blockSize: number): void {
     this.blocksSum = crc32(HOLE_MARK, this.blocksSum);
+    this.held?.push(undefined);
     this.nextBlock(); // its size is 0
     this.layout.sparseBytes += blockSize;
   }
@@ -100,6 +116,13 @@ export class DataWriter {
   private readonly seen = new Map<string, FileLayout>();
   /** Runs of full blocks already stored, by content: a file that shares them but not its tail reuses them. */
   private readonly seenBlocks = new Map<string, { layout: FileLayout; sparseBytes: number }>();
+  /** Jobs queued so far, and jobs written so far: a run of blocks is on disk once `written` reaches its `lastJob`. */
+  private queued = 0;
+  private written = 0;
+  /** Jobs written and then flushed through the gathered writes: readable from the image. */
+  private settled = 0;
+  /** For each file stored with full blocks, the jobs queued once its blocks were (see onDisk). */
+  private readonly lastJob = new Map<FileLayout, number>();
   private fragment: Buffer;
   private staging: Buffer;
   private fragmentFill = 0;
@@ -151,6 +174,7 @@ export class DataWriter {
   /** Queues a job; a promise to wait on only when that leaves more than `maxInFlight` in the queue. */
   private submit(job: Job): Promise<void> | undefined {
     this.queue.push(job);
+    this.queued++;
     if (this.queue.length > this.maxInFlight) return this.catchUp();
   }
 
@@ -173,6 +197,7 @@ export class DataWriter {
   private async writeOne(): Promise<void> {
     const job = this.queue.shift()!;
     const { bytes, sizeField } = await job.result;
+    this.written++;
     const at = this.position;
     this.position += bytes.length;
     job.onWritten(at, sizeField);
@@ -185,6 +210,7 @@ export class DataWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) await this.writeOne();
     await this.writes.settle();
+    this.settled = this.written;
   }
 
   /**
@@ -209,9 +235,8 @@ export class DataWriter {
    */
   async writeFile(content: Buffer | AsyncIterable<Buffer>, size: number): Promise<FileLayout> {
     const file = new FileInProgress(size, this.blockSize, this.staging);
-    this.mark((pos) => {
-      file.layout.blocksStart = pos;
-    });
+    // A held file is marked when its blocks go: nothing goes in between.
+    if (!file.held) this.markStart(file);
     if (Buffer.isBuffer(content)) await this.take(file, content);
     else for await (const chunk of content) await this.take(file, chunk);
     return this.endFile(file);
@@ -266,16 +291,31 @@ export class DataWriter {
     file.fill = 0;
   }
 
-  /** A full block of the file: summed, then stored as nothing if all zeros, else compressed. */
+  private markStart(file: FileInProgress): void {
+    this.mark((pos) => {
+      file.layout.blocksStart = pos;
+    });
+  }
+
+  /** A full block of the file: summed, then stored as nothing if all zeros, else held or compressed. */
   private emit(file: FileInProgress, full: Buffer): Promise<void> | undefined {
     file.blocksSum = crc32(full, file.blocksSum);
     const i = file.nextBlock();
     if (full.equals(this.zeroBlock)) {
       file.layout.blockSizes[i] = 0;
       file.layout.sparseBytes += this.blockSize;
+      file.held?.push(undefined);
       this.giveBack(full);
       return undefined;
     }
+    if (file.held) {
+      file.held.push(full);
+      return undefined;
+    }
+    return this.submitFileBlock(file, i, full);
+  }
+
+  private submitFileBlock(file: FileInProgress, i: number, full: Buffer): Promise<void> | undefined {
     return this.submitBlock(
       full,
       (_pos, sizeField) => {
@@ -297,36 +337,37 @@ export class DataWriter {
     // Full blocks and the tail are summed apart, so files that differ only in their tail share blocks.
     // The blocks by a fast checksum, a match confirmed against the stored bytes; the tail by SHA-256.
     const blocksKey = `${file.blocksSum}:${index}`;
-    const key = `${blocksKey}:${hash('sha256', tail, 'base64')}:${total}`;
+    const key = `${blocksKey}:${hash('sha256', tail, 'binary')}:${total}`;
     const previous = this.seen.get(key);
     if (previous && index === 0) {
       // Same content as an earlier file with no full blocks: nothing of this one was written.
       this.duplicates++;
       return previous;
     }
-    // Blocks are compared only once both files' are on disk.
-    if (previous || this.seenBlocks.has(blocksKey)) await this.drain();
-    if (previous && sameStoredBlocks(this.fd, previous, layout, index)) {
-      // Same content as an earlier file: drop the blocks just written and point at the earlier copy.
-      this.position = layout.blocksStart;
+    const earlier = index > 0 ? this.seenBlocks.get(blocksKey) : undefined;
+    // A big file's blocks are compared once both files' are on disk; a held file's before any is written.
+    if (!file.held && (previous || earlier)) await this.drain();
+    if (previous && (await this.sameBlocks(file, previous))) {
+      // Same content as an earlier file: point at the earlier copy, dropping the blocks of this one.
+      this.dropBlocks(file);
       this.duplicates++;
       return previous;
     }
     // An all-zero tail is a hole too (as tar2sqfs stores it): a sparse last block, no fragment.
     const holeTail = fill > 0 && tail.equals(this.zeroBlock.subarray(0, fill));
     layout.blockSizes = resized(layout.blockSizes, holeTail ? index + 1 : index);
-    const earlier = index > 0 ? this.seenBlocks.get(blocksKey) : undefined;
-    const sameBlocks =
-      earlier && sameStoredBlocks(this.fd, earlier.layout, layout, index) ? earlier : undefined;
-    if (sameBlocks) {
+    if (earlier && (await this.sameBlocks(file, earlier.layout))) {
       // The same full blocks as an earlier file (as tar2sqfs finds them): point at those, keep the tail.
-      this.position = layout.blocksStart;
-      layout.blocksStart = sameBlocks.layout.blocksStart;
-      layout.blockSizes.set(sameBlocks.layout.blockSizes.subarray(0, index));
-      layout.sparseBytes = sameBlocks.sparseBytes;
-    } else if (index > 0 && !earlier) {
-      // Its positions and sizes are filled in as its blocks are written; read only after a drain.
-      this.seenBlocks.set(blocksKey, { layout, sparseBytes: layout.sparseBytes });
+      this.dropBlocks(file);
+      layout.blocksStart = earlier.layout.blocksStart;
+      layout.blockSizes.set(earlier.layout.blockSizes.subarray(0, index));
+      layout.sparseBytes = earlier.sparseBytes;
+      this.lastJob.set(layout, this.lastJob.get(earlier.layout)!);
+    } else {
+      if (file.held) await this.submitHeld(file);
+      if (index > 0) this.lastJob.set(layout, this.queued);
+      // Its positions and sizes are filled in as its blocks are written: read once they are on disk.
+      if (index > 0 && !earlier) this.seenBlocks.set(blocksKey, { layout, sparseBytes: layout.sparseBytes });
     }
     if (holeTail) {
       layout.sparseBytes += fill;
@@ -337,6 +378,49 @@ export class DataWriter {
     }
     if (!previous) this.seen.set(key, layout);
     return layout;
+  }
+
+  /**
+   * Whether `file`'s full blocks are those stored for `stored`: a big file's as stored too (both on disk,
+   * compressed alike), a held file's as they are, against the stored ones read back and decompressed.
+   */
+  private async sameBlocks(file: FileInProgress, stored: FileLayout): Promise<boolean> {
+    if (!file.held) return sameStoredBlocks(this.fd, stored, file.layout, file.index);
+    await this.onDisk(stored);
+    return storedBlocksHold(this.fd, stored, file.held, this.compressor, this.blockSize);
+  }
+
+  /** Until the blocks of `layout`, a file stored earlier, are on disk, and the jobs before them. */
+  private async onDisk(layout: FileLayout): Promise<void> {
+    const lastJob = this.lastJob.get(layout)!;
+    if (this.written >= lastJob && this.settled >= lastJob) return;
+    while (this.written < lastJob) await this.writeOne();
+    await this.writes.settle();
+    this.settled = this.written;
+  }
+
+  /** The file turned out to share blocks stored earlier: its own are not kept. */
+  private dropBlocks(file: FileInProgress): void {
+    if (!file.held) {
+      // Written already: the next data goes over them.
+      this.position = file.layout.blocksStart;
+      return;
+    }
+    for (const block of file.held) if (block) this.giveBack(block);
+    file.held = undefined;
+  }
+
+  /** A held file's blocks to the compressor, in order: the file is no copy. */
+  private async submitHeld(file: FileInProgress): Promise<void> {
+    const held = file.held!;
+    file.held = undefined;
+    this.markStart(file);
+    for (let i = 0; i < held.length; i++) {
+      const block = held[i];
+      if (!block) continue;
+      const wait = this.submitFileBlock(file, i, block);
+      if (wait) await wait;
+    }
   }
 
   private async addFragment(tail: Buffer): Promise<{ index: number; offset: number }> {

@@ -1,4 +1,5 @@
 import { readSync } from 'node:fs';
+import type { Codec } from './compressor.js';
 import type { FileLayout } from './file-layout.js';
 import { DATA_UNCOMPRESSED } from './format.js';
 
@@ -24,6 +25,35 @@ export function sameStoredBlocks(fd: number, a: FileLayout, b: FileLayout, count
     readFully(fd, right.subarray(0, n), b.blocksStart + done);
     if (!left.subarray(0, n).equals(right.subarray(0, n))) return false;
     done += n;
+  }
+  return true;
+}
+
+/**
+ * Whether the first data blocks stored for a file hold `blocks` (undefined: a block of zeros, which is
+ * stored as nothing): each read back from the image and decompressed, for a file not yet compressed.
+ */
+export function storedBlocksHold(
+  fd: number,
+  stored: FileLayout,
+  blocks: readonly (Buffer | undefined)[],
+  codec: Codec,
+  blockSize: number,
+): boolean {
+  let at = stored.blocksStart;
+  for (let i = 0; i < blocks.length; i++) {
+    const field = stored.blockSizes[i]!;
+    const block = blocks[i];
+    if (field === 0 || block === undefined) {
+      if (field !== 0 || block !== undefined) return false;
+      continue;
+    }
+    const length = field & ~DATA_UNCOMPRESSED;
+    const bytes = Buffer.allocUnsafe(length);
+    readFully(fd, bytes, at);
+    at += length;
+    const raw = field & DATA_UNCOMPRESSED ? bytes : codec.decompress(bytes, blockSize);
+    if (!raw.equals(block)) return false;
   }
   return true;
 }

@@ -147,16 +147,19 @@ function isPosixUstar(h: Buffer): boolean {
   return h[262] !== 0x20 && h.compare(USTAR, 0, USTAR.length, 257, 262) === 0;
 }
 
+/** The checksum field counts as eight spaces. */
+const CHECKSUM_FIELD_SUM = 8 * 0x20;
+
+/** The header's stored checksum: its bytes summed unsigned, as POSIX says, or signed, as some old tars did. */
 function checksumOk(h: Buffer): boolean {
   const stored = number(h, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
+  let unsigned = CHECKSUM_FIELD_SUM;
+  for (let i = 0; i < 148; i++) unsigned += h[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += h[i]!;
+  if (stored === unsigned) return true;
+  let signed = CHECKSUM_FIELD_SUM;
+  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += (h[i]! << 24) >> 24;
+  return stored === signed;
 }
 
 /**

@@ -250,14 +250,15 @@ export class Tree {
    * later entries replace names and whole directories, taking the names inside them along.
    */
   private countLinks(): void {
-    const names = new Map<Node, number>();
-    const dirs = [this.root];
-    for (let dir = dirs.pop(); dir; dir = dirs.pop()) {
-      for (const child of dir.children!.values()) {
-        if (child.kind === 'directory') dirs.push(child);
-        else names.set(child, (names.get(child) ?? 0) + 1);
+    // Twice over the tree, counting on the nodes themselves: no map of every file.
+    for (const count of [false, true]) {
+      const dirs = [this.root];
+      for (let dir = dirs.pop(); dir; dir = dirs.pop()) {
+        for (const child of dir.children!.values()) {
+          if (child.kind === 'directory') dirs.push(child);
+          else child.links = count ? child.links + 1 : 0;
+        }
       }
     }
-    for (const [node, count] of names) node.links = count;
   }
 }
