@@ -43,6 +43,23 @@ describe('CompressionPool', () => {
     expect(zstdDecompressSync(block.subarray(0, length)).equals(original)).toBe(true);
   });
 
+  it('sends every waiting block on sendAll, so the workers get through them while this thread is busy', async () => {
+    const pool = CompressionPool.start({ name: 'zstd', level: 10, blockSize: 131072 }, 2)!;
+    const blocks = Array.from({ length: 12 }, (_, i) => sharedCopy(pseudoRandom(131072, i + 1, true)));
+    const answers = blocks.map((b) => pool.compressInPlace(b, false));
+    pool.sendAll();
+    // This thread never yields below: only blocks already sent to a worker can be compressed meanwhile.
+    // A zstd frame then starts each block, in place.
+    const ZSTD_MAGIC = 0xfd2fb528;
+    const compressed = () => blocks.filter((b) => b.readUInt32LE(0) === ZSTD_MAGIC).length;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const giveUp = Date.now() + 20_000;
+    while (compressed() < blocks.length && Date.now() < giveUp) Atomics.wait(pause, 0, 0, 5);
+    expect(compressed()).toBe(blocks.length);
+    await Promise.all(answers);
+    pool.close();
+  });
+
   it('fails every block with the reason when its workers cannot start, instead of hanging', async () => {
     const pool = CompressionPool.start({ name: 'no-such-codec', level: undefined, blockSize: 131072 }, 1)!;
     const block = sharedCopy(pseudoRandom(4096, 1, true));

@@ -81,14 +81,26 @@ export class CompressionPool {
     });
   }
 
+  /**
+   * Hands every waiting block to a worker now, each to the one with the fewest: the caller is about to
+   * be busy for a while, and the workers must not run dry meanwhile (they are fed from its thread).
+   */
+  sendAll(): void {
+    while (this.waiting.length > 0) {
+      const slot = this.slots.reduce((a, b) => (b.sent.length < a.sent.length ? b : a));
+      this.send(slot, this.waiting.shift()!);
+    }
+  }
+
+  private send(slot: Slot, pending: Pending): void {
+    if (slot.sent.length === 0) slot.worker.ref();
+    slot.sent.push(pending);
+    slot.worker.postMessage(pending.job);
+  }
+
   private dispatch(): void {
     for (const slot of this.slots) {
-      while (slot.sent.length < PER_WORKER && this.waiting.length > 0) {
-        const pending = this.waiting.shift()!;
-        if (slot.sent.length === 0) slot.worker.ref();
-        slot.sent.push(pending);
-        slot.worker.postMessage(pending.job);
-      }
+      while (slot.sent.length < PER_WORKER && this.waiting.length > 0) this.send(slot, this.waiting.shift()!);
     }
   }
 

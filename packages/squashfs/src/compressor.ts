@@ -35,6 +35,11 @@ export interface Compressor extends Codec {
    * cheaply whether it is worth compressing.
    */
   compressInPlace(block: Buffer, probe: boolean): Promise<number>;
+  /**
+   * Every block handed over so far goes to the workers now, not as they ask for more: for a caller about
+   * to keep its thread busy (a worker is fed from that thread).
+   */
+  sendAll(): void;
   close(): void;
 }
 
@@ -145,6 +150,9 @@ export function createCompressor(
     compressInPlace: pool
       ? (block, probe) => pool.compressInPlace(block, probe)
       : (block, probe) => compressHere(codec, block, probe),
+    sendAll() {
+      pool?.sendAll();
+    },
     close() {
       pool?.close();
       codec.close?.();

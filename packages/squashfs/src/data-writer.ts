@@ -452,7 +452,10 @@ export class DataWriter {
 
   /** Flush the last fragment and every pending block; returns the end of the data area. */
   async finish(): Promise<number> {
-    await this.flushFragment();
+    const flushed = this.flushFragment();
+    // The caller finishes the tree meanwhile, on the thread that feeds the workers.
+    this.compressor.sendAll();
+    await flushed;
     await this.drain();
     return this.position;
   }

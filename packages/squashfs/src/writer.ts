@@ -108,10 +108,13 @@ export async function createSquashfs(
       if (node) node.layout = await data.writeFile(entry.buffered() ?? entry.body(), entry.size);
       else if (entry.type === 'file') for await (const _ of entry.body()); // whiteout files: drop content
     }
+    // The last blocks compress while the tree is finished and its inodes numbered (which does not
+    // depend on them).
+    const dataDone = data.finish();
+    dataDone.catch(() => {}); // awaited below, or given up by abort() if the tree turns out bad
     tree.finish();
-    // Numbered while the last blocks are still being compressed: the numbers do not depend on them.
     const numbered = numberInodes(tree.root);
-    let position = await data.finish();
+    let position = await dataDone;
 
     const stats = { files: 0, directories: 0 };
     const tables = await writeTables(tree.root, numbered, compressor, stats);
