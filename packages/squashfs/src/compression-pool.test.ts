@@ -60,6 +60,16 @@ describe('CompressionPool', () => {
     pool.close();
   });
 
+  it('fails the blocks not answered yet when it is closed, instead of leaving them waiting', async () => {
+    const pool = CompressionPool.start({ name: 'zstd', level: 10, blockSize: 131072 }, 1)!;
+    const answers = [1, 2, 3, 4, 5, 6].map((i) =>
+      pool.compressInPlace(sharedCopy(pseudoRandom(131072, i, true)), false),
+    );
+    pool.close();
+    const settled = await Promise.allSettled(answers);
+    expect(settled.every((s) => s.status === 'rejected' && /closed/.test(String(s.reason)))).toBe(true);
+  });
+
   it('fails every block with the reason when its workers cannot start, instead of hanging', async () => {
     const pool = CompressionPool.start({ name: 'no-such-codec', level: undefined, blockSize: 131072 }, 1)!;
     const block = sharedCopy(pseudoRandom(4096, 1, true));

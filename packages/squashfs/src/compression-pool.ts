@@ -116,14 +116,15 @@ export class CompressionPool {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    for (const pending of [...this.waiting.splice(0), ...this.slots.flatMap((s) => s.sent.splice(0))]) {
-      pending.reject(err);
-    }
     this.close();
   }
 
+  /** Stops the workers; blocks not answered yet fail with the reason, rather than wait for ever. */
   close(): void {
     this.failure ??= new Error('the compression pool is closed');
+    for (const pending of [...this.waiting.splice(0), ...this.slots.flatMap((s) => s.sent.splice(0))]) {
+      pending.reject(this.failure);
+    }
     for (const { worker } of this.slots) {
       worker.removeAllListeners('exit');
       void worker.terminate();

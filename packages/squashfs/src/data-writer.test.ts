@@ -86,6 +86,45 @@ describe('DataWriter', () => {
       closeSync(fd);
     }
   });
+
+  it('tells when a file is settled while its last blocks are written, and fails those waiting if writing fails', async () => {
+    const compressor = countingCompressor();
+    const fd = openSync(join(tmp.dir, 'settled.img'), 'w+');
+    try {
+      const writer = new DataWriter(fd, compressor, BLOCK, 1, 0);
+      const early = await writer.writeFile(pseudoRandom(100, 1, true), 100);
+      const big = pseudoRandom(40 * BLOCK + 5, 2, true); // more than is held back: its blocks are queued
+      const late = await writer.writeFile(big, big.length);
+      const finished = writer.finish();
+      expect(writer.settled(early)).toBeUndefined();
+      const settled = writer.settled(late);
+      expect(settled).toBeInstanceOf(Promise);
+      expect(writer.furthestEnd()).toBeGreaterThanOrEqual(late.blocksStart + 40 * BLOCK);
+      await settled;
+      // Final now: where its blocks are, and each block's size.
+      expect(late.blockSizes.length).toBe(40);
+      expect([...late.blockSizes].every((size) => size > 0 && size < BLOCK)).toBe(true);
+      await finished;
+      expect(writer.settled(late)).toBeUndefined();
+    } finally {
+      compressor.close();
+      closeSync(fd);
+    }
+
+    const failing = countingCompressor();
+    const fd2 = openSync(join(tmp.dir, 'failing.img'), 'w+');
+    try {
+      const writer = new DataWriter(fd2, failing, BLOCK, 1, 0);
+      const big = pseudoRandom(40 * BLOCK, 3, true);
+      const layout = await writer.writeFile(big, big.length);
+      failing.close(); // the workers are gone: the blocks still queued fail
+      const finished = writer.finish();
+      await expect(writer.settled(layout)).rejects.toThrow(/closed/);
+      await expect(finished).rejects.toThrow(/closed/);
+    } finally {
+      closeSync(fd2);
+    }
+  });
 });
 
 async function* toAsync(pieces: Buffer[]): AsyncGenerator<Buffer> {

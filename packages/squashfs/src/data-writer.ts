@@ -77,6 +77,7 @@ class FileInProgress {
       fragment: NO_FRAGMENT,
       fragmentOffset: 0,
       sparseBytes: 0,
+      settledAfter: Number.POSITIVE_INFINITY,
     };
     this.block = staging;
     if (size <= HOLD_BYTES) this.held = [];
@@ -116,13 +117,14 @@ export class DataWriter {
   private readonly seen = new Map<string, FileLayout>();
   /** Runs of full blocks already stored, by content: a file that shares them but not its tail reuses them. */
   private readonly seenBlocks = new Map<string, { layout: FileLayout; sparseBytes: number }>();
-  /** Jobs queued so far, and jobs written so far: a run of blocks is on disk once `written` reaches its `lastJob`. */
+  /** Jobs queued so far, and jobs written so far: a file is settled once `written` reaches its `settledAfter`. */
   private queued = 0;
   private written = 0;
   /** Jobs written and then flushed through the gathered writes: readable from the image. */
-  private settled = 0;
-  /** For each file stored with full blocks, the jobs queued once its blocks were (see onDisk). */
-  private readonly lastJob = new Map<FileLayout, number>();
+  private flushed = 0;
+  /** Those waiting for files to settle while the last blocks are written (see settled). */
+  private waiters: { jobs: number; resolve(): void; reject(err: unknown): void }[] = [];
+  private failure: unknown;
   private fragment: Buffer;
   private staging: Buffer;
   private fragmentFill = 0;
@@ -202,6 +204,7 @@ export class DataWriter {
     this.position += bytes.length;
     job.onWritten(at, sizeField);
     if (job.after) for (const onPosition of job.after) onPosition(this.position);
+    if (this.waiters.length > 0) this.wakeWaiters();
     const { recycle } = job;
     await this.writes.add(bytes, at, recycle && (() => this.giveBack(recycle)));
   }
@@ -210,7 +213,7 @@ export class DataWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) await this.writeOne();
     await this.writes.settle();
-    this.settled = this.written;
+    this.flushed = this.written;
   }
 
   /**
@@ -362,10 +365,10 @@ export class DataWriter {
       layout.blocksStart = earlier.layout.blocksStart;
       layout.blockSizes.set(earlier.layout.blockSizes.subarray(0, index));
       layout.sparseBytes = earlier.sparseBytes;
-      this.lastJob.set(layout, this.lastJob.get(earlier.layout)!);
+      layout.settledAfter = earlier.layout.settledAfter;
     } else {
       if (file.held) await this.submitHeld(file);
-      if (index > 0) this.lastJob.set(layout, this.queued);
+      layout.settledAfter = this.queued;
       // Its positions and sizes are filled in as its blocks are written: read once they are on disk.
       if (index > 0 && !earlier) this.seenBlocks.set(blocksKey, { layout, sparseBytes: layout.sparseBytes });
     }
@@ -392,11 +395,11 @@ export class DataWriter {
 
   /** Until the blocks of `layout`, a file stored earlier, are on disk, and the jobs before them. */
   private async onDisk(layout: FileLayout): Promise<void> {
-    const lastJob = this.lastJob.get(layout)!;
-    if (this.written >= lastJob && this.settled >= lastJob) return;
+    const lastJob = layout.settledAfter;
+    if (this.written >= lastJob && this.flushed >= lastJob) return;
     while (this.written < lastJob) await this.writeOne();
     await this.writes.settle();
-    this.settled = this.written;
+    this.flushed = this.written;
   }
 
   /** The file turned out to share blocks stored earlier: its own are not kept. */
@@ -452,16 +455,54 @@ export class DataWriter {
 
   /** Flush the last fragment and every pending block; returns the end of the data area. */
   async finish(): Promise<number> {
-    const flushed = this.flushFragment();
-    // The caller finishes the tree meanwhile, on the thread that feeds the workers.
-    this.compressor.sendAll();
-    await flushed;
-    await this.drain();
-    return this.position;
+    try {
+      const flushed = this.flushFragment();
+      // The caller finishes the tree meanwhile, on the thread that feeds the workers.
+      this.compressor.sendAll();
+      await flushed;
+      await this.drain();
+      return this.position;
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Once `layout` is final, its blocks written: at once (undefined) or when the blocks before it are.
+   * For the writer of the tables, while finish() writes the last blocks: files come settled in the order
+   * the tar had them, and the tables ask in another, so they wait only where a file's blocks are late.
+   */
+  settled(layout: FileLayout): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.written >= layout.settledAfter) return undefined;
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ jobs: layout.settledAfter, resolve, reject });
+    });
+  }
+
+  /**
+   * How far the data may run, at most, once every block is written: no stored block is bigger than the
+   * block size (the one being written is out of the queue already). A file not settled starts before.
+   */
+  furthestEnd(): number {
+    return this.position + (this.queue.length + 1) * this.blockSize;
+  }
+
+  private wakeWaiters(): void {
+    const waiting = this.waiters;
+    this.waiters = waiting.filter((w) => w.jobs > this.written);
+    for (const w of waiting) if (w.jobs <= this.written) w.resolve();
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
   /** On failure: wait for in-flight compression and writes so no work outlives the caller. */
   async abort(): Promise<void> {
+    this.fail(new Error('the image is not written: an error stopped it'));
     await Promise.allSettled([...this.queue.map((j) => j.result), this.writes.settle()]);
     this.queue.length = 0;
   }

@@ -29,13 +29,20 @@ const HEADER_SIZE = 12;
 
 /** Byte order of names, as the kernel compares them (names are binary strings: one char per byte). */
 export function sortedEntries(dir: Node): [string, Node][] {
-  return [...dir.children!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries: [string, Node][] = [];
+  let sorted = true;
+  dir.children!.forEach((node, name) => {
+    if (sorted && entries.length > 0 && entries[entries.length - 1]![0] > name) sorted = false;
+    entries.push([name, node]);
+  });
+  // Tars are mostly written in name order: then there is nothing to sort.
+  return sorted ? entries : entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** Estimate of the listing size, to decide on indexing before writing (extra run headers add little). */
 function plannedSize(entries: [string, Node][]): number {
   let size = 0;
-  for (const [name] of entries) size += 8 + name.length;
+  for (let i = 0; i < entries.length; i++) size += 8 + entries[i]![0].length;
   // At most one header per run; runs hold up to 256 entries or end at block boundaries.
   return size + HEADER_SIZE * Math.ceil(entries.length / MAX_ENTRIES_PER_HEADER);
 }
@@ -68,7 +75,8 @@ export function writeDirectory(
     const run: Buffer[] = [];
     let pos = headerPos + HEADER_SIZE;
     while (i < entries.length && run.length < MAX_ENTRIES_PER_HEADER) {
-      const [name, node] = entries[i]!;
+      const name = entries[i]![0];
+      const node = entries[i]![1];
       const diff = node.number! - base;
       if (Math.floor(node.ref! / 0x10000) !== inodeBlock || diff < -32768 || diff > 32767) break;
       if (run.length > 0 && Math.floor(pos / METADATA_SIZE) !== headerBlock) break;
@@ -99,7 +107,7 @@ export function writeDirectory(
     h.writeUInt32LE(base, 8);
     writer.pointAt(headerPos + 4, inodes, inodeBlock);
     writer.write(h);
-    for (const e of run) writer.write(e);
+    for (let r = 0; r < run.length; r++) writer.write(run[r]!);
   }
   return { start, offset, size: writer.uncompressedPosition - listingStart + 3, index, indexBlocks, indexed };
 }

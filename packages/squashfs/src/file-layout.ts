@@ -10,4 +10,6 @@ export interface FileLayout {
   fragmentOffset: number;
   /** Bytes of the file that are holes (all-zero blocks not stored). */
   sparseBytes: number;
+  /** The data writer's jobs that must be written before the fields above are final (see DataWriter.settled). */
+  settledAfter: number;
 }

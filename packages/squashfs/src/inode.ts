@@ -94,8 +94,8 @@ export function encodeInode(node: Node, ctx: InodeContext): Buffer {
         b.writeUInt32LE(ctx.xattrIndex, 52);
       }
       let at = 16 + fixed;
-      for (const size of l.blockSizes) {
-        b.writeUInt32LE(size, at);
+      for (let i = 0; i < l.blockSizes.length; i++) {
+        b.writeUInt32LE(l.blockSizes[i]!, at);
         at += 4;
       }
       return b;

@@ -56,4 +56,34 @@ describe('LinkedTable', () => {
       expect(p.to.resolve(p.block * 0x10000 + 17)).toBe(start * 0x10000 + 17);
     }
   });
+
+  it('holds back a block with a place written for now until it is filled, across a block edge', async () => {
+    const compressor = createCompressor('zstd', 10, 131072, 1);
+    const table = new LinkedTable();
+    const compression = new LinkedTablesCompression(compressor, [table]);
+    table.write(pseudoRandom(METADATA_SIZE - 10, 1, true));
+    // Twenty bytes for now: the last ten of the first block and the first ten of the second.
+    const at = table.writeLater(Buffer.alloc(20));
+    table.write(pseudoRandom(3 * METADATA_SIZE, 2, true));
+    compression.pump();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(table.startOf(1)).toBeUndefined(); // the first block is still waiting
+    expect(() => table.fill(at, Buffer.alloc(19))).toThrow(/no place of 19 bytes/);
+    const bytes = pseudoRandom(20, 3);
+    table.fill(at, bytes);
+    await compression.finish();
+    compressor.close();
+    const raw = Buffer.concat(blocksOf(table.bytes()).map((x) => x.raw));
+    expect(raw.subarray(at, at + 20).equals(bytes)).toBe(true);
+  });
+
+  it('finds a table that never gets a place filled unfinished, instead of waiting for ever', async () => {
+    const compressor = createCompressor('zstd', 10, 131072, 1);
+    const table = new LinkedTable();
+    const compression = new LinkedTablesCompression(compressor, [table]);
+    table.write(Buffer.alloc(100));
+    table.writeLater(Buffer.alloc(8));
+    await expect(compression.finish()).rejects.toThrow(/left blocks uncompressed/);
+    compressor.close();
+  });
 });

@@ -1,5 +1,6 @@
 import type { Compressor } from './compressor.js';
-import { METADATA_SIZE, METADATA_UNCOMPRESSED } from './format.js';
+import { METADATA_SIZE } from './format.js';
+import { storedMetadataBlock } from './metadata-writer.js';
 
 /** Four bytes of a table that must hold where a block of a table starts once compressed. */
 interface BlockStartPatch {
@@ -28,6 +29,10 @@ export class LinkedTable {
   private submitted = 0;
   /** Start of each block in the compressed table, as far as the blocks before it are compressed. */
   private readonly starts = [0];
+  /** Places written for now, to be filled in (see writeLater): their length, by position. */
+  private readonly toFill = new Map<number, number>();
+  /** How many of those places each block holds, by index: it waits for them. */
+  private readonly unfilled = new Map<number, number>();
 
   /** Where the next byte goes, as a reference: block index << 16 | offset in the block. */
   get ref(): number {
@@ -57,6 +62,35 @@ export class LinkedTable {
     }
     this.raw.set(data, this.length);
     this.length += data.length;
+  }
+
+  /**
+   * Writes `data` for now: bytes known only later, of the same length, are written over them with
+   * `fill`, and their blocks wait for that. Returns where they are.
+   */
+  writeLater(data: Uint8Array): number {
+    const at = this.length;
+    this.write(data);
+    this.toFill.set(at, data.length);
+    this.countUnfilled(at, data.length, 1);
+    return at;
+  }
+
+  /** The bytes of a place written for now (see writeLater). */
+  fill(at: number, data: Uint8Array): void {
+    if (this.toFill.get(at) !== data.length)
+      throw new Error(`no place of ${data.length} bytes to fill at ${at}`);
+    this.toFill.delete(at);
+    this.raw.set(data, at);
+    this.countUnfilled(at, data.length, -1);
+  }
+
+  private countUnfilled(at: number, length: number, change: number): void {
+    for (let b = Math.floor(at / METADATA_SIZE); b <= Math.floor((at + length - 1) / METADATA_SIZE); b++) {
+      const count = (this.unfilled.get(b) ?? 0) + change;
+      if (count === 0) this.unfilled.delete(b);
+      else this.unfilled.set(b, count);
+    }
   }
 
   /** The four bytes at uncompressed position `at` of this table are to hold where `target`'s `block` starts. */
@@ -91,8 +125,9 @@ export class LinkedTable {
     return final ? Math.ceil(this.length / METADATA_SIZE) : Math.floor(this.length / METADATA_SIZE);
   }
 
-  /** Whether every start that block `b` holds is known; if so they are written in. */
+  /** Whether block `b` is filled and every start it holds is known; if so they are written in. */
   private patched(b: number): boolean {
+    if (this.unfilled.has(b)) return false;
     const patches = this.patches.get(b) ?? [];
     if (patches.some((p) => p.target.startOf(p.block) === undefined)) return false;
     for (const p of patches) this.raw.writeUInt32LE(p.target.startOf(p.block)!, p.at);
@@ -124,10 +159,7 @@ export class LinkedTable {
   }
 
   private record(b: number, block: Buffer, length: number): void {
-    const header = Buffer.alloc(2);
-    if (length >= 0) header.writeUInt16LE(length, 0);
-    else header.writeUInt16LE(block.length | METADATA_UNCOMPRESSED, 0);
-    this.done[b] = Buffer.concat([header, length >= 0 ? block.subarray(0, length) : block]);
+    this.done[b] = storedMetadataBlock(block, length);
     // Blocks may come back out of order: starts grow over the run of blocks done from the first.
     while (this.done[this.starts.length - 1] !== undefined)
       this.starts.push(this.starts.at(-1)! + this.done[this.starts.length - 1]!.length);
@@ -181,7 +213,9 @@ export class LinkedTablesCompression {
     }
     if (this.failure) throw this.failure;
     if (this.tables.some((t) => t.unfinished)) {
-      throw new Error('metadata tables left blocks uncompressed: their references form a loop');
+      throw new Error(
+        'metadata tables left blocks uncompressed: a place written for now was never filled in, or their references form a loop',
+      );
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { Codec } from './compressor.js';
+import type { Codec, Compressor } from './compressor.js';
 import { METADATA_SIZE, METADATA_UNCOMPRESSED } from './format.js';
 
 /**
@@ -91,30 +91,59 @@ export class MetadataWriter {
 }
 
 /**
- * Serialise a lookup table (fragment, id, export, xattr id): entries in metadata blocks, then the list of
- * the blocks' absolute positions. `tableStart` is where these bytes will land in the image. Returns the bytes
- * and the offset within them of the position list (what the superblock points to).
+ * A metadata block as the image stores it: a 2-byte header, then the bytes `compressInPlace` left at the
+ * start of `block` (`length` of them), or the block as it is when compressing did not shrink it (-1).
  */
+export function storedMetadataBlock(block: Buffer, length: number): Buffer {
+  const stored = Buffer.allocUnsafe(2 + (length >= 0 ? length : block.length));
+  stored.writeUInt16LE(length >= 0 ? length : block.length | METADATA_UNCOMPRESSED, 0);
+  block.copy(stored, 2, 0, stored.length - 2);
+  return stored;
+}
+
+/** The entries of a lookup table (fragment, id, export, xattr id) in metadata blocks, compressed on the workers. */
+export function lookupBlocks(entries: Buffer, compressor: Compressor): Promise<Buffer[]> {
+  const blocks: Promise<Buffer>[] = [];
+  for (let pos = 0; pos < entries.length; pos += METADATA_SIZE) {
+    const raw = entries.subarray(pos, pos + METADATA_SIZE);
+    const shared = Buffer.from(new SharedArrayBuffer(raw.length));
+    raw.copy(shared);
+    blocks.push(
+      compressor.compressInPlace(shared, false).then((length) => storedMetadataBlock(shared, length)),
+    );
+  }
+  return Promise.all(blocks);
+}
+
+/**
+ * A lookup table's metadata blocks followed by the list of their absolute positions, for the table to
+ * land at `tableStart`. Returns the bytes and the offset within them of the position list (what the
+ * superblock points to).
+ */
+export function placedLookupTable(
+  blocks: Buffer[],
+  tableStart: number,
+): { bytes: Buffer; listOffset: number } {
+  const list = Buffer.alloc(blocks.length * 8);
+  let size = 0;
+  blocks.forEach((block, i) => {
+    list.writeUIntLE(tableStart + size, i * 8, 6);
+    size += block.length;
+  });
+  return { bytes: Buffer.concat([...blocks, list]), listOffset: size };
+}
+
+/** A lookup table compressed on this thread: for the small ones written at the very end (xattr ids). */
 export function buildLookupTable(
   entries: Buffer,
   tableStart: number,
   compressor: Codec,
 ): { bytes: Buffer; listOffset: number } {
-  const parts: Buffer[] = [];
-  const locations: number[] = [];
-  let size = 0;
+  const blocks: Buffer[] = [];
   for (let pos = 0; pos < entries.length; pos += METADATA_SIZE) {
     const w = new MetadataWriter(compressor);
     w.write(entries.subarray(pos, pos + METADATA_SIZE));
-    const block = w.finish();
-    locations.push(tableStart + size);
-    parts.push(block);
-    size += block.length;
+    blocks.push(w.finish());
   }
-  const list = Buffer.alloc(locations.length * 8);
-  locations.forEach((loc, i) => {
-    list.writeBigUInt64LE(BigInt(loc), i * 8);
-  });
-  parts.push(list);
-  return { bytes: Buffer.concat(parts), listOffset: size };
+  return placedLookupTable(blocks, tableStart);
 }

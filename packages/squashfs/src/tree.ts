@@ -254,10 +254,10 @@ export class Tree {
     for (const count of [false, true]) {
       const dirs = [this.root];
       for (let dir = dirs.pop(); dir; dir = dirs.pop()) {
-        for (const child of dir.children!.values()) {
+        dir.children!.forEach((child) => {
           if (child.kind === 'directory') dirs.push(child);
           else child.links = count ? child.links + 1 : 0;
-        }
+        });
       }
     }
   }

@@ -3,20 +3,16 @@ import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync }
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Compressor, type CompressorName, createCompressor } from './compressor.js';
-import { DataWriter } from './data-writer.js';
-import { type DirectoryListing, sortedEntries, writeDirectory } from './directory.js';
+import { type CompressorName, createCompressor } from './compressor.js';
+import { DataWriter, type FragmentEntry } from './data-writer.js';
 import { SquashfsError } from './errors.js';
-import { DEFAULT_BLOCK_SIZE, DEVICE_BLOCK_SIZE, Flags, NO_XATTR, SUPERBLOCK_SIZE } from './format.js';
-import { IdTable } from './id-table.js';
-import { EXTENDED_DIRECTORY_SIZE, encodeInode, listingStartOffset } from './inode.js';
-import { LinkedTable, LinkedTablesCompression } from './linked-tables.js';
-import { buildLookupTable } from './metadata-writer.js';
+import { DEFAULT_BLOCK_SIZE, DEVICE_BLOCK_SIZE, Flags, SUPERBLOCK_SIZE } from './format.js';
+import { lookupBlocks, placedLookupTable } from './metadata-writer.js';
 import { ABSENT_TABLE, encodeSuperblock } from './superblock.js';
+import { numberInodes, writeTables } from './tables.js';
 import { tarFileChunks } from './tar-file.js';
 import { readTar } from './tar-input.js';
-import { type Node, Tree } from './tree.js';
-import { XattrTable } from './xattr.js';
+import { Tree } from './tree.js';
 
 export interface CreateSquashfsOptions {
   /** Block compressor; default gzip (like mksquashfs). lz4 is pure JavaScript (slow). */
@@ -114,10 +110,11 @@ export async function createSquashfs(
     dataDone.catch(() => {}); // awaited below, or given up by abort() if the tree turns out bad
     tree.finish();
     const numbered = numberInodes(tree.root);
-    let position = await dataDone;
-
+    // And the tables are written meanwhile, each file's inode as soon as its blocks are.
     const stats = { files: 0, directories: 0 };
-    const tables = await writeTables(tree.root, numbered, compressor, stats);
+    const tables = await writeTables(tree.root, numbered, compressor, stats, data);
+    let position = await dataDone;
+    const fragmentBlocks = lookupBlocks(fragmentEntries(data.fragments), compressor);
     const sb = {
       inodeCount: tables.inodeCount,
       modTime: options.mtime ?? 0,
@@ -145,19 +142,18 @@ export async function createSquashfs(
     sb.inodeTableStart = put(tables.inodes);
     sb.directoryTableStart = put(tables.directories);
 
-    const fragEntries = Buffer.alloc(data.fragments.length * 16);
-    data.fragments.forEach((f, i) => {
-      fragEntries.writeBigUInt64LE(BigInt(f.start), i * 16);
-      fragEntries.writeUInt32LE(f.sizeField, i * 16 + 8);
-    });
-    const frag = buildLookupTable(fragEntries, position, compressor);
-    sb.fragmentTableStart = put(frag.bytes) + frag.listOffset;
-
-    const exp = buildLookupTable(tables.exportEntries, position, compressor);
-    sb.exportTableStart = put(exp.bytes) + exp.listOffset;
-
-    const ids = buildLookupTable(tables.ids.entries(), position, compressor);
-    sb.idTableStart = put(ids.bytes) + ids.listOffset;
+    const [fragments, exports, ids] = await Promise.all([
+      fragmentBlocks,
+      lookupBlocks(tables.exportEntries, compressor),
+      lookupBlocks(tables.ids.entries(), compressor),
+    ]);
+    const putLookupTable = (blocks: Buffer[]): number => {
+      const table = placedLookupTable(blocks, position);
+      return put(table.bytes) + table.listOffset;
+    };
+    sb.fragmentTableStart = putLookupTable(fragments);
+    sb.exportTableStart = putLookupTable(exports);
+    sb.idTableStart = putLookupTable(ids);
 
     if (tables.xattrs.size > 0) {
       const x = tables.xattrs.build(position, compressor);
@@ -198,147 +194,20 @@ export async function createSquashfs(
   }
 }
 
+/** The fragment table's entries: where each fragment block is stored, and its size field. */
+function fragmentEntries(fragments: readonly FragmentEntry[]): Buffer {
+  const entries = Buffer.alloc(fragments.length * 16);
+  fragments.forEach((f, i) => {
+    entries.writeUIntLE(f.start, i * 16, 6); // a position in the image: 48 bits are plenty
+    entries.writeUInt32LE(f.sizeField, i * 16 + 8);
+  });
+  return entries;
+}
+
 /** The system's refusal to write the image (disk full, file too large) named as such, with the image. */
 function writeFailure(err: unknown, outputPath: string): SquashfsError | undefined {
   if ((err as NodeJS.ErrnoException).syscall !== 'write') return undefined;
   return new SquashfsError('WRITE_FAILED', `cannot write the image: ${(err as Error).message}`, outputPath, {
     cause: err,
   });
-}
-
-interface Tables {
-  inodes: Buffer;
-  directories: Buffer;
-  exportEntries: Buffer;
-  ids: IdTable;
-  xattrs: XattrTable;
-  rootRef: number;
-  inodeCount: number;
-}
-
-/** Inode numbers given, and every directory's entries in the order they are listed. */
-interface Numbered {
-  inodeCount: number;
-  listings: Map<Node, [string, Node][]>;
-}
-
-/**
- * Number the inodes children-first (a directory's listing needs its children's inode references, so
- * children are written before their directory), sorting each directory once for both passes.
- */
-function numberInodes(root: Node): Numbered {
-  const listings = new Map<Node, [string, Node][]>();
-  let next = 1;
-  const numberTree = (dir: Node): void => {
-    const entries = sortedEntries(dir);
-    listings.set(dir, entries);
-    for (const [, child] of entries) {
-      if (child.kind === 'directory') numberTree(child);
-    }
-    for (const [, child] of entries) {
-      if (child.kind !== 'directory' && child.number === undefined) child.number = next++;
-    }
-    dir.number = next++;
-  };
-  numberTree(root);
-  return { inodeCount: next - 1, listings };
-}
-
-/** Inodes written between two looks at the compression workers' answers. */
-const INODES_PER_TURN = 512;
-
-/**
- * Write the inode and directory tables, in the order numberInodes numbered them. Their blocks are
- * compressed on the workers as they fill (see LinkedTable): every few hundred inodes the loop lets the
- * workers' answers in, so blocks waiting for a start go out while the rest is written.
- */
-async function writeTables(
-  root: Node,
-  { inodeCount, listings }: Numbered,
-  compressor: Compressor,
-  stats: { files: number; directories: number },
-): Promise<Tables> {
-  const inodeTable = new LinkedTable();
-  const dirTable = new LinkedTable();
-  const compression = new LinkedTablesCompression(compressor, [inodeTable, dirTable]);
-  const ids = new IdTable();
-  const xattrs = new XattrTable();
-  const written: Node[] = [];
-
-  const writeInode = (node: Node, listing?: DirectoryListing, parent?: number, subdirs?: number): void => {
-    node.ref = inodeTable.ref;
-    written.push(node);
-    const ctx = {
-      number: node.number!,
-      uidIndex: ids.indexOf(node.uid),
-      gidIndex: ids.indexOf(node.gid),
-      xattrIndex: node.xattrs.size > 0 ? xattrs.indexOf(node.xattrs) : NO_XATTR,
-      dir: listing && {
-        listingStart: listing.start, // the block's index: its start is filled in once known
-        listingOffset: listing.offset,
-        size: listing.size,
-        parent: parent!,
-        subdirs: subdirs!,
-        index: listing.index,
-        indexed: listing.indexed,
-      },
-    };
-    const at = inodeTable.uncompressedPosition;
-    const inode = encodeInode(node, ctx);
-    if (listing) {
-      inodeTable.pointAt(at + listingStartOffset(inode), dirTable, listing.start);
-      let entry = at + EXTENDED_DIRECTORY_SIZE;
-      listing.index.forEach((ix, i) => {
-        inodeTable.pointAt(entry + 4, dirTable, listing.indexBlocks[i]!);
-        entry += ix.length;
-      });
-    }
-    inodeTable.write(inode);
-    if (node.kind === 'directory') stats.directories++;
-    else if (node.kind === 'file') stats.files++;
-  };
-
-  let sinceTurn = 0;
-  const turn = async (): Promise<void> => {
-    if (sinceTurn < INODES_PER_TURN) return;
-    sinceTurn = 0;
-    compression.pump();
-    await new Promise((resolve) => setImmediate(resolve));
-  };
-
-  const writeTree = async (dir: Node, parentNumber: number): Promise<void> => {
-    const entries = listings.get(dir)!;
-    for (const [, child] of entries) {
-      if (child.kind === 'directory') await writeTree(child, dir.number!);
-    }
-    for (const [, child] of entries) {
-      if (child.kind !== 'directory' && child.ref === undefined) {
-        writeInode(child);
-        sinceTurn++;
-      }
-    }
-    const listing = writeDirectory(dirTable, inodeTable, entries);
-    const subdirs = entries.filter(([, c]) => c.kind === 'directory').length;
-    writeInode(dir, listing, parentNumber, subdirs);
-    sinceTurn++;
-    await turn();
-  };
-  // The root's parent is, by convention, one past the last inode number.
-  await writeTree(root, inodeCount + 1);
-  await compression.finish();
-
-  // References as the image stores them, now that every block's start is known.
-  const exportEntries = Buffer.alloc(inodeCount * 8);
-  for (const node of written) {
-    exportEntries.writeBigUInt64LE(BigInt(inodeTable.resolve(node.ref!)), (node.number! - 1) * 8);
-  }
-  return {
-    inodes: inodeTable.bytes(),
-    directories: dirTable.bytes(),
-    exportEntries,
-    ids,
-    xattrs,
-    rootRef: inodeTable.resolve(root.ref!),
-    inodeCount,
-  };
 }
