@@ -184,17 +184,33 @@ function doesNotShrink(data: Uint8Array): boolean {
  * and fragment blocks, always get the real level).
  */
 export async function compressHere(codec: Codec, block: Uint8Array, probe: boolean): Promise<number> {
-  // Data that zstd's fastest level cannot shrink at all (compressed or encrypted files) is not worth
-  // the real level's time: a twentieth of the work, and the block is stored as is either way. A sample
-  // of the block picks the blocks worth that check. Decided from the block and its place alone, so the
-  // image is the same whichever blocks the workers happen to finish first.
-  if (probe) {
-    const sample = block.subarray(0, SAMPLE);
-    if (doesNotShrink(sample) && (sample.byteLength === block.byteLength || doesNotShrink(block))) return -1;
-  }
+  if (notWorthIt(block, probe)) return -1;
   if (codec.compressIntoSync) return codec.compressIntoSync(block, block);
   const packed = codec.compressAsync ? await codec.compressAsync(block) : codec.compressSync(block);
   return placeInto(packed, block, block);
+}
+
+/**
+ * compressHere for a codec without an asynchronous path, answered at once: no promise per block for
+ * the ten thousands a layer has. undefined for a codec with one (xz).
+ */
+export function compressHereSync(codec: Codec, block: Uint8Array, probe: boolean): number | undefined {
+  if (codec.compressAsync) return undefined;
+  if (notWorthIt(block, probe)) return -1;
+  if (codec.compressIntoSync) return codec.compressIntoSync(block, block);
+  return placeInto(codec.compressSync(block), block, block);
+}
+
+/**
+ * Data that zstd's fastest level cannot shrink at all (compressed or encrypted files) is not worth the
+ * real level's time: a twentieth of the work, and the block is stored as is either way. A sample of the
+ * block picks the blocks worth that check. Decided from the block and its place alone, so the image is
+ * the same whichever blocks the workers happen to finish first.
+ */
+function notWorthIt(block: Uint8Array, probe: boolean): boolean {
+  if (!probe) return false;
+  const sample = block.subarray(0, SAMPLE);
+  return doesNotShrink(sample) && (sample.byteLength === block.byteLength || doesNotShrink(block));
 }
 
 /** Build the compressor for a reader from the superblock id and the options block, if any. */
