@@ -7,6 +7,8 @@ import { SquashfsError } from './errors.js';
 export class ByteSource {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private chunk: Buffer = Buffer.alloc(0);
+  /** Where the unread part of `chunk` starts: moved on, not sliced off (a view per header adds up). */
+  private at = 0;
   private done = false;
   /** Total bytes consumed so far (for error messages). */
   consumed = 0;
@@ -18,8 +20,13 @@ export class ByteSource {
         : (source[Symbol.iterator]() as unknown as AsyncIterator<Uint8Array>);
   }
 
+  /** Bytes of the current chunk not read yet. */
+  private get left(): number {
+    return this.chunk.length - this.at;
+  }
+
   private async fill(): Promise<boolean> {
-    while (this.chunk.length === 0) {
+    while (this.left === 0) {
       if (this.done) return false;
       const next = await this.iterator.next();
       if (next.done) {
@@ -28,6 +35,7 @@ export class ByteSource {
       }
       const v = next.value;
       this.chunk = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      this.at = 0;
     }
     return true;
   }
@@ -37,35 +45,35 @@ export class ByteSource {
    * `read`, which add up over the two headers of every entry. undefined otherwise: then `read`.
    */
   take(n: number): Buffer | undefined {
-    if (this.chunk.length < n) return undefined;
-    const out = this.chunk.subarray(0, n);
-    this.chunk = this.chunk.subarray(n);
+    if (this.left < n) return undefined;
+    const out = this.chunk.subarray(this.at, this.at + n);
+    this.at += n;
     this.consumed += n;
     return out;
   }
 
   /** Skip n bytes when the current chunk holds them, and say so; otherwise skip nothing: then `skip`. */
   skipHere(n: number): boolean {
-    if (this.chunk.length < n) return false;
-    this.chunk = this.chunk.subarray(n);
+    if (this.left < n) return false;
+    this.at += n;
     this.consumed += n;
     return true;
   }
 
   /** Read up to n bytes into a fresh buffer; fewer only at end of stream. */
   async read(n: number): Promise<Buffer> {
-    if ((await this.fill()) && this.chunk.length >= n) {
-      const out = this.chunk.subarray(0, n);
-      this.chunk = this.chunk.subarray(n);
+    if ((await this.fill()) && this.left >= n) {
+      const out = this.chunk.subarray(this.at, this.at + n);
+      this.at += n;
       this.consumed += n;
       return out;
     }
     const out = Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n && (await this.fill())) {
-      const take = Math.min(n - got, this.chunk.length);
-      this.chunk.copy(out, got, 0, take);
-      this.chunk = this.chunk.subarray(take);
+      const take = Math.min(n - got, this.left);
+      this.chunk.copy(out, got, this.at, this.at + take);
+      this.at += take;
       got += take;
     }
     this.consumed += got;
@@ -83,9 +91,9 @@ export class ByteSource {
           `tar stream ends ${left} bytes before the end of ${what()}: the archive is truncated`,
         );
       }
-      const take = Math.min(left, this.chunk.length);
-      const out = this.chunk.subarray(0, take);
-      this.chunk = this.chunk.subarray(take);
+      const take = Math.min(left, this.left);
+      const out = this.chunk.subarray(this.at, this.at + take);
+      this.at += take;
       left -= take;
       this.consumed += take;
       yield out;
@@ -96,8 +104,8 @@ export class ByteSource {
   async skip(n: number): Promise<number> {
     let left = n;
     while (left > 0 && (await this.fill())) {
-      const take = Math.min(left, this.chunk.length);
-      this.chunk = this.chunk.subarray(take);
+      const take = Math.min(left, this.left);
+      this.at += take;
       left -= take;
     }
     this.consumed += n - left;

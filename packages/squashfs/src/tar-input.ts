@@ -100,10 +100,11 @@ function truncated(what: string): SquashfsError {
   return new SquashfsError('TAR_TRUNCATED', `tar stream ends inside ${what}: the archive is truncated`);
 }
 
+/** A NUL-terminated header field, read in place. */
 function cstring(buf: Buffer, start: number, len: number): string {
-  const field = buf.subarray(start, start + len);
-  const end = field.indexOf(0);
-  return field.toString('latin1', 0, end === -1 ? len : end);
+  let end = start;
+  while (end < start + len && buf[end] !== 0) end++;
+  return buf.toString('latin1', start, end);
 }
 
 const SPACE = 0x20;
@@ -171,15 +172,37 @@ function parsePax(data: Buffer, into: Map<string, string>): void {
   while (pos < data.length) {
     const space = data.indexOf(0x20, pos);
     if (space === -1) break;
-    const len = Number.parseInt(data.toString('ascii', pos, space), 10);
-    if (!Number.isInteger(len) || len <= 0 || pos + len > data.length) {
+    const len = decimal(data, pos, space);
+    if (len <= 0 || pos + len > data.length) {
       throw new SquashfsError('TAR_CORRUPT', 'tar PAX header has a malformed record');
     }
-    const record = data.subarray(space + 1, pos + len - 1); // drop trailing newline
-    const eq = record.indexOf(0x3d);
-    if (eq !== -1) into.set(record.toString('utf8', 0, eq), record.toString('latin1', eq + 1));
+    const end = pos + len - 1; // before the trailing newline
+    const eq = data.indexOf(0x3d, space + 1);
+    if (eq !== -1 && eq < end && !unused(data, space + 1, eq)) {
+      into.set(data.toString('utf8', space + 1, eq), data.toString('latin1', eq + 1, end));
+    }
     pos += len;
   }
+}
+
+/** A PAX record's length: decimal digits; -1 when there are none or something else. */
+function decimal(data: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const digit = data[i]! - DIGIT_0;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return end > start ? n : -1;
+}
+
+/** Keys that say nothing squashfs stores, on most entries of a PAX tar: skipped without making strings. */
+const UNUSED_KEYS = ['atime', 'ctime'].map((key) => Buffer.from(key, 'latin1'));
+
+function unused(data: Buffer, start: number, end: number): boolean {
+  return UNUSED_KEYS.some(
+    (key) => key.length === end - start && data.compare(key, 0, key.length, start, end) === 0,
+  );
 }
 
 function typeOf(flag: string): TarEntryType | undefined {
@@ -223,7 +246,7 @@ export async function* readTar(
 ): AsyncGenerator<TarEntry> {
   const input = new ByteSource(source);
   const globalPax = new Map<string, string>();
-  let pax = new Map<string, string>();
+  const pax = new Map<string, string>();
   let longName: string | undefined;
   let longLink: string | undefined;
   try {
@@ -242,26 +265,12 @@ export async function* readTar(
       const storedSize = number(header, 124, 12);
       const padding = (BLOCK - (storedSize % BLOCK)) % BLOCK;
 
-      const readMeta = async (what: string): Promise<Buffer> => {
-        if (storedSize > MAX_META_SIZE) {
-          throw new SquashfsError(
-            'LIMIT_EXCEEDED',
-            `tar header at byte ${input.consumed - BLOCK} declares ${what} of ${storedSize} bytes; ` +
-              `this reader holds at most ${MAX_META_SIZE} in memory`,
-          );
-        }
-        const data = input.take(storedSize) ?? (await input.read(storedSize));
-        if (data.length < storedSize) throw truncated(what);
-        if (!input.skipHere(padding)) await input.skip(padding);
-        return data;
-      };
-
       if (flag === 'x' || flag === 'g') {
-        parsePax(await readMeta('a PAX header'), flag === 'x' ? pax : globalPax);
+        parsePax(await readMeta(input, storedSize, 'a PAX header'), flag === 'x' ? pax : globalPax);
         continue;
       }
       if (flag === 'L' || flag === 'K') {
-        const data = await readMeta('a GNU long name');
+        const data = await readMeta(input, storedSize, 'a GNU long name');
         const end = data.indexOf(0);
         const text = data.toString('latin1', 0, end === -1 ? data.length : end);
         if (flag === 'L') longName = text;
@@ -272,22 +281,14 @@ export async function* readTar(
       if (type === undefined) {
         // Volume labels, multi-volume continuations and the like carry no file: skip them.
         await input.skip(storedSize + padding);
-        if (pax.size > 0) pax = new Map();
+        pax.clear();
         longName = longLink = undefined;
         continue;
       }
 
       const ext = globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
       const text = (key: string): string | undefined => ext.get(key);
-      const num = (key: string, fallback: number): number => {
-        const v = text(key);
-        if (v === undefined) return fallback;
-        const n = Number(v);
-        if (!Number.isFinite(n))
-          throw new SquashfsError('TAR_CORRUPT', `tar PAX ${key} is not a number: ${v}`);
-        return n;
-      };
-      /** A size or offset: a whole number of bytes, or the archive is corrupt. */
+      const num = (key: string, fallback: number): number => paxNumber(ext, key, fallback);
       const count = (key: string, fallback: number): number => byteCount(num(key, fallback), `PAX ${key}`);
 
       // Every header field is read now: the sparse map blocks read below may come through a buffer the
@@ -306,17 +307,7 @@ export async function* readTar(
       name = text('GNU.sparse.name') ?? text('path') ?? longName ?? name;
       const linkname = text('linkpath') ?? longLink ?? cstring(header, 157, 100);
 
-      let xattrs: Map<string, Buffer> | undefined; // most entries have none
-      const setXattr = (key: string, value: Buffer): void => {
-        xattrs ??= new Map();
-        xattrs.set(xattrName(key, name), value);
-      };
-      for (const [k, v] of ext) {
-        if (k.startsWith('SCHILY.xattr.'))
-          setXattr(k.slice('SCHILY.xattr.'.length), Buffer.from(v, 'latin1'));
-        else if (k.startsWith('LIBARCHIVE.xattr.'))
-          setXattr(libarchiveName(k, name), Buffer.from(v, 'base64'));
-      }
+      const xattrs = ext.size > 0 ? xattrsOf(ext, name) : undefined;
 
       // Sparse files: collect the map of stored segments and the logical size.
       let sparse: SparseSegment[] | undefined;
@@ -391,10 +382,10 @@ export async function* readTar(
         devmajor: num('SCHILY.devmajor', devmajor),
         devminor: num('SCHILY.devminor', devminor),
         xattrs: xattrs ?? NO_XATTRS,
-        body: () => emptyBody(),
-        buffered: () => undefined,
+        body: emptyBody,
+        buffered: notBuffered,
       };
-      if (pax.size > 0) pax = new Map();
+      pax.clear(); // what the entry needs of it is read off already
       longName = longLink = undefined;
 
       let consumed = false;
@@ -431,6 +422,50 @@ export async function* readTar(
 }
 
 async function* emptyBody(): AsyncGenerator<Buffer> {}
+
+function notBuffered(): undefined {
+  return undefined;
+}
+
+/** A PAX header or GNU long name, held whole (it is small: see MAX_META_SIZE), and its padding skipped. */
+async function readMeta(input: ByteSource, storedSize: number, what: string): Promise<Buffer> {
+  if (storedSize > MAX_META_SIZE) {
+    throw new SquashfsError(
+      'LIMIT_EXCEEDED',
+      `tar header at byte ${input.consumed - BLOCK} declares ${what} of ${storedSize} bytes; ` +
+        `this reader holds at most ${MAX_META_SIZE} in memory`,
+    );
+  }
+  const data = input.take(storedSize) ?? (await input.read(storedSize));
+  if (data.length < storedSize) throw truncated(what);
+  const padding = (BLOCK - (storedSize % BLOCK)) % BLOCK;
+  if (!input.skipHere(padding)) await input.skip(padding);
+  return data;
+}
+
+/** A numeric PAX value, `fallback` when absent; a value that is no number makes the archive corrupt. */
+function paxNumber(ext: ReadonlyMap<string, string>, key: string, fallback: number): number {
+  const v = ext.get(key);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new SquashfsError('TAR_CORRUPT', `tar PAX ${key} is not a number: ${v}`);
+  return n;
+}
+
+/** The xattrs PAX records carry (star's and libarchive's forms); undefined when none, as on most entries. */
+function xattrsOf(ext: ReadonlyMap<string, string>, name: string): Map<string, Buffer> | undefined {
+  let xattrs: Map<string, Buffer> | undefined;
+  ext.forEach((v, k) => {
+    if (k.startsWith('SCHILY.xattr.')) {
+      xattrs ??= new Map();
+      xattrs.set(xattrName(k.slice('SCHILY.xattr.'.length), name), Buffer.from(v, 'latin1'));
+    } else if (k.startsWith('LIBARCHIVE.xattr.')) {
+      xattrs ??= new Map();
+      xattrs.set(xattrName(libarchiveName(k, name), name), Buffer.from(v, 'base64'));
+    }
+  });
+  return xattrs;
+}
 
 /** Expand a sparse file's stored segments into the logical content, holes as zeros. */
 async function* sparseBody(
