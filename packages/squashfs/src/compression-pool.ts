@@ -18,8 +18,16 @@ export interface CompressionJob {
 /** A worker's answer: the compressed length (those bytes now start the block), -1 when it would not shrink, or an error. */
 export type CompressionReply = number | { error: string };
 
-/** Blocks handed to one worker at once: one it compresses, others waiting, so it never idles on us. */
-const PER_WORKER = 4;
+/**
+ * Answers a worker sends together: each message wakes this thread, and each wake takes a core from a
+ * worker in the middle of a block (two workers on two cores: some 12,000 times a gigabyte, one per block).
+ */
+export const ANSWERS_PER_MESSAGE = 4;
+/**
+ * Blocks handed to one worker at once: more than it answers together, so it still has blocks to
+ * compress while its answers travel and new blocks come.
+ */
+const PER_WORKER = 2 * ANSWERS_PER_MESSAGE;
 
 /**
  * The workers' own young generation: small, so the buffers zlib allocates for each block are collected
@@ -63,7 +71,10 @@ export class CompressionPool {
       });
       worker.unref(); // referenced only while it has work, so an idle pool never holds the process
       const slot: Slot = { worker, sent: [] };
-      worker.on('message', (reply: CompressionReply) => this.answer(slot, reply));
+      worker.on('message', (replies: CompressionReply[]) => {
+        for (const reply of replies) this.answer(slot, reply);
+        this.dispatch();
+      });
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => this.fail(new Error(`a compression worker stopped (exit code ${code})`)));
       this.slots.push(slot);
@@ -110,7 +121,6 @@ export class CompressionPool {
     if (!pending) return;
     if (typeof reply === 'number') pending.resolve(reply);
     else pending.reject(new Error(`cannot compress a block: ${reply.error}`));
-    this.dispatch();
   }
 
   private fail(err: Error): void {

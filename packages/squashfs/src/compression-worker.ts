@@ -1,5 +1,10 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import type { CodecSpec, CompressionJob, CompressionReply } from './compression-pool.js';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import {
+  ANSWERS_PER_MESSAGE,
+  type CodecSpec,
+  type CompressionJob,
+  type CompressionReply,
+} from './compression-pool.js';
 import { compressHere, compressHereSync, createCodec } from './compressor.js';
 
 /** A compression worker: blocks come in one message each, in shared memory; lengths go back in order. */
@@ -11,21 +16,34 @@ const asynchronous = codec.compressAsync !== undefined;
 /** One block at a time even for an asynchronous codec, so the answers keep the order of the jobs. */
 let previous: Promise<void> = Promise.resolve();
 
-const answer = (reply: CompressionReply): void => port.postMessage(reply);
 const failure = (err: unknown): CompressionReply => ({ error: (err as Error).message });
 
-port.on('message', ({ block, probe }: CompressionJob) => {
+/**
+ * Blocks are taken off the port as long as some are waiting, and answered ANSWERS_PER_MESSAGE at a
+ * time (the last ones as soon as none waits): fewer messages, fewer wakes of the main thread.
+ */
+port.on('message', (first: CompressionJob) => {
   if (asynchronous) {
+    const { block, probe } = first;
     previous = previous.then(() =>
-      compressHere(codec, block, probe).then(answer, (err) => answer(failure(err))),
+      compressHere(codec, block, probe).then(
+        (length) => port.postMessage([length]),
+        (err) => port.postMessage([failure(err)]),
+      ),
     );
     return;
   }
-  let reply: CompressionReply;
-  try {
-    reply = compressHereSync(codec, block, probe)!;
-  } catch (err) {
-    reply = failure(err);
+  let replies: CompressionReply[] = [];
+  for (let job: CompressionJob | undefined = first; job; job = receiveMessageOnPort(port)?.message) {
+    try {
+      replies.push(compressHereSync(codec, job.block, job.probe)!);
+    } catch (err) {
+      replies.push(failure(err));
+    }
+    if (replies.length === ANSWERS_PER_MESSAGE) {
+      port.postMessage(replies);
+      replies = [];
+    }
   }
-  answer(reply);
+  if (replies.length > 0) port.postMessage(replies);
 });
