@@ -159,10 +159,12 @@ export class DataWriter {
   }
 
   private giveBack(block: Buffer): void {
-    // Each job in flight holds one, and each piece of a write under way or being gathered; two more are
-    // the staging and fragment blocks. Kept for reuse: a new shared buffer is memory the collector
-    // must be pressed to give back.
-    if (this.spare.length < this.maxInFlight + (WRITES_AT_ONCE + 1) * BATCH_PIECES + 2)
+    // Each job in flight holds one, each piece of a write under way or being gathered, and each block
+    // of a file held back; two more are the staging and fragment blocks. Kept for reuse: a new shared
+    // buffer is memory the collector must be pressed to give back.
+    const inUse =
+      this.maxInFlight + (WRITES_AT_ONCE + 1) * BATCH_PIECES + Math.ceil(HOLD_BYTES / this.blockSize) + 2;
+    if (this.spare.length < inUse)
       this.spare.push(block);
   }
 
