@@ -164,8 +164,7 @@ export class DataWriter {
     // buffer is memory the collector must be pressed to give back.
     const inUse =
       this.maxInFlight + (WRITES_AT_ONCE + 1) * BATCH_PIECES + Math.ceil(HOLD_BYTES / this.blockSize) + 2;
-    if (this.spare.length < inUse)
-      this.spare.push(block);
+    if (this.spare.length < inUse) this.spare.push(block);
   }
 
   private async compress(raw: Buffer, probe: boolean): Promise<{ bytes: Uint8Array; sizeField: number }> {
