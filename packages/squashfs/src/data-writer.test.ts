@@ -26,12 +26,24 @@ function countingCompressor(): Compressor & { blocks: number } {
   return counting;
 }
 
+/** A writer over a new image file, with a counting compressor; both closed after `use`. */
+async function withWriter(
+  name: string,
+  use: (writer: DataWriter, compressor: Compressor & { blocks: number }, fd: number) => Promise<void>,
+): Promise<void> {
+  const compressor = countingCompressor();
+  const fd = openSync(join(tmp.dir, name), 'w+');
+  try {
+    await use(new DataWriter(fd, compressor, BLOCK, 1, 0), compressor, fd);
+  } finally {
+    compressor.close();
+    closeSync(fd);
+  }
+}
+
 describe('DataWriter', () => {
   it('never compresses a small file that turns out to be a copy, and stores it as the original', async () => {
-    const compressor = countingCompressor();
-    const fd = openSync(join(tmp.dir, 'copies.img'), 'w+');
-    try {
-      const writer = new DataWriter(fd, compressor, BLOCK, 1, 0);
+    await withWriter('copies.img', async (writer, compressor) => {
       // Three blocks with a block of zeros between (stored as nothing), and a tail.
       const content = Buffer.concat([
         pseudoRandom(BLOCK, 1, true),
@@ -56,17 +68,11 @@ describe('DataWriter', () => {
       expect(sharing.blocksStart).toBe(original.blocksStart);
       expect([...sharing.blockSizes]).toEqual([...original.blockSizes]);
       await writer.finish();
-    } finally {
-      compressor.close();
-      closeSync(fd);
-    }
+    });
   });
 
   it('compresses a small file whose blocks only have the same checksum as stored ones', async () => {
-    const compressor = countingCompressor();
-    const fd = openSync(join(tmp.dir, 'twins.img'), 'w+');
-    try {
-      const writer = new DataWriter(fd, compressor, BLOCK, 1, 0);
+    await withWriter('twins.img', async (writer, compressor, fd) => {
       const block = pseudoRandom(BLOCK, 11, true);
       const tail = Buffer.from('the same tail');
       const a = Buffer.concat([block, tail]);
@@ -81,17 +87,11 @@ describe('DataWriter', () => {
       expect(storedBlocksHold(fd, first, [block], compressor, BLOCK)).toBe(true);
       expect(storedBlocksHold(fd, twin, [b.subarray(0, BLOCK)], compressor, BLOCK)).toBe(true);
       expect(storedBlocksHold(fd, twin, [block], compressor, BLOCK)).toBe(false);
-    } finally {
-      compressor.close();
-      closeSync(fd);
-    }
+    });
   });
 
   it('tells when a file is settled while its last blocks are written, and fails those waiting if writing fails', async () => {
-    const compressor = countingCompressor();
-    const fd = openSync(join(tmp.dir, 'settled.img'), 'w+');
-    try {
-      const writer = new DataWriter(fd, compressor, BLOCK, 1, 0);
+    await withWriter('settled.img', async (writer) => {
       const early = await writer.writeFile(pseudoRandom(100, 1, true), 100);
       const big = pseudoRandom(40 * BLOCK + 5, 2, true); // more than is held back: its blocks are queued
       const late = await writer.writeFile(big, big.length);
@@ -106,24 +106,16 @@ describe('DataWriter', () => {
       expect([...late.blockSizes].every((size) => size > 0 && size < BLOCK)).toBe(true);
       await finished;
       expect(writer.settled(late)).toBeUndefined();
-    } finally {
-      compressor.close();
-      closeSync(fd);
-    }
+    });
 
-    const failing = countingCompressor();
-    const fd2 = openSync(join(tmp.dir, 'failing.img'), 'w+');
-    try {
-      const writer = new DataWriter(fd2, failing, BLOCK, 1, 0);
+    await withWriter('failing.img', async (writer, compressor) => {
       const big = pseudoRandom(40 * BLOCK, 3, true);
       const layout = await writer.writeFile(big, big.length);
-      failing.close(); // the workers are gone: the blocks still queued fail
+      compressor.close(); // the workers are gone: the blocks still queued fail
       const finished = writer.finish();
       await expect(writer.settled(layout)).rejects.toThrow(/closed/);
       await expect(finished).rejects.toThrow(/closed/);
-    } finally {
-      closeSync(fd2);
-    }
+    });
   });
 });
 
