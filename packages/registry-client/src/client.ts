@@ -1,11 +1,5 @@
 import type { Readable } from 'node:stream';
-import {
-  type Descriptor,
-  type Digest,
-  type ParsedManifest,
-  parseManifest,
-  registryBaseUrl,
-} from '@concil/oci-spec';
+import { type Descriptor, type Digest, type ParsedManifest, parseManifest } from '@concil/oci-spec';
 import type { Dispatcher } from 'undici';
 import { Authorizer } from './auth/authorizer.js';
 import { defaultCredentialProvider } from './auth/config-sources.js';
@@ -24,6 +18,7 @@ import {
   type ReferrersOptions,
   referrerDescriptor,
 } from './referrers.js';
+import { apiBaseUrl } from './registry-url.js';
 import { defaultRetryOptions, type RetryOptions } from './retry.js';
 import { RegistrySession } from './session.js';
 import { type ListOptions, listRepositories, listTags, tagPages } from './tags.js';
@@ -37,6 +32,12 @@ export interface RegistryClientOptions extends TransportOptions {
   prompt?: CredentialPrompt;
   /** Speak plain HTTP (default: only to loopback hosts). */
   plainHttp?: boolean;
+  /**
+   * Where the registry's API is, instead of the host's own address (a mirror, or concil's
+   * `remote_servers`): `http(s)://host[:port][/path]`, its scheme deciding plain HTTP; requests go
+   * to `/path/v2/…`. TLS files are looked up for the host of this URL.
+   */
+  baseUrl?: string;
   userAgent?: string;
   retry?: RetryOptions;
   /** Bytes per PATCH of a chunked upload (default 16 MiB). */
@@ -67,17 +68,15 @@ export class RegistryClient {
         : options.credentials
           ? staticCredentials(options.credentials)
           : defaultCredentialProvider(options.prompt ? { prompt: options.prompt } : {});
+    const baseUrl = apiBaseUrl(registry, options);
     const dispatcher = (): Promise<Dispatcher> => {
-      this.#dispatcher ??= createDispatcher(registry, options);
+      this.#dispatcher ??= createDispatcher(options.baseUrl === undefined ? registry : baseUrl.host, options);
       return this.#dispatcher;
     };
     const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.#session = new RegistrySession({
       registry,
-      baseUrl: registryBaseUrl(
-        registry,
-        options.plainHttp === undefined ? {} : { plainHttp: options.plainHttp },
-      ),
+      baseUrl,
       authorizer: new Authorizer({ registry, credentials, dispatcher, userAgent }),
       dispatcher,
       retry: { ...defaultRetryOptions, ...options.retry },

@@ -1,4 +1,5 @@
-export { matchAuthKey, normalizeAuthKey } from './auth/auth-keys.js';
+export { type AuthEntry, credentialsFromAuths } from './auth/auth-file.js';
+export { type MatchAuthKeyOptions, matchAuthKey, normalizeAuthKey } from './auth/auth-keys.js';
 export { type ChallengeOutcome, parseTokenResponse } from './auth/authorizer.js';
 export {
   type Challenge,

@@ -172,6 +172,11 @@ export interface OpenRegistryTargetOptions
     Omit<DefaultCredentialOptions, 'explicit' | 'prompt'> {
   /** Reuse a client (and its connections and tokens) for the reference's registry. */
   client?: RegistryClient;
+  /**
+   * Where to reach a registry host instead of its own address (e.g. concil's `remote_servers`):
+   * a base URL as `baseUrl` takes it, or undefined for the host itself.
+   */
+  registryUrl?: (registry: string) => string | undefined;
 }
 
 /** A RegistryTarget for `docker://host/repo[:tag][@digest]`, with the reference's `user:pass` first. */
@@ -197,7 +202,13 @@ export function openRegistryTarget(
           ...(options.env && { env: options.env }),
           ...(options.homeDir && { homeDir: options.homeDir }),
         });
-    client = new RegistryClient(ref.registry, { ...options, credentials });
+    const { registryUrl, client: _client, ...clientOptions } = options;
+    const baseUrl = registryUrl?.(ref.registry);
+    client = new RegistryClient(ref.registry, {
+      ...clientOptions,
+      credentials,
+      ...(baseUrl !== undefined && { baseUrl }),
+    });
   }
   return new RegistryTarget(client, ref.repository, manifestReference(ref));
 }

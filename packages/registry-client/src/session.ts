@@ -18,7 +18,7 @@ export type ResponseBody = Dispatcher.ResponseData['body'];
 
 export interface RegistryRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
-  /** `/v2/…` on the registry, or an absolute URL (an upload location). */
+  /** `/v2/…` on the registry (under the base URL's path), or an absolute URL (an upload location). */
   path: string;
   headers?: Record<string, string>;
   /** Byte bodies are sent again on retries; a stream is sent once. */
@@ -58,6 +58,7 @@ export function header(response: { headers: RegistryResponse['headers'] }, name:
  */
 export class RegistrySession {
   readonly registry: string;
+  /** Where the API is: `/v2/…` goes under its path. */
   readonly baseUrl: URL;
   readonly authorizer: Authorizer;
   readonly #dispatcher: () => Promise<Dispatcher>;
@@ -67,7 +68,7 @@ export class RegistrySession {
 
   constructor(options: {
     registry: string;
-    baseUrl: string;
+    baseUrl: URL;
     authorizer: Authorizer;
     dispatcher: () => Promise<Dispatcher>;
     retry: Required<RetryOptions>;
@@ -88,7 +89,9 @@ export class RegistrySession {
     const scopes = [...req.scopes];
     let method = req.method;
     let body = req.body;
-    let url = new URL(req.path, this.baseUrl);
+    let url = req.path.startsWith('/')
+      ? new URL(`${this.baseUrl.pathname.replace(/\/$/, '')}${req.path}`, this.baseUrl)
+      : new URL(req.path);
     let attempt = 0;
     let authRetried = false;
     let redirects = 0;

@@ -32,6 +32,11 @@ export interface StartRegistryOptions {
    * client certificate (one is made for the test).
    */
   tls?: boolean | { clientAuth?: boolean };
+  /**
+   * Serve the API below a path (distribution's `http.prefix`), e.g. `/some/prefix`: then `/v2/`
+   * is at `url + prefix + '/v2/'`, as behind a reverse proxy that routes by path.
+   */
+  prefix?: string;
 }
 
 export interface TestRegistryTls {
@@ -46,6 +51,8 @@ export interface TestRegistry {
   host: string;
   /** `http://127.0.0.1:PORT`. */
   url: string;
+  /** The path the API is served below (`''` unless `prefix` was given, then e.g. `/some/prefix`). */
+  prefix: string;
   auth: RegistryAuth;
   users: Record<string, string>;
   /** The registry's stdout and stderr, including its access log. */
@@ -118,6 +125,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     }
   }
   const scheme = tls ? 'https' : 'http';
+  const prefix = (options.prefix ?? '').replace(/\/+$/, '');
 
   const configPath = join(dir, 'config.yml');
   await writeFile(
@@ -136,6 +144,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...(prefix ? [`  prefix: ${prefix}/`] : []),
       '  secret: concil-testkit-not-a-secret',
       tlsSection,
       authSection,
@@ -156,7 +165,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   };
 
   try {
-    await waitUntilServing(`${scheme}://${host}/v2/`, child, logPath, tls);
+    await waitUntilServing(`${scheme}://${host}${prefix}/v2/`, child, logPath, tls);
   } catch (error) {
     await stop();
     throw error;
@@ -165,6 +174,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   return {
     host,
     url: `${scheme}://${host}`,
+    prefix,
     auth,
     ...(tls && { tls }),
     users,
@@ -173,7 +183,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     ...(tokenIssuer && { tokenIssuer }),
     requestCount: async () => {
       const log = await readFile(logPath, 'utf8');
-      return log.split('\n').filter((line) => /"(?:GET|HEAD|PUT|POST|PATCH|DELETE) \/v2\//.test(line)).length;
+      const api = `${prefix}/v2/`;
+      return log
+        .split('\n')
+        .filter((line) => /"(?:GET|HEAD|PUT|POST|PATCH|DELETE) (\S+)/.exec(line)?.[1]?.startsWith(api))
+        .length;
     },
     stop,
   };

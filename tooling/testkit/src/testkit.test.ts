@@ -40,6 +40,17 @@ describe('startRegistry', () => {
     expect(after).toBe(before + 1);
   });
 
+  it('serves the API below a path with prefix, and nothing at /v2/', async () => {
+    const prefixed = await startRegistry({ prefix: '/some/prefix/' });
+    try {
+      expect(prefixed.prefix).toBe('/some/prefix');
+      expect((await get(`${prefixed.url}/some/prefix/v2/`)).status).toBe(200);
+      expect((await get(`${prefixed.url}/v2/`)).status).toBe(404);
+    } finally {
+      await prefixed.stop();
+    }
+  });
+
   it('stops, and nothing answers afterwards', async () => {
     const other = await startRegistry({ auth: 'basic', users: { u: 'p' } });
     expect((await get(`${other.url}/v2/`)).status).toBe(401);

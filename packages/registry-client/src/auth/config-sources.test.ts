@@ -68,6 +68,26 @@ describe('concil config auths', () => {
       password: 'env-pass',
     });
   });
+
+  it('reads a file the Python concil wrote: base64 strings, host keys without the port', async () => {
+    const path = await writeJson(join(dir, 'python', 'config.json'), {
+      auths: { 'registry.example': b64('user:pass'), 'registry.example/team/*': b64('team:pw') },
+    });
+    const provider = concilConfigCredentials({ env: { CONCIL_CONFIG: path } });
+    expect(await provider({ registry: 'registry.example:5000', repository: 'x' })).toEqual({
+      username: 'user',
+      password: 'pass',
+    });
+    expect(await provider({ registry: 'registry.example', repository: 'team/app' })).toEqual({
+      username: 'team',
+      password: 'pw',
+    });
+    // docker's file keeps docker's rule: the port is part of the key
+    const docker = join(dir, 'python-docker');
+    await writeJson(join(docker, 'config.json'), { auths: { 'registry.example': b64('user:pass') } });
+    const dockerProvider = dockerConfigCredentials({ env: { DOCKER_CONFIG: docker } });
+    expect(await dockerProvider({ registry: 'registry.example:5000' })).toBeUndefined();
+  });
 });
 
 describe('docker config', () => {

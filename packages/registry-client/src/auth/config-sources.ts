@@ -22,13 +22,17 @@ function resolveOptions(options: CredentialSourceOptions): { env: NodeJS.Process
   return { env: options.env ?? process.env, home: options.homeDir ?? homedir() };
 }
 
-/** `~/.concil/config.json` (or `$CONCIL_CONFIG`): `auths` keyed by host or host/repository prefix. */
+/**
+ * `~/.concil/config.json` (or `$CONCIL_CONFIG`): `auths` keyed by host, host/repository prefix or
+ * URL, as objects or the Python concil's base64 strings; a key without port covers every port of
+ * its host, as it did in the Python concil.
+ */
 export function concilConfigCredentials(options: CredentialSourceOptions = {}): CredentialProvider {
   return async (request) => {
     const { env, home } = resolveOptions(options);
     const path = env.CONCIL_CONFIG || join(home, '.concil', 'config.json');
     const config = await readJsonFile(path);
-    return config ? credentialsFromAuths(config.auths, request) : undefined;
+    return config ? credentialsFromAuths(config.auths, request, { anyPort: true }) : undefined;
   };
 }
 
