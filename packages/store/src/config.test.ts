@@ -1,9 +1,18 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { credentialsFromAuths } from '@concil/registry-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configPath, DEFAULT_CACHE_TIMEOUT, loadConfig, maskedConfig, trustRequired } from './config.js';
+import {
+  configPath,
+  DEFAULT_CACHE_TIMEOUT,
+  loadConfig,
+  maskedConfig,
+  remoteServerFor,
+  trustRequired,
+} from './config.js';
 import { StoreError } from './errors.js';
+import { configuredRegistryOptions } from './registry-source.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -68,7 +77,7 @@ describe('configuration', () => {
     expect(config.notary_path).toBe(join(dir, 'bin/notary'));
     expect(config.notary_trust_pinning).toEqual({ root_ca: { 'docker.io': '/ca.pem' } });
     expect(config.remote_servers['docker.io']?.registry).toBe('https://mirror.example');
-    expect(config.auths.other?.password).toBe('p');
+    expect(config.auths.other).toEqual({ username: 'u', password: 'p' });
     expect(config.extra).toEqual({ future_key: { anything: 1 } });
     const shown = maskedConfig(config);
     expect(JSON.stringify(shown)).not.toContain('dXNlcjpwYXNz');
@@ -78,6 +87,90 @@ describe('configuration', () => {
       other: { username: 'u', password: '***' },
     });
     expect(shown.future_key).toEqual({ anything: 1 });
+  });
+
+  it('reads a file as the Python concil has it, every key, auths as base64 strings', async () => {
+    // The Python concil's keys and forms: `trust_pinning` is its name of notary_trust_pinning,
+    // `remote_servers` and `auths` are keyed by host name without the port.
+    const python = `{
+    "cafile": "~/certs/ca.pem",
+    "disable_content_trust": false,
+    "cache_dir": "~/.concil",
+    "cache_timeout": 604800,
+    "content_trust": "notary",
+    "cosign_path": "~/.concil/cosign",
+    "notary_path": "~/.concil/notary",
+    "trust_pinning": {
+        "root_ca": {
+            "registry.example.com": "~/certs/notary-root.pem"
+        }
+    },
+    "remote_servers": {
+        "docker.io": {
+            "registry": "https://registry.hub.docker.com",
+            "notary": "https://notary.docker.io"
+        },
+        "registry.example.com": {
+            "registry": "https://mirror.example.com/registry",
+            "notary": "https://notary.example.com:4443"
+        }
+    },
+    "auths": {
+        "registry.example.com": "dXNlcjpwYXNz",
+        "registry.example.com/team/*": "dGVhbTpzM2NyZXQ="
+    }
+}
+`;
+    const path = await configFile('python.json', python);
+    const { config } = await loadConfig({ env: { HOME: dir, CONCIL_CONFIG: path } });
+    expect(config.cafile).toBe(join(dir, 'certs/ca.pem'));
+    expect(config.disable_content_trust).toBe(false);
+    expect(trustRequired(config)).toBe(true);
+    expect(config.cache_dir).toBe(join(dir, '.concil'));
+    expect(config.cache_timeout).toBe(604800);
+    expect(config.content_trust).toBe('notary');
+    expect(config.cosign_path).toBe(join(dir, '.concil/cosign'));
+    expect(config.notary_path).toBe(join(dir, '.concil/notary'));
+    expect(config.notary_trust_pinning).toEqual({
+      root_ca: { 'registry.example.com': '~/certs/notary-root.pem' },
+    });
+    expect(config.extra).toEqual({});
+
+    expect(remoteServerFor(config, 'docker.io')).toEqual({
+      registry: 'https://registry.hub.docker.com',
+      notary: 'https://notary.docker.io',
+    });
+    // keyed by host name, it applies on every port, as in the Python concil
+    expect(remoteServerFor(config, 'registry.example.com:5000')?.notary).toBe(
+      'https://notary.example.com:4443',
+    );
+    const { registryUrl, caFile } = configuredRegistryOptions(config);
+    expect(caFile).toBe(join(dir, 'certs/ca.pem'));
+    expect(registryUrl?.('registry.example.com')).toBe('https://mirror.example.com/registry');
+    expect(registryUrl?.('docker.io')).toBe('https://registry.hub.docker.com');
+    expect(registryUrl?.('other.example.com')).toBeUndefined();
+
+    const request = (registry: string, repository: string) =>
+      credentialsFromAuths(config.auths, { registry, repository }, { anyPort: true });
+    expect(request('registry.example.com', 'app')).toEqual({ username: 'user', password: 'pass' });
+    expect(request('registry.example.com:5000', 'team/app')).toEqual({
+      username: 'team',
+      password: 's3cret',
+    });
+    const shown = maskedConfig(config);
+    expect(shown.auths).toEqual({ 'registry.example.com': '***', 'registry.example.com/team/*': '***' });
+    expect(JSON.stringify(shown)).not.toContain('dXNlcjpwYXNz');
+    expect(JSON.stringify(shown)).not.toContain('dGVhbTpzM2NyZXQ=');
+  });
+
+  it('names the key of a remote server address that is no http(s) URL', async () => {
+    const path = await configFile('ftp.json', {
+      remote_servers: { 'r.example': { registry: 'ftp://r.example' } },
+    });
+    await expect(loadConfig({ path })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('"remote_servers.r.example.registry"'),
+    });
   });
 
   it('lets disable_content_trust switch trust off even when a method is set', async () => {

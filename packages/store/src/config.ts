@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { hostOf } from '@concil/oci-spec';
+import type { AuthEntry } from '@concil/registry-client';
 import { z } from 'zod';
 import { StoreError } from './errors.js';
 
@@ -9,22 +11,28 @@ import { StoreError } from './errors.js';
  * keys are kept (they round-trip through `concil config show`), bad values are reported with the
  * key's name and the file.
  */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
 const remoteServerSchema = z
   .object({
-    registry: z.url().optional(),
-    notary: z.url().optional(),
+    registry: httpUrl.optional(),
+    notary: httpUrl.optional(),
   })
   .loose();
 
-const authEntrySchema = z
-  .object({
-    auth: z.string().optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
-    identitytoken: z.string().optional(),
-    registrytoken: z.string().optional(),
-  })
-  .loose();
+/** Validated only; `credentialsFromAuths` of `@concil/registry-client` decodes it. */
+const authEntrySchema = z.union([
+  z.string(),
+  z
+    .object({
+      auth: z.string().optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      identitytoken: z.string().optional(),
+      registrytoken: z.string().optional(),
+    })
+    .loose(),
+]);
 
 export const configFileSchema = z
   .object({
@@ -36,6 +44,8 @@ export const configFileSchema = z
     cosign_path: z.string().min(1).optional(),
     notary_path: z.string().min(1).optional(),
     notary_trust_pinning: z.record(z.string(), z.unknown()).optional(),
+    /** The Python concil's name of `notary_trust_pinning`. */
+    trust_pinning: z.record(z.string(), z.unknown()).optional(),
     remote_servers: z.record(z.string(), remoteServerSchema).optional(),
     auths: z.record(z.string(), authEntrySchema).optional(),
     cache_max_bytes: z.number().int().positive().nullable().optional(),
@@ -44,7 +54,7 @@ export const configFileSchema = z
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type RemoteServer = z.infer<typeof remoteServerSchema>;
-export type AuthEntry = z.infer<typeof authEntrySchema>;
+export type { AuthEntry };
 
 /** Seven days, in seconds. */
 export const DEFAULT_CACHE_TIMEOUT = 7 * 24 * 3600;
@@ -146,6 +156,7 @@ function resolveConfig(file: ConfigFile, path: string, env: NodeJS.ProcessEnv): 
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(file)) if (!knownKeys.has(key)) extra[key] = value;
   const trustAsked = file.content_trust !== undefined;
+  const trustPinning = file.notary_trust_pinning ?? file.trust_pinning;
   const configDir = join(path, '..');
   return {
     ...(file.cafile !== undefined && { cafile: resolve(configDir, expandHome(file.cafile, env)) }),
@@ -155,7 +166,7 @@ function resolveConfig(file: ConfigFile, path: string, env: NodeJS.ProcessEnv): 
     content_trust: file.content_trust ?? 'cosign',
     ...(file.cosign_path !== undefined && { cosign_path: expandHome(file.cosign_path, env) }),
     ...(file.notary_path !== undefined && { notary_path: expandHome(file.notary_path, env) }),
-    ...(file.notary_trust_pinning !== undefined && { notary_trust_pinning: file.notary_trust_pinning }),
+    ...(trustPinning !== undefined && { notary_trust_pinning: trustPinning }),
     remote_servers: file.remote_servers ?? {},
     auths: file.auths ?? {},
     cache_max_bytes: file.cache_max_bytes ?? null,
@@ -173,16 +184,22 @@ export function maskedConfig(config: ConcilConfig): Record<string, unknown> {
   const { extra, auths, ...known } = config;
   const masked: Record<string, unknown> = {};
   for (const [host, entry] of Object.entries(auths)) {
-    masked[host] = Object.fromEntries(
-      Object.entries(entry).map(([key, value]) => [key, key === 'username' ? value : '***']),
-    );
+    masked[host] =
+      typeof entry === 'string'
+        ? '***'
+        : Object.fromEntries(
+            Object.entries(entry).map(([key, value]) => [key, key === 'username' ? value : '***']),
+          );
   }
   return { ...known, auths: masked, ...extra };
 }
 
-/** The remote server entry for a registry host, if the configuration names one. */
+/**
+ * The remote server entry for a registry host (`host:port`), if the configuration names one: by
+ * `host:port`, else by the host alone, as the Python concil keyed it.
+ */
 export function remoteServerFor(config: ConcilConfig, registry: string): RemoteServer | undefined {
-  return config.remote_servers[registry];
+  return config.remote_servers[registry] ?? config.remote_servers[hostOf(registry)];
 }
 
 function homeOf(env: NodeJS.ProcessEnv): string {

@@ -28,6 +28,17 @@ beforeAll(async () => {
   ref = `docker://${h.proxy.host}/team/app:1.0`;
 }, 60_000);
 
+/** An index of two images, linux/amd64 and linux/arm64, of one small layer each. */
+async function pushTwoPlatforms(repository: string, tag: string) {
+  const amd = buildImage([{ files: [randomFile('amd', 500)] }], { architecture: 'amd64' });
+  const arm = buildImage([{ files: [randomFile('arm', 500)] }], { architecture: 'arm64' });
+  const index = await pushIndex(h.registry.url, repository, tag, [
+    { image: amd, architecture: 'amd64' },
+    { image: arm, architecture: 'arm64' },
+  ]);
+  return { amd, arm, index };
+}
+
 function manifestHeads() {
   return h.proxy.requests.filter((r) => r.method === 'HEAD' && r.url.includes('/manifests/'));
 }
@@ -87,12 +98,7 @@ describe('pull', () => {
 
   it('selects the platform of an index and keeps the index, so the tag costs one HEAD', async () => {
     const store = await h.store();
-    const amd = buildImage([{ files: [randomFile('amd', 500)] }], { architecture: 'amd64' });
-    const arm = buildImage([{ files: [randomFile('arm', 500)] }], { architecture: 'arm64' });
-    const index = await pushIndex(h.registry.url, 'team/multi', '2.0', [
-      { image: amd, architecture: 'amd64' },
-      { image: arm, architecture: 'arm64' },
-    ]);
+    const { amd, arm, index } = await pushTwoPlatforms('team/multi', '2.0');
     const multi = `docker://${h.proxy.host}/team/multi:2.0`;
     const pulled = await store.pull(multi, { platform: 'linux/arm64' });
     expect(pulled.root.digest).toBe(index.digest);
@@ -226,6 +232,29 @@ describe('pull', () => {
   });
 });
 
+describe('a cached index, read whole', () => {
+  it('serves every platform: what the cache holds from it, the rest from the registry', async () => {
+    const store = await h.store();
+    const { arm, index } = await pushTwoPlatforms('team/whole', '1');
+    const whole = `docker://${h.proxy.host}/team/whole:1`;
+    const { copy, ImageDirectory, openTarget } = await import('@concil/image');
+    const registry = openTarget(whole);
+    expect(await store.cachedIndexTarget(whole, registry)).toBeUndefined();
+    await store.pull(whole, { platform: 'linux/amd64' });
+
+    const target = await store.cachedIndexTarget(whole, registry);
+    h.proxy.requests.length = 0;
+    const result = await copy(target!, new ImageDirectory(`${h.dir}/whole`), { all: true });
+    expect(result.descriptor.digest).toBe(index.digest);
+    expect(result.blobsCopied).toBe(4); // a config and a layer per platform
+    // Only arm64's manifest, config and layer came from the registry.
+    const gets = h.proxy.requests.filter((r) => r.method === 'GET').map((r) => r.url.split('/').pop());
+    expect(gets.sort()).toEqual(
+      [arm.manifestDescriptor.digest, arm.configDescriptor.digest, arm.layers[0]!.descriptor.digest].sort(),
+    );
+  });
+});
+
 describe('configuration honoured by pull', () => {
   it('remote_servers sends a host to another registry; the cache keeps the name asked for', async () => {
     const store = await h.store({
@@ -245,19 +274,47 @@ describe('configuration honoured by pull', () => {
     await expect(store.pull(ref)).rejects.toThrow(/no-such-ca\.pem/);
   });
 
-  it('auths gives the credentials of a registry that asks for them', async () => {
+  it('remote_servers may send a host to a registry below a path', async () => {
+    const prefixed = await startRegistry({ prefix: '/some/prefix' });
+    try {
+      const small = buildImage([{ files: [randomFile('p', 100)] }]);
+      await pushImage(`${prefixed.url}/some/prefix`, 'team/app', '1', small);
+      const store = await h.store({
+        remote_servers: { '127.0.0.1:5000': { registry: `${prefixed.url}/some/prefix` } },
+      });
+      const pulled = await store.pull('docker://127.0.0.1:5000/team/app:1');
+      expect(pulled.reference).toBe('127.0.0.1:5000/team/app:1');
+      expect(pulled.manifestDescriptor.digest).toBe(small.manifestDescriptor.digest);
+    } finally {
+      await prefixed.stop();
+    }
+  });
+
+  it('auths gives the credentials of a registry that asks for them, in every form', async () => {
     const secured = await startRegistry({ auth: 'basic', users: { puller: 'pa55' } });
     try {
       const small = buildImage([{ files: [randomFile('x', 100)] }]);
       const basic = `Basic ${Buffer.from('puller:pa55').toString('base64')}`;
       await pushImageWithAuth(secured.url, 'sec/app', '1', small, basic);
       const without = await h.store();
-      await expect(without.pull(`${secured.host}/sec/app:1`)).rejects.toThrow();
-      const withAuth = await h.store({
-        auths: { [secured.host]: { auth: Buffer.from('puller:pa55').toString('base64') } },
+      await expect(without.pull(`${secured.host}/sec/app:1`)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      const encoded = Buffer.from('puller:pa55').toString('base64');
+      const forms = [
+        { [secured.host]: { auth: encoded } },
+        // the Python concil's: a base64 string, keyed by the host name without port
+        { '127.0.0.1': encoded },
+        { [`http://${secured.host}/sec`]: { username: 'puller', password: 'pa55' } },
+      ];
+      for (const auths of forms) {
+        const withAuth = await h.store({ auths });
+        const pulled = await withAuth.pull(`${secured.host}/sec/app:1`);
+        expect(pulled.manifestDescriptor.digest).toBe(small.manifestDescriptor.digest);
+      }
+      // credentials given with the pull (e.g. --creds) serve as well
+      const given = await (await h.store()).pull(`${secured.host}/sec/app:1`, {
+        registry: { credentials: { username: 'puller', password: 'pa55' } },
       });
-      const pulled = await withAuth.pull(`${secured.host}/sec/app:1`);
-      expect(pulled.manifestDescriptor.digest).toBe(small.manifestDescriptor.digest);
+      expect(given.manifestDescriptor.digest).toBe(small.manifestDescriptor.digest);
     } finally {
       await secured.stop();
     }

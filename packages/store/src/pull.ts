@@ -17,6 +17,7 @@ import {
   parseReference,
   type ReadOnlyTarget,
 } from '@concil/oci-spec';
+import type { OpenRegistryTargetOptions } from '@concil/registry-client';
 import { removeTemporary, temporaryPath } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
 import { trustRequired } from './config.js';
@@ -39,6 +40,8 @@ export interface PullOptions {
   offline?: boolean;
   /** How many blobs download at once. */
   concurrency?: number;
+  /** How to reach the registry (credentials, TLS, plain HTTP), over what the configuration says. */
+  registry?: OpenRegistryTargetOptions;
   signal?: AbortSignal;
   onProgress?: (event: CopyProgress) => void;
 }
@@ -95,7 +98,7 @@ export async function pullImage(
 
   let source: ReadOnlyTarget | undefined;
   const openSource = async () => {
-    source ??= await store.openSource(reference);
+    source ??= await store.openSource(reference, options.registry);
     return source;
   };
   const root = cachedRoot ?? (await (await openSource()).resolve(manifestReference(ref)));

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Descriptor, type Digest, isDigest, type Platform, type ReadOnlyTarget } from '@concil/oci-spec';
+import type { OpenRegistryTargetOptions } from '@concil/registry-client';
 import { removeLeftovers, sizeOf, touchAccess, writeFileAtomic } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
 import { type ConcilConfig, loadConfig } from './config.js';
@@ -21,6 +22,7 @@ import { type LayerRecord, layerRecordSchema } from './layer-record.js';
 import { StoreLayout } from './layout.js';
 import { acquireLock, type Release } from './lock.js';
 import { type PullOptions, type PullResult, pullImage } from './pull.js';
+import { ReadThroughTarget } from './read-through-target.js';
 import { readRefRecord, writeRefRecord } from './refs.js';
 import { openRegistrySource } from './registry-source.js';
 import { normalizeReference, StoreTarget, type StoreTargetOptions } from './store-target.js';
@@ -36,7 +38,11 @@ export interface StoreOptions {
   /** Asked before a manifest is trusted, when trust is required. */
   trustVerifier?: TrustVerifier;
   /** Opens the registry repository of a reference; `@concil/registry-client` by default. */
-  openSource?: (reference: string, config: ConcilConfig) => Promise<ReadOnlyTarget>;
+  openSource?: (
+    reference: string,
+    config: ConcilConfig,
+    options: OpenRegistryTargetOptions,
+  ) => Promise<ReadOnlyTarget>;
   /** The clock, in milliseconds (tests move it). */
   now?: () => number;
 }
@@ -91,10 +97,13 @@ export class Store {
     return new StoreTarget(this, options);
   }
 
-  /** The registry repository of a reference, as the configuration says to reach it. */
-  async openSource(reference: string): Promise<ReadOnlyTarget> {
-    if (this.#openSource) return this.#openSource(reference, this.config);
-    return openRegistrySource(reference, this.config);
+  /**
+   * The registry repository of a reference, as the configuration says to reach it, `options`
+   * (credentials, TLS, plain HTTP: e.g. command-line flags) taking precedence.
+   */
+  async openSource(reference: string, options: OpenRegistryTargetOptions = {}): Promise<ReadOnlyTarget> {
+    if (this.#openSource) return this.#openSource(reference, this.config, options);
+    return openRegistrySource(reference, this.config, options);
   }
 
   /**
@@ -222,6 +231,19 @@ export class Store {
     const image = await this.image(reference, options);
     if (!image) return undefined;
     return new StoreTarget(this, { reference: image.reference });
+  }
+
+  /**
+   * A read-only target serving every platform of a cached reference (for `concil copy --all` from
+   * the cache): the root as cached, each blob from the cache when it holds it whole, else from
+   * `fallback`; undefined when the cache does not hold the reference's root. Records the use.
+   */
+  async cachedIndexTarget(reference: string, fallback: ReadOnlyTarget): Promise<ReadOnlyTarget | undefined> {
+    const key = normalizeReference(reference);
+    const record = await readRefRecord(this.layout, key);
+    if (!record || !(await this.hasBlob(record.root))) return undefined;
+    await writeRefRecord(this.layout, { ...record, lastUsed: Math.max(record.lastUsed, this.now()) });
+    return new ReadThroughTarget(this, new StoreTarget(this, { reference: key }), fallback);
   }
 
   /** The images the cache holds, with their size and last use. */
