@@ -40,6 +40,22 @@ export function targetOptions(flags: RegistryFlags, creds?: string): OpenTargetO
   };
 }
 
+/**
+ * Target options for a location: the flags over what the configuration says of registries
+ * (`remote_servers` addresses, `cafile`). The configuration is read for `docker://` locations only.
+ */
+export async function locationOptions(
+  spec: string,
+  flags: RegistryFlags,
+  creds?: string,
+): Promise<OpenTargetOptions> {
+  const options = targetOptions(flags, creds);
+  if (!spec.startsWith('docker://')) return options;
+  const { configuredRegistryOptions, loadConfig } = await import('@concil/store');
+  const { config } = await loadConfig();
+  return { registry: { ...configuredRegistryOptions(config), ...options.registry } };
+}
+
 function parseCreds(text: string): Credentials {
   const colon = text.indexOf(':');
   return colon < 0 ? { username: text } : { username: text.slice(0, colon), password: text.slice(colon + 1) };

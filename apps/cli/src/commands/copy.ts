@@ -1,10 +1,11 @@
+import type { OpenTargetOptions } from '@concil/image';
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
-import { addRegistryOptions, targetOptions } from '../registry-options.js';
+import { addRegistryOptions, locationOptions } from '../registry-options.js';
 
 export function registerCopy(program: Command): void {
   const command = program
@@ -28,10 +29,13 @@ export function registerCopy(program: Command): void {
       import('@concil/oci-spec'),
     ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
+    const srcOptions = await locationOptions(source, options, options.srcCreds);
+    const openSource = () => openTarget(source, srcOptions);
     const src =
-      (options.cache && !options.all && (await cachedSource(source, platform))) ||
-      openTarget(source, targetOptions(options, options.srcCreds));
-    const dst = openTarget(destination, targetOptions(options, options.destCreds));
+      (options.cache &&
+        (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
+      openSource();
+    const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
     const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
       const result = await copy(src, dst, {
@@ -57,20 +61,27 @@ export function registerCopy(program: Command): void {
 
 /**
  * A registry image the local cache holds is read from there, after the store's one HEAD has
- * confirmed that the tag still points at it (and brought the cache up to date if it moved).
+ * confirmed that the tag still points at it (and brought the cache up to date if it moved,
+ * reaching the registry as the source's flags say). With `all`, every platform of a cached index
+ * is read: what the cache holds from it, the rest from the registry.
  */
 async function cachedSource(
   source: string,
-  platform: Platform | undefined,
+  { platform, all }: { platform: Platform | undefined; all: boolean },
+  options: OpenTargetOptions,
+  openRegistry: () => ReadOnlyTarget,
 ): Promise<ReadOnlyTarget | undefined> {
   if (!source.startsWith('docker://')) return undefined;
   const store = await openLocalStore();
-  const options = platform ? { platform } : {};
-  if (!(await store.image(source, options))) return undefined;
+  const selected = platform ? { platform } : {};
+  const cached = await store.image(source, selected);
+  if (!cached) return undefined;
   try {
-    await store.pull(source, options);
+    // For `all`, the refresh keeps to the platform cached: the others are read through anyway.
+    const refresh = all && cached.platform ? { platform: cached.platform } : selected;
+    await store.pull(source, { ...refresh, ...(options.registry && { registry: options.registry }) });
   } catch {
     return undefined; // the registry is read directly, and its error, if any, reported from there
   }
-  return store.cachedTarget(source, options);
+  return all ? store.cachedIndexTarget(source, openRegistry()) : store.cachedTarget(source, selected);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes, formatTable } from '../format.js';
 import { printJson } from '../output.js';
-import { addRegistryOptions, targetOptions } from '../registry-options.js';
+import { addRegistryOptions, locationOptions } from '../registry-options.js';
 
 const TITLE = 'org.opencontainers.image.title';
 
@@ -20,7 +20,7 @@ export function registerList(program: Command): void {
       import('@concil/image'),
       import('@concil/oci-spec'),
     ]);
-    const image = await readImage(openTarget(spec, targetOptions(options, options.creds)), {
+    const image = await readImage(openTarget(spec, await locationOptions(spec, options, options.creds)), {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     });
     if (options.json) {
