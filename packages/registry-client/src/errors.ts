@@ -22,7 +22,7 @@ export type RegistryErrorCode =
   | 'SERVER_ERROR'
   /** The registry answered something this client cannot make sense of. */
   | 'PROTOCOL'
-  /** A credentials file (concil, docker, containers) cannot be read. */
+  /** A credentials file (concil, docker, containers) cannot be read, or a registry address is no URL. */
   | 'CONFIG_INVALID';
 
 export interface RegistryErrorDetails {
