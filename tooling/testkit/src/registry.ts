@@ -32,6 +32,8 @@ export interface StartRegistryOptions {
    * client certificate (one is made for the test).
    */
   tls?: boolean | { clientAuth?: boolean };
+  /** Allow DELETE of manifests and blobs (default true); false answers 405 UNSUPPORTED as registries do. */
+  deleteEnabled?: boolean;
 }
 
 export interface TestRegistryTls {
@@ -133,7 +135,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       '  filesystem:',
       `    rootdirectory: ${storageDir}`,
       '  delete:',
-      '    enabled: true',
+      `    enabled: ${options.deleteEnabled ?? true}`,
       'http:',
       `  addr: ${host}`,
       '  secret: concil-testkit-not-a-secret',
