@@ -96,6 +96,22 @@ describe('inspectImage: what skopeo inspect prints', () => {
     );
   });
 
+  it('names an unknown tag (MANIFEST_UNKNOWN) and an unknown repository (NAME_UNKNOWN)', async () => {
+    await expect(
+      inspectImage(openRegistryTarget(`docker://${registry.host}/app:nope`)),
+    ).rejects.toMatchObject({
+      code: 'MANIFEST_UNKNOWN',
+      reference: `docker://${registry.host}/app:nope`,
+    });
+    // docker-registry says MANIFEST_UNKNOWN for the manifest of a repository it lacks; the tag list tells.
+    await expect(
+      inspectImage(openRegistryTarget(`docker://${registry.host}/nothing:1`)),
+    ).rejects.toMatchObject({
+      code: 'NAME_UNKNOWN',
+      reference: `docker://${registry.host}/nothing`,
+    });
+  });
+
   it('leaves RepoTags empty when asked not to list them', async () => {
     const inspection = await inspectImage(openRegistryTarget(`docker://${registry.host}/app:oci`), {
       tags: false,

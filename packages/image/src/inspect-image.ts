@@ -1,6 +1,6 @@
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
-import { RegistryTarget } from '@concil/registry-client';
-import { readImage } from './read-image.js';
+import { isRegistryError, RegistryTarget } from '@concil/registry-client';
+import { type ImageDescription, readImage } from './read-image.js';
 
 /** One layer as `skopeo inspect` shows it under `LayersData`. */
 export interface InspectedLayer {
@@ -42,10 +42,23 @@ export async function inspectImage(
   options: InspectImageOptions = {},
 ): Promise<ImageInspection> {
   const registry = target instanceof RegistryTarget ? target : undefined;
-  const [image, tags] = await Promise.all([
-    readImage(target, options.platform ? { platform: options.platform } : {}),
-    registry && options.tags !== false ? registry.client.listTags(registry.repository) : [],
-  ]);
+  const listing: Promise<string[]> =
+    registry && options.tags !== false ? registry.client.listTags(registry.repository) : Promise.resolve([]);
+  listing.catch(() => {}); // awaited below, after the image
+  let image: ImageDescription;
+  try {
+    image = await readImage(target, options.platform ? { platform: options.platform } : {});
+  } catch (error) {
+    // docker-registry answers MANIFEST_UNKNOWN for a repository it does not have; its tag list says which.
+    const listingError = await listing.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    throw isRegistryError(error, 'MANIFEST_UNKNOWN') && isRegistryError(listingError, 'NAME_UNKNOWN')
+      ? listingError
+      : error;
+  }
+  const tags = await listing;
   const { config, manifest } = image;
   const dockerVersion = (config as { docker_version?: unknown }).docker_version;
   return {
