@@ -32,7 +32,7 @@ beforeAll(async () => {
   await pushFixture(multi.dir, `${registry.host}/multi:1`, { format: 'index' });
   dir = join(work, 'dir');
   await run('skopeo', ['copy', '-q', `oci:${single.dir}:latest`, `dir:${dir}`]);
-}, 120_000);
+});
 
 afterAll(async () => {
   await registry?.stop();
@@ -71,7 +71,7 @@ describe('concil inspect, checked against skopeo inspect', () => {
         'Env',
       ]);
       expect(ours.LayersData.map((layer: { Digest: string }) => layer.Digest)).toEqual(theirs.Layers);
-    }, 30_000);
+    });
   }
 
   it('reads every location form the CLI accepts: dir:, a bare path, oci:', async () => {
@@ -86,7 +86,7 @@ describe('concil inspect, checked against skopeo inspect', () => {
         expect(ours[field], `${location} ${field}`).toEqual(theirs[field]);
       }
     }
-  }, 30_000);
+  });
 
   it('gives the index digest and this machine’s image for a multi-platform image, another with --platform', async () => {
     const location = `docker://${registry.host}/multi:1`;
@@ -102,7 +102,7 @@ describe('concil inspect, checked against skopeo inspect', () => {
     const armImage = multi.images.find((image) => image.platform.startsWith('linux/arm64'));
     expect([arm.Digest, arm.Architecture]).toEqual([multi.root.digest, 'arm64']);
     expect(arm.Layers).toEqual(armImage?.layers.map((layer) => layer.digest));
-  }, 30_000);
+  });
 
   it('prints the manifest byte for byte with --raw (an index as it is), and the config with --config', async () => {
     for (const location of [
@@ -121,12 +121,12 @@ describe('concil inspect, checked against skopeo inspect', () => {
     expect(computeDigest(configRaw.stdout)).toBe(single.images[0]?.config.digest);
     const config = await runCli(['inspect', '--config', location]);
     expect(JSON.parse(config.stdout)).toEqual(JSON.parse(configRaw.stdout));
-  }, 30_000);
+  });
 
   it('leaves RepoTags empty with --no-tags', async () => {
     const result = await runCli(['inspect', '--no-tags', `docker://${registry.host}/app:oci`]);
     expect(JSON.parse(result.stdout).RepoTags).toEqual([]);
-  }, 30_000);
+  });
 
   it('says in one line which tag or repository does not exist', async () => {
     const tag = await runCli(['inspect', `docker://${registry.host}/app:nope`]);
@@ -140,7 +140,7 @@ describe('concil inspect, checked against skopeo inspect', () => {
     expect(oneLine(repository.stderr)).toBe(
       `concil: docker://${registry.host}/nothing/here: repository not found (NAME_UNKNOWN); check the name with \`concil catalog\``,
     );
-  }, 30_000);
+  });
 });
 
 describe('concil digest', () => {
@@ -157,7 +157,7 @@ describe('concil digest', () => {
       const skopeoLocation = location === dir ? `dir:${dir}` : location;
       expect(result.stdout, location).toBe(`${computeDigest(await skopeo('--raw', skopeoLocation))}\n`);
     }
-  }, 30_000);
+  });
 
   it("gives one platform's manifest with --platform, and the descriptor with --json", async () => {
     const location = `docker://${registry.host}/multi:1`;
@@ -166,11 +166,11 @@ describe('concil digest', () => {
     expect(arm.stdout).toBe(`${armImage?.manifest.digest}\n`);
     const json = await runCli(['digest', '--json', location]);
     expect(JSON.parse(json.stdout)).toEqual({ image: location, descriptor: multi.root });
-  }, 30_000);
+  });
 
   it('says in one line that the tag does not exist', async () => {
     const result = await runCli(['digest', `docker://${registry.host}/app:nope`]);
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toMatch(/tag not found \(MANIFEST_UNKNOWN\)/);
-  }, 30_000);
+  });
 });

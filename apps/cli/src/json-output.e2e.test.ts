@@ -21,7 +21,7 @@ beforeAll(async () => {
   await pushFixture(layout.dir, image, { format: 'oci' });
   env = { CONCIL_CONFIG: join(work, 'config.json') };
   await writeFile(env.CONCIL_CONFIG!, JSON.stringify({ cache_dir: join(work, 'cache') }));
-}, 120_000);
+});
 
 afterAll(async () => {
   await registry?.stop();
@@ -79,7 +79,7 @@ describe('--json prints the documented shape', () => {
     }
     expect(keysOf(await json(['config', 'show']))).toEqual(['path', 'exists', 'config'].sort());
     expect(await json(['config', 'path'])).toEqual({ path: env.CONCIL_CONFIG, exists: true });
-  }, 60_000);
+  });
 
   it('squashfs create and ls, with the values unsquashfs sees', async () => {
     const tree = join(work, 'tree');
@@ -125,5 +125,5 @@ describe('--json prints the documented shape', () => {
       nlink: 1,
     });
     expect(listed[3]).toMatchObject({ type: 'symlink', linkTarget: 'etc/hostname', size: 12 });
-  }, 30_000);
+  });
 });

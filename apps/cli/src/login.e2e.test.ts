@@ -25,7 +25,7 @@ beforeAll(async () => {
   ]);
   const layout = await buildFixtureLayout(join(work, 'layout'));
   await pushFixture(layout.dir, `${basic.host}/app:1`, { format: 'oci', credentials: `${USER}:${PASSWORD}` });
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all([basic?.stop(), token?.stop()]);
@@ -73,7 +73,7 @@ describe('concil login and logout', () => {
     const refused = await runCli(['tags', `docker://${basic.host}/app`], env);
     expect(refused.code).toBe(1);
     expect(oneLine(refused.stderr)).toMatch(/requires authentication/);
-  }, 30_000);
+  });
 
   for (const kind of ['basic', 'token'] as const) {
     it(`refuses a wrong password in one line and writes nothing (${kind})`, async () => {
@@ -93,7 +93,7 @@ describe('concil login and logout', () => {
         (await runCli(['login', '-u', USER, '--password-stdin', host], env, { input: WRONG })).code,
       ).toBe(1);
       expect(await readFile(config, 'utf8')).toBe(existing);
-    }, 30_000);
+    });
   }
 
   it('logs in to a registry with a token service, and says so as JSON', async () => {
@@ -110,7 +110,7 @@ describe('concil login and logout', () => {
     expect(JSON.parse(await readFile(config, 'utf8')).auths[token.host]).toEqual({
       auth: auth(USER, PASSWORD),
     });
-  }, 30_000);
+  });
 
   it("writes docker's config with --docker-config, and leaves concil's alone", async () => {
     const login = await runCli(
@@ -128,7 +128,7 @@ describe('concil login and logout', () => {
     const logout = await runCli(['logout', '--docker-config', basic.host], env);
     expect(logout.stdout).toBe(`removed the credentials for ${basic.host} from ${dockerConfig}\n`);
     expect(JSON.parse(await readFile(dockerConfig, 'utf8'))).toEqual({ auths: {} });
-  }, 30_000);
+  });
 
   it('asks for the password on standard input, not a terminal, in one line', async () => {
     const noPassword = await runCli(['login', '-u', USER, basic.host], env);

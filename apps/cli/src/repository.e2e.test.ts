@@ -37,7 +37,7 @@ beforeAll(async () => {
   const tagged = await runCli(['tag', `docker://${registry.host}/team/app:1`, ...manyTags]);
   expect(tagged.stderr).toBe('');
   proxy = await startFaultProxy(registry.url);
-}, 120_000);
+});
 
 afterAll(async () => {
   await proxy?.stop();
@@ -63,7 +63,7 @@ describe('concil tags', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(`${['1', ...manyTags].join('\n')}\n`);
     expect(requestsTo(/\/tags\/list/)).toHaveLength(3);
-  }, 30_000);
+  });
 
   it('asks for --page-size tags a page, and prints { registry, repository, tags } with --json', async () => {
     proxy.inject(tagListPagination(100));
@@ -76,7 +76,7 @@ describe('concil tags', () => {
     const pages = requestsTo(/\/tags\/list/);
     expect(pages).toHaveLength(4);
     expect(pages.every((request) => request.url.includes('n=2'))).toBe(true);
-  }, 30_000);
+  });
 
   it('says in one line that the repository does not exist, or that the location is no registry', async () => {
     const missing = await runCli(['tags', `docker://${registry.host}/nothing/here`]);
@@ -90,7 +90,7 @@ describe('concil tags', () => {
     expect(oneLine(local.stderr)).toMatch(
       /is not a registry repository.*docker:\/\/HOST\/REPOSITORY.*REFERENCE_INVALID/,
     );
-  }, 30_000);
+  });
 });
 
 describe('concil catalog', () => {
@@ -104,13 +104,13 @@ describe('concil catalog', () => {
       registry: registry.host,
       repositories: ['other', 'team/app', 'team/base'],
     });
-  }, 30_000);
+  });
 
   it('refuses a location that names a repository', async () => {
     const result = await runCli(['catalog', `docker://${registry.host}/team`]);
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toMatch(/is not a registry host; write docker:\/\/HOST\[:PORT\]/);
-  }, 30_000);
+  });
 });
 
 describe('concil tag', () => {
@@ -135,7 +135,7 @@ describe('concil tag', () => {
     expect(requestsTo(/\/blobs\//)).toEqual([]);
     // one GET of the manifest serves both tags
     expect(requestsTo(/\/manifests\//).filter((request) => request.method === 'GET')).toHaveLength(1);
-  }, 30_000);
+  });
 
   it('refuses an invalid new tag before any request, and an unknown source tag', async () => {
     const invalid = await runCli(['tag', `docker://${proxy.host}/team/base:1`, 'ok', 'not/ok']);
@@ -148,7 +148,7 @@ describe('concil tag', () => {
     expect(oneLine(unknown.stderr)).toMatch(/team\/base:nope: tag not found \(MANIFEST_UNKNOWN\)/);
     const tags = await runCli(['tags', `docker://${registry.host}/team/base`]);
     expect(tags.stdout.split('\n')).not.toContain('c');
-  }, 30_000);
+  });
 });
 
 describe('concil delete', () => {
@@ -171,13 +171,13 @@ describe('concil delete', () => {
     const byDigest = await runCli(['delete', `docker://${registry.host}/trash2@${v2s2}`]);
     expect(byDigest.stdout).toBe(`deleted docker://${registry.host}/trash2@${v2s2}\n`);
     await expect(rawManifest(`docker://${registry.host}/trash2:1`)).rejects.toThrow(/manifest unknown/);
-  }, 30_000);
+  });
 
   it('says in one line that the tag does not exist', async () => {
     const result = await runCli(['delete', `docker://${registry.host}/team/app:nope`]);
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toMatch(/team\/app:nope: tag not found \(MANIFEST_UNKNOWN\)/);
-  }, 30_000);
+  });
 
   it('says so when the registry does not allow deletion (UNSUPPORTED), and the manifest stays', async () => {
     const location = `docker://${noDelete.host}/kept:1`;
@@ -187,5 +187,5 @@ describe('concil delete', () => {
       `concil: docker://${noDelete.host}/kept@${layout.root.digest}: ${noDelete.host} does not allow deleting manifests (UNSUPPORTED); its operator must enable deletion (docker-registry: storage.delete.enabled)`,
     );
     expect(await rawManifest(location)).toBeTruthy();
-  }, 30_000);
+  });
 });
