@@ -5,11 +5,18 @@
 // the tenth of a second the registry stack (undici, schemas) takes to load.
 import { Command } from 'commander';
 import { registerCache } from './commands/cache.js';
+import { registerCatalog } from './commands/catalog.js';
 import { registerConfig } from './commands/config.js';
 import { registerCopy } from './commands/copy.js';
+import { registerDelete } from './commands/delete.js';
+import { registerDigest } from './commands/digest.js';
+import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
+import { registerLogin } from './commands/login.js';
 import { registerPull } from './commands/pull.js';
 import { registerSquashfs } from './commands/squashfs.js';
+import { registerTag } from './commands/tag.js';
+import { registerTags } from './commands/tags.js';
 import { reportError } from './report-error.js';
 
 const program = new Command('concil')
@@ -20,6 +27,13 @@ const program = new Command('concil')
 
 registerCopy(program);
 registerList(program);
+registerInspect(program);
+registerDigest(program);
+registerTags(program);
+registerCatalog(program);
+registerTag(program);
+registerDelete(program);
+registerLogin(program);
 registerSquashfs(program);
 registerPull(program);
 registerCache(program);

@@ -62,7 +62,7 @@ function parseCreds(text: string): Credentials {
 }
 
 /** Asks on the terminal; the password is not echoed. */
-const promptForCredentials: CredentialPrompt = async ({ registry }) => {
+export const promptForCredentials: CredentialPrompt = async ({ registry }) => {
   const terminal = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   try {
     const username = await terminal.question(`Username for ${registry}: `);

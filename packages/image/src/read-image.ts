@@ -13,20 +13,30 @@ import {
 } from '@concil/oci-spec';
 import { ImageError } from './errors.js';
 
-export interface ImageDescription {
+export interface ImageManifestDescription {
   /** The image manifest's descriptor (the chosen platform's, when the root is an index). */
   descriptor: Descriptor;
   manifest: ImageManifest;
-  config: ImageConfig;
   /** The index the image was chosen from, if any. */
   index?: { descriptor: Descriptor; index: ImageIndex };
 }
 
-/** Reads one image's manifest and config from any target, choosing a platform from an index. */
-export async function readImage(
+export interface ImageDescription extends ImageManifestDescription {
+  config: ImageConfig;
+}
+
+export interface ReadImageOptions {
+  /** A tag or digest (default: what the target was opened with). */
+  reference?: string;
+  /** Which image of an index (default: this machine's platform). */
+  platform?: Platform;
+}
+
+/** Reads one image's manifest from any target, choosing a platform from an index. */
+export async function readImageManifest(
   target: ReadOnlyTarget,
-  options: { reference?: string; platform?: Platform } = {},
-): Promise<ImageDescription> {
+  options: ReadImageOptions = {},
+): Promise<ImageManifestDescription> {
   const root = await target.resolve(options.reference);
   let descriptor = root;
   let parsed = await fetchManifest(target, root);
@@ -43,9 +53,15 @@ export async function readImage(
       descriptor.digest,
     );
   }
-  const config = parseImageConfig(
-    await fetchBytes(target, parsed.manifest.config),
-    parsed.manifest.config.digest,
-  );
-  return { descriptor, manifest: parsed.manifest, config, ...(index && { index }) };
+  return { descriptor, manifest: parsed.manifest, ...(index && { index }) };
+}
+
+/** Reads one image's manifest and config from any target, choosing a platform from an index. */
+export async function readImage(
+  target: ReadOnlyTarget,
+  options: ReadImageOptions = {},
+): Promise<ImageDescription> {
+  const { descriptor, manifest, index } = await readImageManifest(target, options);
+  const config = parseImageConfig(await fetchBytes(target, manifest.config), manifest.config.digest);
+  return { descriptor, manifest, config, ...(index && { index }) };
 }

@@ -61,6 +61,7 @@ export {
   hostOf,
   type ImageReference,
   isLoopbackHost,
+  isTag,
   manifestReference,
   parseReference,
   registryBaseUrl,

@@ -3,6 +3,7 @@ import {
   formatReference,
   hostOf,
   isLoopbackHost,
+  isTag,
   manifestReference,
   parseReference,
   registryBaseUrl,
@@ -127,6 +128,15 @@ describe('formatReference', () => {
   it('round-trips through parseReference', () => {
     for (const input of ['docker.io/library/alpine:latest', `[::1]:5000/x/y:1@${digest}`, 'r.io/a/b:c']) {
       expect(formatReference(parseReference(input))).toBe(input);
+    }
+  });
+});
+
+describe('isTag', () => {
+  it('accepts what a registry takes as a tag, and nothing else', () => {
+    for (const tag of ['v1', 'latest', '1.0.0-rc.1', '_x', 'A'.repeat(128)]) expect(isTag(tag)).toBe(true);
+    for (const tag of ['', '.v1', '-v1', 'a/b', 'a:b', 'a b', 'A'.repeat(129), 'café']) {
+      expect(isTag(tag)).toBe(false);
     }
   });
 });

@@ -71,7 +71,7 @@ export function parseReference(input: string): ImageReference {
   if (tagColon > lastSlash) {
     tag = rest.slice(tagColon + 1);
     rest = rest.slice(0, tagColon);
-    if (!tagPattern.test(tag)) fail(`"${tag}" is not a valid tag`);
+    if (!isTag(tag)) fail(`"${tag}" is not a valid tag`);
   }
 
   let registry = DOCKER_HUB;
@@ -103,6 +103,11 @@ export function parseReference(input: string): ImageReference {
     ...(username !== undefined && { username }),
     ...(password !== undefined && { password }),
   };
+}
+
+/** Whether a text is a valid tag: a word character, then up to 127 of `\w . -`. */
+export function isTag(text: string): boolean {
+  return tagPattern.test(text);
 }
 
 /** The reference as text, never with credentials. */

@@ -85,6 +85,22 @@ export class RegistryClient {
     });
   }
 
+  /**
+   * GET `/v2/`: checks that the registry speaks the distribution API and accepts the credentials
+   * (as `docker login` does). `authenticated` is false when the registry asked for none.
+   */
+  async ping(options: { signal?: AbortSignal } = {}): Promise<{ authenticated: boolean }> {
+    const response = await this.#session.send({
+      method: 'GET',
+      path: '/v2/',
+      scopes: [],
+      context: { reference: `docker://${this.registry}`, registry: this.registry },
+      ...(options.signal && { signal: options.signal }),
+    });
+    await response.body.dump();
+    return { authenticated: this.#session.authorizer.scheme !== undefined };
+  }
+
   /** GET a manifest or index by tag or digest, verified and parsed. */
   getManifest(
     repository: string,

@@ -1,4 +1,5 @@
 import { repositoryScope } from './auth/challenge.js';
+import { isRegistryError, RegistryError } from './errors.js';
 import { referenceText, repositoryPath } from './reference-text.js';
 import type { RegistrySession } from './session.js';
 
@@ -9,16 +10,24 @@ export async function deleteByDigest(
   endpoint: 'manifests' | 'blobs',
   digest: string,
 ): Promise<void> {
-  const response = await session.send({
-    method: 'DELETE',
-    path: repositoryPath(repository, `${endpoint}/${digest}`),
-    scopes: [repositoryScope(repository, 'delete')],
-    repository,
-    context: {
-      reference: referenceText(session.registry, repository, digest),
-      registry: session.registry,
-      subject: endpoint === 'blobs' ? 'blob' : 'manifest',
-    },
-  });
-  await response.body.dump();
+  const reference = referenceText(session.registry, repository, digest);
+  const subject = endpoint === 'blobs' ? 'blob' : 'manifest';
+  try {
+    const response = await session.send({
+      method: 'DELETE',
+      path: repositoryPath(repository, `${endpoint}/${digest}`),
+      scopes: [repositoryScope(repository, 'delete')],
+      repository,
+      context: { reference, registry: session.registry, subject },
+    });
+    await response.body.dump();
+  } catch (error) {
+    // 405 UNSUPPORTED: deletion is switched off, the usual default of a registry.
+    if (!isRegistryError(error, 'UNSUPPORTED')) throw error;
+    throw new RegistryError(
+      'UNSUPPORTED',
+      `${reference}: ${session.registry} does not allow deleting ${subject}s (UNSUPPORTED); its operator must enable deletion (docker-registry: storage.delete.enabled)`,
+      { reference, ...(error.status !== undefined && { status: error.status }), cause: error },
+    );
+  }
 }

@@ -1,6 +1,12 @@
 import { Readable } from 'node:stream';
 import { MediaType } from '@concil/oci-spec';
-import { type FaultProxy, startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
+import {
+  type FaultProxy,
+  startFaultProxy,
+  startRegistry,
+  type TestRegistry,
+  tagListPagination,
+} from '@concil/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
@@ -145,24 +151,7 @@ describe('faults injected by a loopback proxy in front of docker-registry', () =
       await client.putManifest('faulty', tag, image.manifest.bytes, MediaType.ociManifest);
     }
     // docker-registry 2.8 ignores `n` for tags; the proxy paginates as newer registries do.
-    proxy.inject({
-      kind: 'rewrite',
-      times: 100,
-      match: { method: 'GET', path: /\/tags\/list/ },
-      rewrite: (response) => {
-        const url = new URL(response.url, 'http://x');
-        const n = Number(url.searchParams.get('n') ?? 1000);
-        const last = url.searchParams.get('last');
-        const all = (JSON.parse(response.body.toString()).tags as string[]).sort();
-        const rest = last ? all.filter((tag) => tag > last) : all;
-        const page = rest.slice(0, n);
-        const headers = { ...response.headers };
-        if (rest.length > n) {
-          headers.link = `</v2/faulty/tags/list?last=${page[page.length - 1]}&n=${n}>; rel="next"`;
-        }
-        return { ...response, headers, body: Buffer.from(JSON.stringify({ name: 'faulty', tags: page })) };
-      },
-    });
+    proxy.inject(tagListPagination(1000));
     const pages: string[][] = [];
     for await (const page of client.tagPages('faulty', { pageSize: 2 })) pages.push(page);
     expect(pages).toEqual([['v1', 'v2'], ['v3', 'v4'], ['v5']]);

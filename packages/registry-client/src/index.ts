@@ -8,6 +8,7 @@ export {
   parseChallenges,
   repositoryScope,
 } from './auth/challenge.js';
+export { concilConfigPath, dockerConfigPath } from './auth/config-paths.js';
 export {
   type CredentialSourceOptions,
   concilConfigCredentials,
@@ -17,6 +18,12 @@ export {
   dockerConfigCredentials,
 } from './auth/config-sources.js';
 export { getFromCredentialHelper } from './auth/credential-helper.js';
+export {
+  type CredentialFile,
+  credentialFile,
+  removeCredentials,
+  saveCredentials,
+} from './auth/credential-store.js';
 export {
   type CredentialPrompt,
   type CredentialProvider,

@@ -95,8 +95,22 @@ export class RegistryTarget implements Target {
     if (!recent) {
       const fetched = await this.client.getManifest(this.repository, desc.digest);
       recent = { bytes: fetched.bytes, mediaType: fetched.descriptor.mediaType };
+      this.#remember(desc.digest, recent.bytes, recent.mediaType); // several tags, one GET
     }
     await this.client.putManifest(this.repository, tag, recent.bytes, recent.mediaType);
+  }
+
+  /**
+   * Deletes a manifest (with every tag that points at it) or a blob, by digest. Registries
+   * refuse it unless their operator enabled deletion (`UNSUPPORTED`).
+   */
+  async delete(desc: Descriptor): Promise<void> {
+    if (isManifestOrIndexMediaType(desc.mediaType)) {
+      await this.client.deleteManifest(this.repository, desc.digest);
+      this.#recent.delete(desc.digest);
+    } else {
+      await this.client.deleteBlob(this.repository, desc.digest);
+    }
   }
 
   /** Mounts a blob from another repository of the same registry; false when it cannot. */

@@ -17,6 +17,7 @@ export {
   type TestRegistry,
   type TestRegistryTls,
 } from './registry.js';
+export { tagListPagination } from './tag-pagination.js';
 export {
   type AccessEntry,
   type GrantPolicy,

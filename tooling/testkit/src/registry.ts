@@ -37,6 +37,8 @@ export interface StartRegistryOptions {
    * is at `url + prefix + '/v2/'`, as behind a reverse proxy that routes by path.
    */
   prefix?: string;
+  /** Allow DELETE of manifests and blobs (default true); false answers 405 UNSUPPORTED as registries do. */
+  deleteEnabled?: boolean;
 }
 
 export interface TestRegistryTls {
@@ -141,7 +143,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       '  filesystem:',
       `    rootdirectory: ${storageDir}`,
       '  delete:',
-      '    enabled: true',
+      `    enabled: ${options.deleteEnabled ?? true}`,
       'http:',
       `  addr: ${host}`,
       ...(prefix ? [`  prefix: ${prefix}/`] : []),

@@ -9,6 +9,8 @@ import {
   squashfsToTar,
 } from '@concil/squashfs';
 import type { Command } from 'commander';
+import { printJson } from '../output.js';
+import { entryRecord, writeJsonArray } from '../squashfs-json.js';
 
 const COMPRESSORS = ['gzip', 'zstd', 'xz', 'lz4'];
 
@@ -70,11 +72,18 @@ export function registerSquashfs(program: Command): void {
     )
     .option('--block-size <bytes>', 'data block size, a power of two from 4K to 1M', blockSize, 131072)
     .option('--overlay-whiteouts', 'turn OCI whiteouts (.wh.*) into overlayfs whiteouts')
+    .option('--json', 'print { image, bytes, inodes, … } as JSON on standard output')
     .action(
       (
         tar: string,
         image: string,
-        opts: { compressor: string; level?: number; blockSize: number; overlayWhiteouts?: boolean },
+        opts: {
+          compressor: string;
+          level?: number;
+          blockSize: number;
+          overlayWhiteouts?: boolean;
+          json?: boolean;
+        },
       ) =>
         reporting(async () => {
           // A file by its path: the writer reads it through reused buffers and recognises its compression.
@@ -85,6 +94,10 @@ export function registerSquashfs(program: Command): void {
             blockSize: opts.blockSize,
             overlayWhiteouts: opts.overlayWhiteouts ?? false,
           });
+          if (opts.json) {
+            printJson({ image, ...stats });
+            return;
+          }
           process.stderr.write(
             `${image}: ${stats.bytes} bytes, ${stats.inodes} inodes (${stats.files} files, ` +
               `${stats.directories} directories), ${stats.duplicateFiles} duplicate files shared, ${stats.compressor}\n`,
@@ -101,12 +114,14 @@ export function registerSquashfs(program: Command): void {
     .command('ls')
     .description('list the entries of a squashfs image (like unsquashfs -lln, times in UTC)')
     .argument('<image>', 'squashfs image')
-    .action((image: string) =>
+    .option('--json', 'print a JSON array of { path, type, mode, uid, gid, size, mtime, nlink, … }')
+    .action((image: string, opts: { json?: boolean }) =>
       reporting(async () => {
         quietOnClosedStdout();
         const reader = await openSquashfs(image);
         try {
-          for (const entry of reader.walk()) process.stdout.write(`${formatEntry(entry)}\n`);
+          if (opts.json) await writeJsonArray(reader.walk(), entryRecord);
+          else for (const entry of reader.walk()) process.stdout.write(`${formatEntry(entry)}\n`);
         } finally {
           reader.close();
         }

@@ -16,11 +16,12 @@ let home: Promise<string> | undefined;
 /**
  * Runs the built `concil` as a person would, with a HOME of its own (no stray credentials).
  * `fileSizeLimitKiB`: under `ulimit -f`, so that writing more fails as on a full disk (EFBIG).
+ * `input`: written to its standard input, which is then closed.
  */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
-  { fileSizeLimitKiB }: { fileSizeLimitKiB?: number } = {},
+  { fileSizeLimitKiB, input }: { fileSizeLimitKiB?: number; input?: string } = {},
 ): Promise<CliResult> {
   home ??= mkdtemp(join(tmpdir(), 'concil-cli-home-'));
   const HOME = await home;
@@ -29,7 +30,7 @@ export async function runCli(
       ? [process.execPath, [main, ...args]]
       : ['bash', ['-c', `ulimit -f ${fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, main, ...args]];
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       command,
       commandArgs,
       {
@@ -41,5 +42,6 @@ export async function runCli(
         resolve({ code, stdout, stderr });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }

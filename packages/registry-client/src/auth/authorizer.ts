@@ -39,6 +39,11 @@ export class Authorizer {
     this.#options = options;
   }
 
+  /** How the registry asked to be authenticated, once it has (undefined: it has not asked). */
+  get scheme(): 'basic' | 'bearer' | undefined {
+    return this.#challenge?.scheme;
+  }
+
   /** The Authorization header for a request to the registry host, if the host wants one. */
   async authorization(scopes: readonly string[], repository?: string): Promise<string | undefined> {
     const challenge = this.#challenge;

@@ -1,7 +1,12 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { credentialsFromAuths, readJsonFile } from './auth-file.js';
 import { matchAuthKey } from './auth-keys.js';
+import {
+  type CredentialSourceOptions,
+  concilConfigPath,
+  dockerConfigPath,
+  resolveOptions,
+} from './config-paths.js';
 import { getFromCredentialHelper } from './credential-helper.js';
 import {
   type CredentialPrompt,
@@ -11,16 +16,7 @@ import {
   chainCredentialProviders,
 } from './credentials.js';
 
-export interface CredentialSourceOptions {
-  /** Environment to read (`CONCIL_CONFIG`, `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, `XDG_RUNTIME_DIR`, `PATH`). */
-  env?: NodeJS.ProcessEnv;
-  /** Home directory (default `os.homedir()`). */
-  homeDir?: string;
-}
-
-function resolveOptions(options: CredentialSourceOptions): { env: NodeJS.ProcessEnv; home: string } {
-  return { env: options.env ?? process.env, home: options.homeDir ?? homedir() };
-}
+export type { CredentialSourceOptions } from './config-paths.js';
 
 /**
  * `~/.concil/config.json` (or `$CONCIL_CONFIG`): `auths` keyed by host, host/repository prefix or
@@ -29,9 +25,7 @@ function resolveOptions(options: CredentialSourceOptions): { env: NodeJS.Process
  */
 export function concilConfigCredentials(options: CredentialSourceOptions = {}): CredentialProvider {
   return async (request) => {
-    const { env, home } = resolveOptions(options);
-    const path = env.CONCIL_CONFIG || join(home, '.concil', 'config.json');
-    const config = await readJsonFile(path);
+    const config = await readJsonFile(concilConfigPath(options));
     return config ? credentialsFromAuths(config.auths, request, { anyPort: true }) : undefined;
   };
 }
@@ -42,9 +36,8 @@ export function concilConfigCredentials(options: CredentialSourceOptions = {}): 
  */
 export function dockerConfigCredentials(options: CredentialSourceOptions = {}): CredentialProvider {
   return async (request) => {
-    const { env, home } = resolveOptions(options);
-    const path = join(env.DOCKER_CONFIG || join(home, '.docker'), 'config.json');
-    const config = await readJsonFile(path);
+    const { env } = resolveOptions(options);
+    const config = await readJsonFile(dockerConfigPath(options));
     if (!config) return undefined;
     const serverUrl = request.registry === 'docker.io' ? 'https://index.docker.io/v1/' : request.registry;
     const helpers = config.credHelpers;

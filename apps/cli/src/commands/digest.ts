@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { printResult } from '../output.js';
+import { addRegistryOptions, targetOptions } from '../registry-options.js';
+import { shownLocation } from '../shown-location.js';
+
+/** `concil digest`: the manifest digest, as `crane digest` and `skopeo inspect --format {{.Digest}}`. */
+export function registerDigest(program: Command): void {
+  const command = program
+    .command('digest')
+    .description("print the digest of an image's manifest (of the index, for a multi-platform image)")
+    .argument('<image>', 'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag]')
+    .option('--platform <os/arch[/variant]>', "the digest of this platform's manifest in an index instead")
+    .option('--json', 'print the descriptor as JSON')
+    .option('--creds <user:pass>', 'credentials for the registry');
+  addRegistryOptions(command).action(async (spec: string, options) => {
+    const [{ openTarget, readImageManifest }, { parsePlatform }] = await Promise.all([
+      import('@concil/image'),
+      import('@concil/oci-spec'),
+    ]);
+    const target = openTarget(spec, targetOptions(options, options.creds));
+    const descriptor = options.platform
+      ? (await readImageManifest(target, { platform: parsePlatform(options.platform) })).descriptor
+      : await target.resolve();
+    printResult(options.json, { image: await shownLocation(spec), descriptor }, () => [descriptor.digest]);
+  });
+}
