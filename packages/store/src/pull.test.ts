@@ -211,8 +211,13 @@ describe('pull', () => {
 
   it('requires a verifier when trust is configured, and asks it before anything is kept', async () => {
     const required = await h.store({ content_trust: 'cosign' });
-    await expect(required.pull(ref)).rejects.toMatchObject({ code: 'TRUST_REQUIRED' });
-    await expect(required.pull(ref)).rejects.toThrow(/disable_content_trust/);
+    h.proxy.requests.length = 0;
+    await expect(required.pull(ref)).rejects.toMatchObject({
+      code: 'TRUST_REQUIRED',
+      message: `content trust is required for ${h.proxy.host}/team/app:1.0 (content_trust "cosign", disable_content_trust false) but no cosign verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
+    });
+    expect(h.proxy.requests).toEqual([]);
+    expect(await required.list()).toEqual([]);
 
     const asked: string[] = [];
     const verifier: TrustVerifier = {
