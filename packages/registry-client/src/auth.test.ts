@@ -177,7 +177,10 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
       'repository:team/base:pull',
       'repository:team/derived:pull,push',
     ]);
-    expect(await client.headBlob('team/derived', layer.descriptor.digest)).toBeDefined();
+    expect(await client.headBlob('team/derived', layer.descriptor.digest)).toEqual({
+      digest: layer.descriptor.digest,
+      size: layer.descriptor.size,
+    });
     await client.close();
   });
 
