@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { startRegistry, type TestRegistry } from '@concil/testkit';
+import {
+  type Fault,
+  type FaultProxy,
+  startFaultProxy,
+  startRegistry,
+  type TestRegistry,
+} from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCredentialProvider } from './auth/config-sources.js';
 import { RegistryClient } from './client.js';
@@ -171,7 +177,10 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
       'repository:team/base:pull',
       'repository:team/derived:pull,push',
     ]);
-    expect(await client.headBlob('team/derived', layer.descriptor.digest)).toBeDefined();
+    expect(await client.headBlob('team/derived', layer.descriptor.digest)).toEqual({
+      digest: layer.descriptor.digest,
+      size: layer.descriptor.size,
+    });
     await client.close();
   });
 
@@ -226,6 +235,81 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
     expect(error).toMatchObject({ code: 'UNAUTHORIZED' });
     expect((error as Error).message).toContain('requires authentication');
     await client.close();
+  });
+
+  describe('a token service that misbehaves (a fault proxy in front of the issuer)', () => {
+    let front: FaultProxy;
+    let tokens: FaultProxy;
+    beforeAll(async () => {
+      front = await startFaultProxy(registry.url);
+      tokens = await startFaultProxy(new URL(registry.tokenIssuer!.realm).origin);
+    });
+    afterAll(async () => {
+      await front?.stop();
+      await tokens?.stop();
+    });
+
+    /** A client whose registry sends it to the proxied token service; `fault` is what that answers. */
+    async function withTokenFault(fault: Fault | undefined): Promise<unknown> {
+      const { service } = registry.tokenIssuer!;
+      front.inject({
+        kind: 'status',
+        status: 401,
+        headers: { 'www-authenticate': `Bearer realm="${tokens.url}/token",service="${service}"` },
+      });
+      if (fault) tokens.inject(fault);
+      const client = new RegistryClient(front.host, {
+        credentials: { username: 'alice', password: 'wonderland' },
+      });
+      try {
+        return await client.getManifest('team/app', 'v1');
+      } catch (error) {
+        return error;
+      } finally {
+        await client.close();
+      }
+    }
+
+    it('reports a 5xx from the token service as SERVER_ERROR, naming the registry, without secrets', async () => {
+      const error = await withTokenFault({ kind: 'status', status: 503, match: { path: /^\/token/ } });
+      expect(error).toBeInstanceOf(RegistryError);
+      expect(error).toMatchObject({ code: 'SERVER_ERROR', status: 503, reference: front.host });
+      expect((error as Error).message).toBe(
+        `the token service of ${front.host} answered HTTP 503; try again later`,
+      );
+      expect(JSON.stringify(error) + String((error as Error).stack)).not.toContain('wonderland');
+    });
+
+    it('reports a token service answering something that is no token as PROTOCOL', async () => {
+      const error = await withTokenFault({
+        kind: 'status',
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+        body: '<html>sign in</html>',
+        match: { path: /^\/token/ },
+      });
+      expect(error).toBeInstanceOf(RegistryError);
+      expect(error).toMatchObject({ code: 'PROTOCOL', reference: front.host });
+      expect((error as Error).message).toBe(`the token service of ${front.host} answered without a token`);
+      for (const body of ['{"token": ""}', '{"access_token": 42}', '[]']) {
+        const again = await withTokenFault({
+          kind: 'status',
+          status: 200,
+          body,
+          match: { path: /^\/token/ },
+        });
+        expect(again).toMatchObject({ code: 'PROTOCOL' });
+      }
+    });
+
+    it('gets its token through the same proxies when the service behaves', async () => {
+      const fetched = await withTokenFault(undefined);
+      expect(fetched).toMatchObject({ manifest: { kind: 'manifest' } });
+      expect(tokens.requests.at(-1)).toMatchObject({
+        url: expect.stringMatching(/^\/token\?/),
+        authorization: true,
+      });
+    });
   });
 
   it('streams a blob upload after authenticating on the upload session', async () => {

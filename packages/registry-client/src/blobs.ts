@@ -65,16 +65,14 @@ export async function fetchBlob(
       ...(options.signal && { signal: options.signal }),
     });
     if (offset === 0 || response.status === 200) return { body: response.body, skip: offset };
-    const range = /^bytes (\d+)-/.exec(header(response, 'content-range') ?? '');
+    const contentRange = header(response, 'content-range');
+    const range = /^bytes (\d+)-/.exec(contentRange ?? '');
     if (response.status !== 206 || Number(range?.[1]) !== offset) {
       response.body.destroy();
       throw new RegistryError(
         'PROTOCOL',
-        `${ctx.reference}: the registry answered a resumed download with the wrong range`,
-        {
-          reference: ctx.reference,
-          status: response.status,
-        },
+        `${ctx.reference}: the registry answered a resumed download with the wrong range (asked for the bytes from ${offset}, got HTTP ${response.status} with ${contentRange ? `Content-Range "${contentRange}"` : 'no Content-Range'})`,
+        { reference: ctx.reference, status: response.status },
       );
     }
     return { body: response.body, skip: 0 };
@@ -101,10 +99,17 @@ export async function fetchBlob(
         }
         return;
       } catch (error) {
-        if (options.signal?.aborted || !isRetryableNetworkError(error) || resumes >= maxResumes) {
+        if (options.signal?.aborted || !isRetryableNetworkError(error)) {
           throw networkError(error, session.baseUrl, ctx);
         }
         if (received >= desc.size) return;
+        if (resumes >= maxResumes) {
+          throw new RegistryError(
+            'NETWORK',
+            `${ctx.reference}: the download broke ${resumes + 1} times (at byte ${received} of ${desc.size} the last time) and was resumed ${resumes} times, the most allowed; check the network and try again`,
+            { reference: ctx.reference, cause: error },
+          );
+        }
         resumes += 1;
         ({ body, skip } = await open(received));
       }

@@ -76,7 +76,10 @@ describe('RegistryClient against docker-registry', () => {
       await narrow.pushBlob('apps/narrow-copy', blobs[i]!.descriptor, stream);
     }
     for (const blob of blobs)
-      expect(await narrow.headBlob('apps/narrow-copy', blob.descriptor.digest)).toBeDefined();
+      expect(await narrow.headBlob('apps/narrow-copy', blob.descriptor.digest)).toEqual({
+        digest: blob.descriptor.digest,
+        size: blob.descriptor.size,
+      });
     await narrow.close();
   });
 
@@ -86,7 +89,10 @@ describe('RegistryClient against docker-registry', () => {
       chunked: true,
       chunkSize: 16_384,
     });
-    expect(await client.headBlob('apps/asked', blob.descriptor.digest)).toBeDefined();
+    expect(await client.headBlob('apps/asked', blob.descriptor.digest)).toEqual({
+      digest: blob.descriptor.digest,
+      size: blob.descriptor.size,
+    });
   });
 
   it('refuses to commit an upload whose bytes do not match the digest', async () => {
@@ -105,7 +111,10 @@ describe('RegistryClient against docker-registry', () => {
     const blob = randomBlob(4096);
     await client.pushBlob('mount/source', blob.descriptor, Readable.from([blob.bytes]));
     expect(await client.mountBlob('mount/target', blob.descriptor.digest, 'mount/source')).toBe(true);
-    expect(await client.headBlob('mount/target', blob.descriptor.digest)).toBeDefined();
+    expect(await client.headBlob('mount/target', blob.descriptor.digest)).toEqual({
+      digest: blob.descriptor.digest,
+      size: blob.descriptor.size,
+    });
 
     const missing = randomBlob(100);
     expect(await client.mountBlob('mount/target', missing.descriptor.digest, 'mount/source')).toBe(false);
@@ -113,7 +122,10 @@ describe('RegistryClient against docker-registry', () => {
       mountFrom: 'mount/source',
     });
     expect(pushed.mounted).toBe(false);
-    expect(await client.headBlob('mount/other', missing.descriptor.digest)).toBeDefined();
+    expect(await client.headBlob('mount/other', missing.descriptor.digest)).toEqual({
+      digest: missing.descriptor.digest,
+      size: missing.descriptor.size,
+    });
   });
 
   it('lists tags and the catalog page by page', async () => {
@@ -222,7 +234,7 @@ describe('RegistryClient against docker-registry', () => {
     const error = await client
       .putManifest('app', 'broken', bytes, MediaType.ociManifest)
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ code: 'MANIFEST_INVALID' });
   });
 

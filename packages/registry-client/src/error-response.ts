@@ -9,6 +9,13 @@ export interface ErrorContext {
   subject?: 'tag' | 'manifest' | 'blob' | 'repository' | 'upload';
   /** Whether credentials were sent. */
   authenticated?: boolean;
+  /** How many times the request was sent again before this answer (429, 5xx, broken connections). */
+  retries?: number;
+}
+
+/** "after 3 retries", to say that they ran out. */
+export function afterRetries(retries: number): string {
+  return `after ${retries} ${retries === 1 ? 'retry' : 'retries'}`;
 }
 
 const knownCodes = new Set<RegistryErrorCode>([
@@ -103,6 +110,8 @@ export function errorFromResponse(status: number, body: string, context: ErrorCo
     default:
       message = `${reference}: unexpected HTTP ${status} from ${registry} (${code})${said}`;
   }
+  if (context.retries)
+    message = `${message}; ${registry} still answered HTTP ${status} ${afterRetries(context.retries)}`;
   return new RegistryError(code, message, { reference, status });
 }
 

@@ -48,7 +48,7 @@ export async function getManifest(
     context: ctx,
     ...(signal && { signal }),
   });
-  const bytes = await readBodyBytes(response.body, MAX_MANIFEST_BYTES, ctx.reference);
+  const bytes = await readBodyBytes(response, MAX_MANIFEST_BYTES, ctx.reference, 'the manifest');
   const digest = computeDigest(bytes);
   const claimed = header(response, 'docker-content-digest');
   const expected = isDigest(reference) ? reference : claimed?.startsWith('sha256:') ? claimed : undefined;

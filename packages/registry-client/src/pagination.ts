@@ -43,7 +43,7 @@ export async function* paginate(
       },
       ...(options.signal && { signal: options.signal }),
     });
-    const bytes = await readBodyBytes(response.body, 16 * 1024 * 1024, options.reference);
+    const bytes = await readBodyBytes(response, 16 * 1024 * 1024, options.reference, 'the list');
     let json: unknown;
     try {
       json = JSON.parse(bytes.toString('utf8'));

@@ -48,7 +48,7 @@ export async function listReferrers(
     ...(options.signal && { signal: options.signal }),
   });
   if (response.status === 200) {
-    const bytes = await readBodyBytes(response.body, MAX_MANIFEST_BYTES, reference);
+    const bytes = await readBodyBytes(response, MAX_MANIFEST_BYTES, reference, 'the referrers index');
     const parsed = parseReferrersIndex(bytes, reference);
     const filtered = header(response, 'oci-filters-applied')?.includes('artifactType') ?? false;
     return filterByType(parsed.manifests, filtered ? undefined : options.artifactType);

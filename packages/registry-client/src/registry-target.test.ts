@@ -86,13 +86,36 @@ describe('RegistryTarget', () => {
     await client.close();
   });
 
-  it('refuses to push a manifest whose bytes do not match the descriptor', async () => {
-    const target = openRegistryTarget(`${registry.host}/target/bad`, { credentials: noCredentials });
+  it('refuses to push a manifest whose bytes do not match the descriptor, sending nothing', async () => {
+    const target = openRegistryTarget(`${proxy.host}/target/bad`, { credentials: noCredentials });
     const image = makeImage([10]);
+    const reference = `docker://${proxy.host}/target/bad@${image.manifest.descriptor.digest}`;
+    const before = proxy.requests.length;
     const error = await target
       .push(image.manifest.descriptor, Readable.from([Buffer.from('{"schemaVersion":2}')]))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistryError);
+    expect(error).toMatchObject({ code: 'DIGEST_INVALID', reference });
+    expect((error as Error).message).toBe(`${reference}: the manifest bytes do not match their descriptor`);
+    expect(proxy.requests.slice(before)).toEqual([]);
+    expect(await target.exists(image.manifest.descriptor)).toBe(false);
+    await expect(target.resolve('latest')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+  });
+
+  it('refuses a manifest larger than its descriptor says, and one over 4 MiB unread, sending nothing', async () => {
+    const target = openRegistryTarget(`${proxy.host}/target/big`, { credentials: noCredentials });
+    const image = makeImage([10]);
+    const before = proxy.requests.length;
+    const longer = Buffer.concat([Buffer.from(image.manifest.bytes), Buffer.from(' ')]);
+    await expect(target.push(image.manifest.descriptor, Readable.from([longer]))).rejects.toMatchObject({
+      code: 'SIZE_INVALID',
+      message: `docker://${proxy.host}/target/big@${image.manifest.descriptor.digest}: the manifest is larger than its descriptor says`,
+    });
+    const huge = { ...image.manifest.descriptor, size: (4 << 20) + 1 };
+    const unread = Readable.from(['never read']);
+    await expect(target.push(huge, unread)).rejects.toMatchObject({ code: 'MANIFEST_INVALID' });
+    expect(unread.destroyed).toBe(true);
+    expect(proxy.requests.slice(before)).toEqual([]);
   });
 
   it('resolves with a GET when HEAD lacks Docker-Content-Digest', async () => {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type Dispatcher, request } from 'undici';
 import type { Authorizer } from './auth/authorizer.js';
-import { type ErrorContext, errorFromResponse } from './error-response.js';
+import { afterRetries, type ErrorContext, errorFromResponse } from './error-response.js';
 import { RegistryError } from './errors.js';
 import { RequestLimiter } from './request-limiter.js';
 import {
@@ -122,7 +122,7 @@ export class RegistrySession {
           await sleep(retryDelay(attempt++, this.#retry), req.signal);
           continue;
         }
-        throw networkError(error, url, req.context);
+        throw networkError(error, url, { ...req.context, retries: attempt });
       }
       const status = response.statusCode;
 
@@ -144,8 +144,14 @@ export class RegistrySession {
       if (redirectStatuses.has(status) && (method === 'GET' || method === 'HEAD' || status === 303)) {
         await response.body.dump();
         const location = header(response, 'location');
-        if (!location || redirects++ >= maxRedirects) {
-          throw new RegistryError('PROTOCOL', `${req.context.reference}: too many or broken redirects`, {
+        // Only the host is named: a redirect's query may carry a signature (a presigned storage URL).
+        const problem = !location
+          ? `${url.host} answered HTTP ${status} without a Location`
+          : redirects++ >= maxRedirects
+            ? `more than ${maxRedirects} redirects, the last to ${new URL(location, url).host}: the redirects go round in a loop`
+            : undefined;
+        if (problem || !location) {
+          throw new RegistryError('PROTOCOL', `${req.context.reference}: ${problem}`, {
             reference: req.context.reference,
             status,
           });
@@ -171,7 +177,11 @@ export class RegistrySession {
       if (status === 401 && toRegistry) throw await this.#authError(401, req);
       const text = method === 'HEAD' ? '' : await readLimited(response.body, maxErrorBody);
       if (method === 'HEAD') await response.body.dump();
-      throw errorFromResponse(status, text, { ...req.context, authenticated: authorization !== undefined });
+      throw errorFromResponse(status, text, {
+        ...req.context,
+        authenticated: authorization !== undefined,
+        ...(isRetryableStatus(status) && { retries: attempt }),
+      });
     }
   }
 
@@ -199,19 +209,33 @@ async function readLimited(body: ResponseBody, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads a small response body in full, refusing more than `limit` bytes. */
-export async function readBodyBytes(body: ResponseBody, limit: number, reference: string): Promise<Buffer> {
+/**
+ * Reads a small response body (`what`: "the manifest") in full, refusing more than `limit` bytes:
+ * by its Content-Length before a byte is read, else as soon as more has come.
+ */
+export async function readBodyBytes(
+  response: Pick<RegistryResponse, 'headers' | 'body'>,
+  limit: number,
+  reference: string,
+  what: string,
+): Promise<Buffer> {
+  const { body } = response;
+  const tooLarge = (size: string): RegistryError => {
+    body.destroy();
+    return new RegistryError(
+      'SIZE_INVALID',
+      `${reference}: ${what} is ${size} than the ${limit} bytes this client reads; refusing it, as no registry serves one so large`,
+      { reference },
+    );
+  };
+  const announced = Number(header(response, 'content-length'));
+  if (announced > limit) throw tooLarge(`${announced} bytes, more`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > limit) {
-      body.destroy();
-      throw new RegistryError('SIZE_INVALID', `${reference}: the response is larger than ${limit} bytes`, {
-        reference,
-      });
-    }
+    if (size > limit) throw tooLarge('larger');
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
@@ -229,7 +253,7 @@ export function networkError(error: unknown, url: URL, context: ErrorContext): R
   const code = (error as { code?: string }).code;
   return new RegistryError(
     'NETWORK',
-    `cannot reach ${url.host} for ${context.reference}${code ? ` (${code})` : ''}; check the address, the network and proxy settings`,
+    `cannot reach ${url.host} for ${context.reference}${code ? ` (${code})` : ''}${context.retries ? `, still ${afterRetries(context.retries)}` : ''}; check the address, the network and proxy settings`,
     { reference: context.reference, cause: error },
   );
 }

@@ -2,9 +2,15 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CreateSquashfsOptions, createSquashfs, openSquashfs, SquashfsError } from './index.js';
+import {
+  type CompressorName,
+  type CreateSquashfsOptions,
+  createSquashfs,
+  openSquashfs,
+  SquashfsError,
+} from './index.js';
 import { END, featuresTar, packTar, pad, paxBlock, rawHeader, withField } from './testing/corpus.js';
-import { tempDir } from './testing/peers.js';
+import { run, tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -165,6 +171,21 @@ describe('createSquashfs on bad input', () => {
     }
   });
 
+  it('refuses ".." in a tar path or a hard link target with TAR_CORRUPT, naming it, and leaves no file', async () => {
+    const file = (name: string) => [rawHeader({ name, type: '0', size: 1 }), pad(Buffer.from('x'))];
+    for (const [path, entries] of [
+      ['../escape', file('../escape')],
+      ['a/../../etc/passwd', file('a/../../etc/passwd')],
+      ['./d/..', [rawHeader({ name: './d/..', type: '5' })]],
+      ['../a', [...file('a'), rawHeader({ name: 'l', type: '1', linkname: '../a' })]],
+    ] as const) {
+      const err = await refusal('dot-dot', Buffer.concat([...entries, END]));
+      expect(err.code).toBe('TAR_CORRUPT');
+      expect(err.path).toBe(path);
+      expect(err.message).toBe(`tar entry path contains "..": refusing to leave the root (${path})`);
+    }
+  });
+
   it('refuses whiteouts of "." and ".." with TAR_CORRUPT when making overlayfs whiteouts', async () => {
     for (const name of ['d/.wh..', 'd/.wh...']) {
       const tar = await packTar([{ name, content: Buffer.alloc(0) }]);
@@ -288,7 +309,7 @@ describe('createSquashfs on bad input', () => {
 });
 
 describe('openSquashfs on corrupt images', () => {
-  async function goodImage(name: string, compressor: 'gzip' | 'xz' = 'gzip'): Promise<string> {
+  async function goodImage(name: string, compressor: CompressorName = 'gzip'): Promise<string> {
     const path = join(tmp.dir, name);
     await createSquashfs(
       [
@@ -416,6 +437,54 @@ describe('openSquashfs on corrupt images', () => {
     expect(err.message).toMatch(/an xz block does not decompress/);
   });
 
+  it('reports a damaged zstd block as CORRUPT_IMAGE, as unsquashfs refuses it', async () => {
+    const path = await goodImage('zstd-damaged.sqfs', 'zstd');
+    const bytes = readFileSync(path);
+    // No options at zstd's default level: the fragment block, one zstd frame, follows the superblock.
+    // Its header is 7 bytes (magic, descriptor 0x60, a 2-byte content size); then the first block's.
+    expect(bytes.readUInt32LE(96)).toBe(0xfd2fb528);
+    expect(bytes[100]).toBe(0x60);
+    bytes[103]! |= 0b110; // block type 3, which zstd reserves
+    writeFileSync(path, bytes);
+    const err = await failure(readBack(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/^corrupt squashfs image: a zstd block does not decompress \(/);
+    expect((await run('unsquashfs', ['-cat', path, 'a/b/file'])).code).not.toBe(0);
+  });
+
+  /** A goodImage in lz4: its fragment block (after the superblock and the 10 bytes of options) starts with "content ". */
+  async function lz4Image(name: string): Promise<{ path: string; bytes: Buffer; block: number }> {
+    const path = await goodImage(name, 'lz4');
+    const bytes = readFileSync(path);
+    const block = 96 + 2 + 8;
+    expect(bytes[block]! >> 4).toBe(8); // eight literals,
+    expect(bytes.subarray(block + 1, block + 9).toString()).toBe('content '); // then a match 8 bytes back
+    expect(bytes.readUInt16LE(block + 9)).toBe(8);
+    return { path, bytes, block };
+  }
+
+  it('reports an lz4 block whose match reaches before its start as CORRUPT_IMAGE, as unsquashfs does', async () => {
+    const { path, bytes, block } = await lz4Image('lz4-offset.sqfs');
+    bytes.writeUInt16LE(9, block + 9);
+    writeFileSync(path, bytes);
+    const err = await failure(readBack(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toBe(
+      'corrupt squashfs image: an lz4 block does not decompress (a match refers to 9 bytes back, before the start)',
+    );
+    expect((await run('unsquashfs', ['-cat', path, 'a/b/file'])).code).not.toBe(0);
+  });
+
+  it('reports an lz4 block whose literals run past its end as CORRUPT_IMAGE', async () => {
+    const { path, bytes, block } = await lz4Image('lz4-literals.sqfs');
+    bytes[block] = 0xf0; // fifteen literals and more, as many as the next bytes say
+    writeFileSync(path, bytes);
+    const err = await failure(readBack(path));
+    expect(err.code).toBe('CORRUPT_IMAGE');
+    expect(err.message).toMatch(/^corrupt squashfs image: an lz4 block does not decompress \(/);
+    expect((await run('unsquashfs', ['-cat', path, 'a/b/file'])).code).not.toBe(0);
+  });
+
   it('refuses an xz block whose chunks claim more than a block before decoding it', async () => {
     const path = await goodImage('xz-inflated.sqfs', 'xz');
     const bytes = readFileSync(path);
@@ -428,7 +497,7 @@ describe('openSquashfs on corrupt images', () => {
     expect(err.message).toMatch(/more than the 131072 expected/);
   });
 
-  for (const compressor of ['gzip', 'xz'] as const) {
+  for (const compressor of ['gzip', 'xz', 'zstd', 'lz4'] as const) {
     it(`turns random damage into SquashfsError, never another exception or a hang (${compressor})`, async () => {
       await damageAtRandom(await goodImage(`fuzz-source-${compressor}.sqfs`, compressor));
     });

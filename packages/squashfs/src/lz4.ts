@@ -1,7 +1,8 @@
-import { compressBlock, compressBound, decompressBlock } from 'lz4js';
+import { compressBlock, compressBound } from 'lz4js';
 import type { Codec } from './compressor.js';
 import { SquashfsError } from './errors.js';
 import { CompressorId } from './format.js';
+import { decodeLz4Block } from './lz4-decode.js';
 
 /** squashfs-tools' LZ4 options: format version 1 (the legacy block format), no high-compression flag. */
 const LZ4_VERSION_LEGACY = 1;
@@ -32,14 +33,7 @@ export function lz4(level: number | undefined): Codec {
     id: CompressorId.lz4,
     level: 0,
     compressSync,
-    decompress(data, maxSize) {
-      const out = Buffer.alloc(Math.max(maxSize, 1));
-      const n = decompressBlock(data, out, 0, data.byteLength, 0);
-      if (!Number.isInteger(n) || n > out.length) {
-        throw new SquashfsError('CORRUPT_IMAGE', 'corrupt squashfs image: an lz4 block does not decompress');
-      }
-      return out.subarray(0, n);
-    },
+    decompress: decodeLz4Block,
     options() {
       // LZ4 images must always carry their options.
       const b = Buffer.alloc(8);

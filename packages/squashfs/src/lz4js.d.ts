@@ -8,11 +8,4 @@ declare module 'lz4js' {
     sLength: number,
     hashTable: Uint32Array,
   ): number;
-  export function decompressBlock(
-    src: Uint8Array,
-    dst: Uint8Array,
-    sIndex: number,
-    sLength: number,
-    dIndex: number,
-  ): number;
 }

@@ -260,7 +260,9 @@ describe('createSquashfs against tar2sqfs', () => {
     expect(r.list().filter((e) => e.path.startsWith('many/'))).toHaveLength(3000);
     r.close();
     const s = await run('rdsquashfs', ['-s', '/many', ours]);
-    expect(s.stdout).toMatch(/Directory index entries: [1-9]/);
+    // An index entry for each listing header that starts a metadata block the listing enters (15), and
+    // for each header begun because the one before held 256 entries (11 in 3000).
+    expect(s.stdout).toContain('Directory index entries: 26\n');
   });
 
   it('reads a tar that ends right after the last data (umoci) like a tidy one', async () => {
@@ -379,7 +381,7 @@ describe('createSquashfs against tar2sqfs', () => {
   it('shares the data of identical files', async () => {
     const tar = await featuresTar();
     const stats = await createSquashfs([tar], join(tmp.dir, 'dedup.sqfs'));
-    expect(stats.duplicateFiles).toBeGreaterThanOrEqual(1);
+    expect(stats.duplicateFiles).toBe(1); // data/big-copy, whose blocks are data/big's
     const r = await openSquashfs(join(tmp.dir, 'dedup.sqfs'));
     const a = await buffer(r.readFile('data/big'));
     const b = await buffer(r.readFile('data/big-copy'));

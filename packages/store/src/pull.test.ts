@@ -165,6 +165,39 @@ describe('pull', () => {
     expect((await store.verify()).problems).toEqual([]);
   });
 
+  it('refuses a layer whose tar is not the diff_id its config names (DIFF_ID_MISMATCH), recording no image', async () => {
+    const claimed = `sha256:${'0'.repeat(64)}`;
+    const lying = buildImage([
+      { files: [randomFile('fine', 1000)] },
+      { files: [randomFile('lying', 1000)], configDiffId: claimed },
+    ]);
+    await pushImage(h.registry.url, 'team/lying', '1', lying);
+    const reference = `docker://${h.proxy.host}/team/lying:1`;
+    const layer = lying.layers[1]!;
+    const mismatch = {
+      code: 'DIFF_ID_MISMATCH',
+      subject: layer.descriptor.digest,
+      message: `layer ${layer.descriptor.digest} unpacks to a tar with digest ${layer.diffId}, but the image config says ${claimed}: the image is inconsistent`,
+    };
+    // Converted on the way in.
+    const store = await h.store();
+    const error = await store.pull(reference, { squashfs: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error).toMatchObject(mismatch);
+    expect(await store.list()).toEqual([]);
+    expect(await store.squashfsPath(layer.descriptor.digest)).toBeUndefined();
+    expect(await readdir(store.layout.tmpDir)).toEqual([]);
+    await expect(store.pull(reference, { offline: true })).rejects.toMatchObject({ code: 'NOT_CACHED' });
+    // Converted from the cache, where the image came in as it is.
+    const plain = await h.store();
+    expect((await plain.pull(reference)).layers.map((l) => l.diffId)).toEqual([
+      lying.layers[0]!.diffId,
+      claimed,
+    ]);
+    await expect(plain.pull(reference, { squashfs: true, offline: true })).rejects.toMatchObject(mismatch);
+    expect(await plain.squashfsPath(layer.descriptor.digest)).toBeUndefined();
+  });
+
   it('converts the layers of an image cached without squashfs from the cache, offline', async () => {
     const store = await h.store();
     await store.pull(ref);
@@ -178,8 +211,13 @@ describe('pull', () => {
 
   it('requires a verifier when trust is configured, and asks it before anything is kept', async () => {
     const required = await h.store({ content_trust: 'cosign' });
-    await expect(required.pull(ref)).rejects.toMatchObject({ code: 'TRUST_REQUIRED' });
-    await expect(required.pull(ref)).rejects.toThrow(/disable_content_trust/);
+    h.proxy.requests.length = 0;
+    await expect(required.pull(ref)).rejects.toMatchObject({
+      code: 'TRUST_REQUIRED',
+      message: `content trust is required for ${h.proxy.host}/team/app:1.0 (content_trust "cosign", disable_content_trust false) but no cosign verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
+    });
+    expect(h.proxy.requests).toEqual([]);
+    expect(await required.list()).toEqual([]);
 
     const asked: string[] = [];
     const verifier: TrustVerifier = {
@@ -264,7 +302,14 @@ describe('configuration honoured by pull', () => {
     const pulled = await store.pull('docker://registry.example.com/team/app:1.0');
     expect(pulled.reference).toBe('registry.example.com/team/app:1.0');
     expect(pulled.manifestDescriptor.digest).toBe(image.manifestDescriptor.digest);
-    expect(h.proxy.requests.length).toBeGreaterThan(0);
+    // Everything came from the registry remote_servers names: the tag, the manifest, the config, 4 layers.
+    const seen = h.proxy.requests.map((r) => `${r.method} ${r.url}`);
+    const blobs = [image.configDescriptor, ...image.layers.map((l) => l.descriptor)];
+    expect(seen.slice(0, 2)).toEqual([
+      'HEAD /v2/team/app/manifests/1.0',
+      `GET /v2/team/app/manifests/${image.manifestDescriptor.digest}`,
+    ]);
+    expect(seen.slice(2).sort()).toEqual(blobs.map((d) => `GET /v2/team/app/blobs/${d.digest}`).sort());
     expect((await store.list()).map((i) => i.reference)).toEqual(['registry.example.com/team/app:1.0']);
   });
 
@@ -297,7 +342,11 @@ describe('configuration honoured by pull', () => {
       const basic = `Basic ${Buffer.from('puller:pa55').toString('base64')}`;
       await pushImageWithAuth(secured.url, 'sec/app', '1', small, basic);
       const without = await h.store();
-      await expect(without.pull(`${secured.host}/sec/app:1`)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      await expect(without.pull(`${secured.host}/sec/app:1`)).rejects.toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: `${secured.host} requires authentication for docker://${secured.host}/sec/app:1; log in or add credentials to ~/.concil/config.json auths`,
+      });
+      expect(await without.list()).toEqual([]);
       const encoded = Buffer.from('puller:pa55').toString('base64');
       const forms = [
         { [secured.host]: { auth: encoded } },

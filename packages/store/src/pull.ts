@@ -76,7 +76,7 @@ export async function pullImage(
     const method = store.config.content_trust;
     throw new StoreError(
       'TRUST_REQUIRED',
-      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier is available; configure one, or set "disable_content_trust": true in the configuration to pull without trust`,
+      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
       key,
     );
   }

@@ -31,6 +31,8 @@ interface FaultBase {
  *   features a real docker-registry 2.8 lacks (e.g. paginated tag lists).
  * - `redirect`: answer 307 to the second server on another loopback host, which serves the content
  *   through a one-time signature (as a presigned storage URL would) and records the headers it saw.
+ * - `respond`: answer with a handler of the test's own, for what no proxied response can be made
+ *   into (a body that never ends, headers that promise bytes which never come).
  */
 export type Fault =
   | (FaultBase & { kind: 'status'; status: number; headers?: Record<string, string>; body?: string })
@@ -39,7 +41,8 @@ export type Fault =
   | (FaultBase & { kind: 'truncate'; afterBytes: number })
   | (FaultBase & { kind: 'body'; body: string | Uint8Array; contentType?: string })
   | (FaultBase & { kind: 'rewrite'; rewrite: (response: UpstreamResponse) => UpstreamResponse })
-  | (FaultBase & { kind: 'redirect' });
+  | (FaultBase & { kind: 'redirect' })
+  | (FaultBase & { kind: 'respond'; respond: (request: IncomingMessage, response: ServerResponse) => void });
 
 /** A whole response as the `rewrite` fault sees and returns it. */
 export interface UpstreamResponse {
@@ -53,8 +56,12 @@ export interface UpstreamResponse {
 export interface ProxiedRequest {
   method: string;
   url: string;
+  /** When it arrived (Date.now()), to check how long a client waited between requests. */
+  receivedAt: number;
   /** The kind of fault injected, if any. */
   fault?: Fault['kind'];
+  /** The status a `status` fault answered. */
+  status?: number;
   authorization: boolean;
   range?: string;
 }
@@ -98,7 +105,8 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
 
   const take = (request: IncomingMessage): Fault | undefined => {
     for (const fault of armed) {
-      const match = fault.match ?? (fault.kind === 'status' || fault.kind === 'rewrite' ? {} : blobGet);
+      const anyRequest = fault.kind === 'status' || fault.kind === 'rewrite' || fault.kind === 'respond';
+      const match = fault.match ?? (anyRequest ? {} : blobGet);
       if (match.method && match.method !== request.method) continue;
       if (match.path && !match.path.test(request.url ?? '')) continue;
       fault.left -= 1;
@@ -117,6 +125,10 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
       response.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
       response.end(body);
       request.resume();
+      return;
+    }
+    if (fault?.kind === 'respond') {
+      fault.respond(request, response);
       return;
     }
     if (fault?.kind === 'redirect') {
@@ -281,8 +293,10 @@ function describe(request: IncomingMessage, fault: Fault | undefined): ProxiedRe
   return {
     method: request.method ?? 'GET',
     url: request.url ?? '/',
+    receivedAt: Date.now(),
     authorization: request.headers.authorization !== undefined,
     ...(fault && { fault: fault.kind }),
+    ...(fault?.kind === 'status' && { status: fault.status }),
     ...(request.headers.range && { range: request.headers.range }),
   };
 }

@@ -57,7 +57,7 @@ describe('startRegistry', () => {
     const auth = Buffer.from('u:p').toString('base64');
     expect((await get(`${other.url}/v2/`, { authorization: `Basic ${auth}` })).status).toBe(200);
     await other.stop();
-    await expect(get(`${other.url}/v2/`)).rejects.toThrow();
+    await expect(get(`${other.url}/v2/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
 

@@ -17,6 +17,8 @@ export interface LayerSpec {
    * padding and no end blocks.
    */
   umociStyle?: boolean;
+  /** The diff_id the config names for the layer (default: its tar's digest): an inconsistent image. */
+  configDiffId?: string;
 }
 
 export interface BuiltLayer {
@@ -113,7 +115,7 @@ export function buildImage(layers: LayerSpec[], options: { architecture?: string
       architecture: options.architecture ?? 'amd64',
       os: 'linux',
       config: { Env: ['PATH=/usr/bin'] },
-      rootfs: { type: 'layers', diff_ids: built.map((layer) => layer.diffId) },
+      rootfs: { type: 'layers', diff_ids: built.map((layer, i) => layers[i]!.configDiffId ?? layer.diffId) },
     }),
   );
   const configDescriptor: Descriptor = {
