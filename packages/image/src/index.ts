@@ -1,8 +1,9 @@
-export { writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
+export { writeContentAddressedFile, writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
 export { bytesStream } from './bytes-stream.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';
+export { ingestBlob } from './ingest-blob.js';
 export { OciLayout, REF_NAME_ANNOTATION } from './oci-layout.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
 export { type ImageDescription, readImage } from './read-image.js';
