@@ -2,14 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  computeDigest,
-  digestHex,
-  type ImageConfig,
-  type ImageIndex,
-  type ImageManifest,
-  MediaType,
-} from '@concil/oci-spec';
+import { computeDigest, type ImageIndex, type ImageManifest, MediaType } from '@concil/oci-spec';
 import { buildFixtureLayout, buildTar, type FixtureLayout, gzipDeterministic } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copy } from './copy.js';
@@ -18,7 +11,15 @@ import { ImageDirectory } from './image-directory.js';
 import type { LayerTransform } from './layer-transform.js';
 import { OciLayout } from './oci-layout.js';
 import { example } from './readme-transform.example.js';
-import { expectedFixtureTree, readAll, run, streamOf, unpackWithUmoci } from './testing/fixture-image.js';
+import {
+  blobPath,
+  expectedFixtureTree,
+  imageIn,
+  readAll,
+  run,
+  streamOf,
+  unpackWithUmoci,
+} from './testing/fixture-image.js';
 
 let work: string;
 let single: FixtureLayout;
@@ -99,19 +100,8 @@ function everyLayer(transform: LayerTransform, format?: ImagePlan['format']): Im
   });
 }
 
-async function blob(layoutOrDir: string, digest: string, inLayout = true): Promise<Buffer> {
-  return readFile(
-    inLayout ? join(layoutOrDir, 'blobs', 'sha256', digestHex(digest)) : join(layoutOrDir, digestHex(digest)),
-  );
-}
-
-async function imageIn(
-  layout: string,
-  digest: string,
-): Promise<{ manifest: ImageManifest; config: ImageConfig }> {
-  const manifest = JSON.parse((await blob(layout, digest)).toString()) as ImageManifest;
-  const config = JSON.parse((await blob(layout, manifest.config.digest)).toString()) as ImageConfig;
-  return { manifest, config };
+async function blob(layout: string, digest: string): Promise<Buffer> {
+  return readFile(blobPath(layout, digest));
 }
 
 describe('copy with layer transforms', () => {

@@ -9,7 +9,9 @@ export type ImageErrorCode =
   /** An image edit that does not fit the image (a layer index out of range, used twice). */
   | 'PLAN_INVALID'
   /** A layer whose uncompressed content is not what the image config says. */
-  | 'DIFF_ID_MISMATCH';
+  | 'DIFF_ID_MISMATCH'
+  /** A layer whose bytes are not what its media type says (they do not decompress, or no tar). */
+  | 'LAYER_INVALID';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';

@@ -3,6 +3,7 @@ import { readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { digestHex, type ImageConfig, type ImageManifest } from '@concil/oci-spec';
 import { expectedFixtureRootfs } from '@concil/testkit';
 
 export const run = promisify(execFile);
@@ -60,4 +61,18 @@ export function expectedFixtureTree(platform = 'linux/amd64'): Map<string, strin
     }
   }
   return tree;
+}
+
+export function blobPath(layout: string, digest: string): string {
+  return join(layout, 'blobs', 'sha256', digestHex(digest));
+}
+
+/** The manifest and config of an image in an OCI layout, as written. */
+export async function imageIn(
+  layout: string,
+  digest: string,
+): Promise<{ manifest: ImageManifest; config: ImageConfig }> {
+  const manifest = JSON.parse(await readFile(blobPath(layout, digest), 'utf8')) as ImageManifest;
+  const config = JSON.parse(await readFile(blobPath(layout, manifest.config.digest), 'utf8')) as ImageConfig;
+  return { manifest, config };
 }
