@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { computeDigest } from '@concil/oci-spec';
+import { computeDigest, MediaType } from '@concil/oci-spec';
 import {
   buildFixtureLayout,
   type FixtureLayout,
@@ -121,5 +121,60 @@ describe('concil copy against a real registry, checked by skopeo and umoci', () 
       `docker://${registry.host}/skopeo/oci:nope: tag not found (MANIFEST_UNKNOWN)`,
     );
     await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+async function rawManifest(image: string) {
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', image]);
+  return JSON.parse(stdout);
+}
+
+describe('concil copy --squashfs, --tar-gzip', () => {
+  it('converts a registry image to squashfs, and back to tar+gzip into the registry', async () => {
+    const layout = join(work, 'squashfs');
+    const toSquashfs = await runCli([
+      'copy',
+      '--json',
+      '--squashfs',
+      `docker://${registry.host}/skopeo/v2s2:1`,
+      `oci:${layout}:1`,
+    ]);
+    expect(toSquashfs.stderr).toBe('');
+    expect(toSquashfs.code).toBe(0);
+    expect(JSON.parse(toSquashfs.stdout)).toMatchObject({ layersTransformed: 2 });
+    // A v2s2 manifest cannot carry squashfs layers: the copy is an OCI image.
+    const squashfs = await rawManifest(`oci:${layout}:1`);
+    expect(squashfs.mediaType).toBe(MediaType.ociManifest);
+    expect(squashfs.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      MediaType.ociLayerSquashfs,
+      MediaType.ociLayerSquashfs,
+    ]);
+
+    const back = `docker://${registry.host}/concil/back:1`;
+    const toGzip = await runCli(['copy', '--tar-gzip', `oci:${layout}:1`, back]);
+    expect(toGzip.stderr).toBe('');
+    expect(toGzip.stdout).toMatch(/, 2 layers converted\n$/);
+    const gzip = await rawManifest(back);
+    expect(gzip.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      MediaType.ociLayerGzip,
+      MediaType.ociLayerGzip,
+    ]);
+    const copied = join(work, 'back-oci');
+    await run('skopeo', ['copy', '-q', '--src-tls-verify=false', back, `oci:${copied}:1`]);
+    const bundle = join(work, 'bundle');
+    await run('umoci', ['unpack', '--rootless', '--image', `${copied}:1`, bundle]);
+    expect(await readFile(join(bundle, 'rootfs', 'etc', 'added.txt'), 'utf8')).toBe('added by layer 2\n');
+  });
+
+  it('refuses two conversions at once', async () => {
+    const result = await runCli([
+      'copy',
+      '--tar',
+      '--squashfs',
+      `oci:${single.dir}:latest`,
+      join(work, 'never'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/option '--tar' cannot be used with option '--squashfs'/);
   });
 });

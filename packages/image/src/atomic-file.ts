@@ -4,7 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Descriptor, ensureVerified } from '@concil/oci-spec';
+import { type Descriptor, type Digest, DigestingStream, ensureVerified } from '@concil/oci-spec';
 
 /** A temporary name in the same directory, so the final rename is atomic. */
 export function temporaryPath(finalPath: string): string {
@@ -38,4 +38,24 @@ export async function writeVerifiedFile(
   content: Readable,
 ): Promise<void> {
   await writeFileAtomic(finalPath, ensureVerified(content, desc));
+}
+
+/**
+ * Writes content of unknown digest to `temporary`, hashing it on the way, then renames it to the
+ * path its digest names (on the same file system). On failure nothing stays behind.
+ */
+export async function writeContentAddressedFile(
+  temporary: string,
+  content: Readable,
+  pathOf: (digest: Digest) => string,
+): Promise<{ digest: Digest; size: number }> {
+  const hashing = new DigestingStream();
+  try {
+    await pipeline(content, hashing, createWriteStream(temporary, { highWaterMark: 1 << 20 }));
+    await rename(temporary, pathOf(hashing.digest));
+    return { digest: hashing.digest, size: hashing.size };
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }

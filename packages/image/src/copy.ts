@@ -1,17 +1,30 @@
 import {
   type Descriptor,
   defaultPlatform,
+  fetchBytes,
   fetchManifest,
   fetchVerified,
   layerKindOf,
   type ParsedManifest,
   type Platform,
+  parseImageConfig,
   type ReadOnlyTarget,
   selectPlatform,
   type Target,
 } from '@concil/oci-spec';
 import pLimit from 'p-limit';
 import { bytesStream } from './bytes-stream.js';
+import {
+  checkPlan,
+  type ImageEditor,
+  type ImagePlan,
+  type ImageToEdit,
+  leavesUntouched,
+  type PlannedLayer,
+} from './copy-plan.js';
+import { ingestBlob } from './ingest-blob.js';
+import type { LayerTransform, SourceLayer, TransformedLayer } from './layer-transform.js';
+import { type OutputLayer, rewriteImage, rewriteIndex } from './rewrite-image.js';
 
 export interface CopyOptions {
   /** The tag or digest to copy from the source (targets holding one image ignore it). */
@@ -22,8 +35,13 @@ export interface CopyOptions {
   platform?: Platform;
   /** Copy the whole index with every platform's image. */
   all?: boolean;
-  /** How many blobs move at once. */
+  /** How many blobs move (or layer transforms run) at once. */
   concurrency?: number;
+  /**
+   * Edits each image the copy walks (each platform's, with `all`): its layers passed through or
+   * transformed (converted, filtered, added, merged), its config and manifest rewritten to match.
+   */
+  edit?: ImageEditor;
   onProgress?: (event: CopyProgress) => void;
   signal?: AbortSignal;
 }
@@ -39,6 +57,8 @@ export interface CopyResult {
   blobsSkipped: number;
   blobsMounted: number;
   bytesCopied: number;
+  /** Output layers made by a layer transform (one shared by several images counts once). */
+  layersTransformed: number;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -63,9 +83,17 @@ export async function copy(src: ReadOnlyTarget, dst: Target, options: CopyOption
 }
 
 class CopyRun {
-  readonly counts = { blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, bytesCopied: 0 };
+  readonly counts = {
+    blobsCopied: 0,
+    blobsSkipped: 0,
+    blobsMounted: 0,
+    bytesCopied: 0,
+    layersTransformed: 0,
+  };
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #blobs = new Map<string, Promise<void>>();
+  /** Transform results by (transform, source digests): one per distinct input. */
+  readonly #transforms = new Map<string, Promise<TransformedLayer>>();
   /** Aborted on the first failure, so the other transfers stop instead of running on. */
   readonly #failed = new AbortController();
   readonly #signal: AbortSignal;
@@ -81,32 +109,116 @@ class CopyRun {
       : this.#failed.signal;
   }
 
+  /** Copies a root and everything below it; returns what the destination now holds for it. */
   async copyRoot(root: Descriptor): Promise<Descriptor> {
     const parsed = await fetchManifest(this.src, root, this.#fetchOptions());
-    if (parsed.kind === 'manifest') {
-      await this.copyImage(root, parsed);
-      return bareDescriptor(root);
-    }
+    if (parsed.kind === 'manifest') return this.copyImage(root, parsed);
     if (!this.options.all) {
       const chosen = selectPlatform(parsed.index, this.options.platform ?? defaultPlatform(), this.src.name);
-      await this.copyImage(chosen, await fetchManifest(this.src, chosen, this.#fetchOptions()));
-      return bareDescriptor(chosen);
+      return this.copyImage(chosen, await fetchManifest(this.src, chosen, this.#fetchOptions()));
     }
-    await this.#all(parsed.index.manifests.map((child) => this.copyRoot(child)));
-    await this.pushManifest(root, parsed);
-    return bareDescriptor(root);
+    const children = await this.#all(parsed.index.manifests.map((child) => this.copyRoot(child)));
+    if (children.every((child, i) => child.digest === parsed.index.manifests[i]!.digest)) {
+      await this.pushManifest(root, parsed.bytes);
+      return bareDescriptor(root);
+    }
+    const index = rewriteIndex(parsed.bytes, children);
+    await this.pushManifest(index.descriptor, index.bytes);
+    return index.descriptor;
   }
 
-  async copyImage(desc: Descriptor, parsed: ParsedManifest): Promise<void> {
-    if (parsed.kind !== 'manifest') return;
-    const blobs = [parsed.manifest.config, ...parsed.manifest.layers.filter((layer) => !isForeign(layer))];
-    await this.#all(blobs.map((blob) => this.copyBlob(blob)));
-    await this.pushManifest(desc, parsed);
+  /**
+   * Copies one image: untouched (its blobs, then its manifest byte for byte), or as its edit
+   * plans, each output layer passed through or transformed, then its config and manifest
+   * rewritten around them.
+   */
+  async copyImage(desc: Descriptor, parsed: ParsedManifest): Promise<Descriptor> {
+    if (parsed.kind !== 'manifest') return bareDescriptor(desc);
+    const edit = await this.#planFor(desc, parsed);
+    if (!edit) {
+      const blobs = [parsed.manifest.config, ...parsed.manifest.layers.filter((layer) => !isForeign(layer))];
+      await this.#all(blobs.map((blob) => this.copyBlob(blob)));
+      await this.pushManifest(desc, parsed.bytes);
+      return bareDescriptor(desc);
+    }
+    const { image, plan } = edit;
+    const outputs = await this.#all(plan.layers.map((layer) => this.#outputLayer(image, layer)));
+    const rewritten = rewriteImage(image, plan, outputs, this.src.name);
+    await this.pushManifest(rewritten.config.descriptor, rewritten.config.bytes);
+    await this.pushManifest(rewritten.manifest.descriptor, rewritten.manifest.bytes);
+    return rewritten.manifest.descriptor;
   }
 
-  async pushManifest(desc: Descriptor, parsed: ParsedManifest): Promise<void> {
+  /** Small content (a manifest, an index, a rewritten config) the destination does not have yet. */
+  async pushManifest(desc: Descriptor, bytes: Uint8Array): Promise<void> {
     if (await this.dst.exists(desc)) return;
-    await this.dst.push(bareDescriptor(desc), bytesStream(parsed.bytes), this.#fetchOptions());
+    await this.dst.push(bareDescriptor(desc), bytesStream(bytes), this.#fetchOptions());
+  }
+
+  /** The edit of an image, or undefined when there is none or it changes nothing. */
+  async #planFor(
+    desc: Descriptor,
+    parsed: Extract<ParsedManifest, { kind: 'manifest' }>,
+  ): Promise<{ image: EditedImage; plan: ImagePlan } | undefined> {
+    if (!this.options.edit) return undefined;
+    const configBytes = await fetchBytes(this.src, parsed.manifest.config, this.#fetchOptions());
+    const image: EditedImage = {
+      descriptor: desc,
+      mediaType: parsed.mediaType,
+      manifest: parsed.manifest,
+      config: parseImageConfig(configBytes, parsed.manifest.config.digest),
+      configBytes,
+      manifestBytes: parsed.bytes,
+    };
+    const plan = await this.options.edit(image);
+    if (!plan || leavesUntouched(plan, image)) return undefined;
+    checkPlan(plan, image, this.src.name);
+    return { image, plan };
+  }
+
+  async #outputLayer(image: EditedImage, planned: PlannedLayer): Promise<OutputLayer> {
+    const diffIds = image.config.rootfs.diff_ids;
+    if ('source' in planned) {
+      const descriptor = image.manifest.layers[planned.source]!;
+      if (!isForeign(descriptor)) await this.copyBlob(descriptor);
+      return { descriptor, diffId: diffIds[planned.source]! };
+    }
+    const sources = planned.sources.map((i) => this.#sourceLayer(image.manifest.layers[i]!, diffIds[i]));
+    const key = [planned.transform.id, ...sources.map((source) => source.descriptor.digest)].join('\n');
+    let pending = this.#transforms.get(key);
+    if (!pending) {
+      pending = this.#limit(() => this.#transform(planned.transform, sources));
+      this.#transforms.set(key, pending);
+    }
+    const { descriptor, diffId } = await pending;
+    return { descriptor, diffId };
+  }
+
+  async #transform(transform: LayerTransform, sources: SourceLayer[]): Promise<TransformedLayer> {
+    this.#signal.throwIfAborted();
+    const result = await transform.apply(sources, {
+      ingest: (mediaType, content) => ingestBlob(this.dst, mediaType, content, this.#fetchOptions()),
+      signal: this.#signal,
+    });
+    this.counts.layersTransformed++;
+    for (const { descriptor: desc } of sources)
+      this.options.onProgress?.({ type: 'blob', desc, state: 'done' });
+    return result;
+  }
+
+  /** A source layer for a transform: verified as it is read, its reading shown as progress. */
+  #sourceLayer(descriptor: Descriptor, diffId: string | undefined): SourceLayer {
+    return {
+      descriptor,
+      diffId,
+      open: async () => {
+        const progress = this.options.onProgress;
+        progress?.({ type: 'blob', desc: descriptor, state: 'start' });
+        const content = await fetchVerified(this.src, descriptor, this.#fetchOptions());
+        if (progress) content.onBytes = (bytes) => progress({ type: 'bytes', desc: descriptor, bytes });
+        return content;
+      },
+    };
   }
 
   copyBlob(desc: Descriptor): Promise<void> {
@@ -148,9 +260,9 @@ class CopyRun {
    * Waits for every task; on the first failure the others are aborted, and the error is thrown
    * only once all have stopped, so nothing is still writing when the destination aborts.
    */
-  async #all(tasks: Promise<unknown>[]): Promise<void> {
+  async #all<T>(tasks: Promise<T>[]): Promise<T[]> {
     let first: { error: unknown } | undefined;
-    await Promise.all(
+    const results = await Promise.all(
       tasks.map((task) =>
         task.catch((error: unknown) => {
           first ??= { error };
@@ -159,8 +271,12 @@ class CopyRun {
       ),
     );
     if (first) throw first.error;
+    return results as T[];
   }
 }
+
+/** An image being edited, with the exact bytes of its manifest and config. */
+type EditedImage = ImageToEdit & { configBytes: Uint8Array; manifestBytes: Uint8Array };
 
 /** The descriptor without index-only fields, as a destination records its root. */
 function bareDescriptor(desc: Descriptor): Descriptor {

@@ -5,7 +5,13 @@ export type ImageErrorCode =
   | 'LAYOUT_INVALID'
   | 'DIGEST_INVALID'
   | 'SIZE_INVALID'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  /** An image edit that does not fit the image (a layer index out of range, used twice). */
+  | 'PLAN_INVALID'
+  /** A layer whose uncompressed content is not what the image config says. */
+  | 'DIFF_ID_MISMATCH'
+  /** A layer whose bytes are not what its media type says (they do not decompress, or no tar). */
+  | 'LAYER_INVALID';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';

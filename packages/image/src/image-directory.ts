@@ -10,7 +10,12 @@ import {
   parseManifest,
   type Target,
 } from '@concil/oci-spec';
-import { writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
+import {
+  temporaryPath,
+  writeContentAddressedFile,
+  writeFileAtomic,
+  writeVerifiedFile,
+} from './atomic-file.js';
 import { ImageError } from './errors.js';
 import { hasFileOfSize, openBlobFile } from './read-stream.js';
 
@@ -29,7 +34,7 @@ function instanceManifestName(digest: string): string {
   return `${blobName(digest)}.manifest.json`;
 }
 
-function fileNameFor(desc: Descriptor): string {
+function fileNameFor(desc: Pick<Descriptor, 'mediaType' | 'digest'>): string {
   return isManifestOrIndexMediaType(desc.mediaType)
     ? instanceManifestName(desc.digest)
     : blobName(desc.digest);
@@ -88,6 +93,15 @@ export class ImageDirectory implements Target {
   async push(desc: Descriptor, content: Readable): Promise<void> {
     const staging = await this.#stagingDirectory();
     await writeVerifiedFile(join(staging, fileNameFor(desc)), desc, content);
+  }
+
+  async ingest(mediaType: string, content: Readable): Promise<Descriptor> {
+    const staging = await this.#stagingDirectory();
+    const temporary = temporaryPath(join(staging, 'ingest'));
+    const { digest, size } = await writeContentAddressedFile(temporary, content, (d) =>
+      join(staging, fileNameFor({ mediaType, digest: d })),
+    );
+    return { mediaType, digest, size };
   }
 
   async tag(desc: Descriptor): Promise<void> {

@@ -1,14 +1,20 @@
-export { writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
+export { writeContentAddressedFile, writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
 export { bytesStream } from './bytes-stream.js';
+export { convertLayer, convertLayers } from './convert-layers.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
+export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';
+export { ingestBlob } from './ingest-blob.js';
 export {
   type ImageInspection,
   type InspectedLayer,
   type InspectImageOptions,
   inspectImage,
 } from './inspect-image.js';
+export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encode.js';
+export { openLayerTar } from './layer-tar.js';
+export type { LayerTransform, SourceLayer, TransformContext, TransformedLayer } from './layer-transform.js';
 export { OciLayout, REF_NAME_ANNOTATION } from './oci-layout.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
 export {

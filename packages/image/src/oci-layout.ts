@@ -11,7 +11,12 @@ import {
   type Target,
   validate,
 } from '@concil/oci-spec';
-import { writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
+import {
+  temporaryPath,
+  writeContentAddressedFile,
+  writeFileAtomic,
+  writeVerifiedFile,
+} from './atomic-file.js';
 import { ImageError } from './errors.js';
 import { hasFileOfSize, openBlobFile } from './read-stream.js';
 
@@ -63,6 +68,14 @@ export class OciLayout implements Target {
     const path = this.#blobPath(desc.digest);
     await mkdir(join(path, '..'), { recursive: true });
     await writeVerifiedFile(path, desc, content);
+  }
+
+  async ingest(mediaType: string, content: Readable): Promise<Descriptor> {
+    const directory = join(this.path, 'blobs', 'sha256');
+    await mkdir(directory, { recursive: true });
+    const temporary = temporaryPath(join(directory, 'ingest'));
+    const { digest, size } = await writeContentAddressedFile(temporary, content, (d) => this.#blobPath(d));
+    return { mediaType, digest, size };
   }
 
   async tag(desc: Descriptor, reference = this.reference): Promise<void> {

@@ -23,6 +23,15 @@ export interface Pusher {
   push(desc: Descriptor, content: Readable, options?: FetchOptions): Promise<void>;
 }
 
+/**
+ * Stores content whose digest is known only at its end (a layer transform's output): hashes it
+ * while writing, names it by that digest last, and returns its descriptor. Keeps nothing unless
+ * the content ended without error.
+ */
+export interface Ingester {
+  ingest(mediaType: string, content: Readable, options?: FetchOptions): Promise<Descriptor>;
+}
+
 export interface ExistenceChecker {
   exists(desc: Descriptor): Promise<boolean>;
 }
@@ -48,6 +57,11 @@ export interface Target extends ReadOnlyTarget, Pusher, Tagger {
    * repository mount). Returns false when it cannot, and the caller copies instead.
    */
   mount?(desc: Descriptor, from: ReadOnlyTarget): Promise<boolean>;
+  /**
+   * Takes content of unknown digest (see `Ingester`). Targets without it are served by
+   * `ingestBlob` of `@concil/image`, which spools the content to a temporary file first.
+   */
+  ingest?: Ingester['ingest'];
   /** Makes everything pushed visible at once, after the copy succeeded. */
   commit?(): Promise<void>;
   /** Drops everything staged, after the copy failed: the destination stays as it was. */

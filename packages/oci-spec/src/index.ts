@@ -2,6 +2,7 @@ export type {
   ExistenceChecker,
   Fetcher,
   FetchOptions,
+  Ingester,
   Pusher,
   ReadOnlyTarget,
   Resolver,
@@ -21,6 +22,7 @@ export {
   type ParsedDigest,
   parseDigest,
 } from './digest.js';
+export { DigestingStream } from './digest-stream.js';
 export { OciSpecError, type OciSpecErrorCode } from './errors.js';
 export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
 export {

@@ -11,6 +11,7 @@ import {
 } from './auth/credentials.js';
 import { type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
 import { deleteByDigest } from './delete.js';
+import { ingestBlob } from './ingest.js';
 import { type FetchedManifest, getManifest, headManifest, putManifest } from './manifests.js';
 import {
   addToReferrersTagIndex,
@@ -179,6 +180,18 @@ export class RegistryClient {
       }),
       ...options,
     });
+  }
+
+  /**
+   * Uploads content whose digest is known only at its end (POST, one streamed PATCH, PUT with
+   * the digest computed on the way); returns that digest and the size.
+   */
+  ingestBlob(
+    repository: string,
+    content: Readable,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ digest: Digest; size: number }> {
+    return ingestBlob(this.#session, repository, content, options);
   }
 
   /** Mounts a blob from another repository of this registry; false when the registry would not. */

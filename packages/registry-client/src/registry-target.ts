@@ -79,6 +79,26 @@ export class RegistryTarget implements Target {
     this.#remember(desc.digest, bytes, desc.mediaType);
   }
 
+  /**
+   * Content of unknown digest: a blob as a streamed upload whose digest comes with the final PUT;
+   * a manifest (small) read whole, hashed, and put under its digest.
+   */
+  async ingest(mediaType: string, content: Readable, options: FetchOptions = {}): Promise<Descriptor> {
+    if (isManifestOrIndexMediaType(mediaType)) {
+      const bytes = await readManifestStream(
+        content,
+        undefined,
+        referenceText(this.registry, this.repository),
+      );
+      const desc: Descriptor = { mediaType, digest: computeDigest(bytes), size: bytes.byteLength };
+      await this.push(desc, Readable.from([bytes]));
+      return desc;
+    }
+    const signal = options.signal ? { signal: options.signal } : {};
+    const { digest, size } = await this.client.ingestBlob(this.repository, content, signal);
+    return { mediaType, digest, size };
+  }
+
   async resolve(reference?: string): Promise<Descriptor> {
     const ref = reference ?? this.defaultReference;
     const desc = await this.client.headManifest(this.repository, ref);
@@ -136,40 +156,38 @@ export class RegistryTarget implements Target {
   }
 }
 
+/** The bytes of a manifest stream, bounded, and checked against its descriptor when there is one. */
 async function readManifestStream(
   content: Readable,
-  desc: Descriptor,
+  desc: Descriptor | undefined,
   reference: string,
 ): Promise<Uint8Array> {
-  if (desc.size > MAX_MANIFEST_BYTES) {
+  const limit = desc?.size ?? MAX_MANIFEST_BYTES;
+  if (limit > MAX_MANIFEST_BYTES) {
     content.destroy();
-    throw new RegistryError(
-      'MANIFEST_INVALID',
-      `${reference}: a manifest of ${desc.size} bytes is too large`,
-      {
-        reference,
-      },
-    );
+    throw new RegistryError('MANIFEST_INVALID', `${reference}: a manifest of ${limit} bytes is too large`, {
+      reference,
+    });
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of content) {
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
     size += buffer.length;
-    if (size > desc.size) {
+    if (size > limit) {
       content.destroy();
       throw new RegistryError(
         'SIZE_INVALID',
-        `${reference}: the manifest is larger than its descriptor says`,
-        {
-          reference,
-        },
+        desc
+          ? `${reference}: the manifest is larger than its descriptor says`
+          : `${reference}: a manifest of more than ${limit} bytes is too large`,
+        { reference },
       );
     }
     chunks.push(buffer);
   }
   const bytes = Buffer.concat(chunks);
-  if (bytes.length !== desc.size || computeDigest(bytes) !== desc.digest) {
+  if (desc && (bytes.length !== desc.size || computeDigest(bytes) !== desc.digest)) {
     throw new RegistryError(
       'DIGEST_INVALID',
       `${reference}: the manifest bytes do not match their descriptor`,

@@ -21,7 +21,7 @@ export interface UploadOptions {
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 export const DEFAULT_CHUNKED_THRESHOLD = 64 * 1024 * 1024;
 
-function uploadContext(session: RegistrySession, repository: string, digest: string) {
+function uploadContext(session: RegistrySession, repository: string, digest: string | undefined) {
   return {
     reference: referenceText(session.registry, repository, digest),
     registry: session.registry,
@@ -29,7 +29,7 @@ function uploadContext(session: RegistrySession, repository: string, digest: str
   };
 }
 
-function locationOf(response: RegistryResponse, reference: string): URL {
+export function locationOf(response: RegistryResponse, reference: string): URL {
   const location = header(response, 'location');
   if (!location) {
     throw new RegistryError('PROTOCOL', `${reference}: the registry started an upload without a Location`, {
@@ -40,16 +40,19 @@ function locationOf(response: RegistryResponse, reference: string): URL {
   return new URL(location, response.url);
 }
 
-/** POST an upload session, or a mount when `from` is given: a 201 means the blob is already there. */
-async function startUpload(
+/**
+ * POST an upload session, or a mount when `from` is given: a 201 means the blob is already there.
+ * `digest` is undefined for content whose digest is known only at its end.
+ */
+export async function startUpload(
   session: RegistrySession,
   repository: string,
-  digest: string,
+  digest: string | undefined,
   from: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ mounted: true } | { mounted: false; location: URL }> {
   const ctx = uploadContext(session, repository, digest);
-  const query = from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
+  const query = from && digest ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
   const response = await session.send({
     method: 'POST',
     path: repositoryPath(repository, `blobs/uploads/${query}`),
@@ -65,7 +68,11 @@ async function startUpload(
   return { mounted: false, location: locationOf(response, ctx.reference) };
 }
 
-async function cancelUpload(session: RegistrySession, repository: string, location: URL): Promise<void> {
+export async function cancelUpload(
+  session: RegistrySession,
+  repository: string,
+  location: URL,
+): Promise<void> {
   try {
     const response = await session.send({
       method: 'DELETE',

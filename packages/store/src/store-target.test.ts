@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { copy, OciLayout } from '@concil/image';
+import { computeDigest, MediaType } from '@concil/oci-spec';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openStore } from './store.js';
 import { buildImage, randomFile } from './testing/fixtures.js';
@@ -37,5 +38,29 @@ it('is a target of the copy engine: an OCI layout copied in is a cached image', 
     dstReference: 'registry.example.com/team/app:v1',
   });
   expect(again.blobsCopied).toBe(0);
+  expect((await store.verify()).problems).toEqual([]);
+});
+
+it('ingests content of unknown digest: hashed in tmp/, renamed in under its digest', async () => {
+  const store = await openStore({ config: configOf(join(dir, 'ingest-cache')) });
+  const target = store.target();
+  const bytes = Buffer.alloc(2 << 20, 3);
+  const desc = await target.ingest(MediaType.ociLayerTar, Readable.from([bytes]));
+  expect(desc).toEqual({
+    mediaType: MediaType.ociLayerTar,
+    digest: computeDigest(bytes),
+    size: bytes.length,
+  });
+  expect(await store.hasBlob(desc)).toBe(true);
+  expect((await readFile(store.layout.blobPath(desc.digest))).equals(bytes)).toBe(true);
+
+  const broken = Readable.from(
+    (async function* () {
+      yield bytes.subarray(0, 1000);
+      throw new Error('the transform broke');
+    })(),
+  );
+  await expect(target.ingest(MediaType.ociLayerTar, broken)).rejects.toThrow(/broke/);
+  expect(await readdir(store.layout.tmpDir)).toEqual([]);
   expect((await store.verify()).problems).toEqual([]);
 });

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { writeContentAddressedFile } from '@concil/image';
 import {
   type Descriptor,
   ensureVerified,
@@ -120,6 +121,20 @@ export class StoreTarget implements Target {
       this.#held.delete(desc.digest);
       await release?.();
     }
+  }
+
+  /**
+   * Content of unknown digest (a layer transform's output): written to `tmp/` while hashed, then
+   * renamed in under that digest. Another process writing the same blob meanwhile writes the same
+   * bytes, so whichever rename comes last changes nothing.
+   */
+  async ingest(mediaType: string, content: Readable, options?: FetchOptions): Promise<Descriptor> {
+    options?.signal?.throwIfAborted();
+    const layout = this.#store.layout;
+    const written = await writeContentAddressedFile(temporaryPath(layout.tmpDir, 'blob'), content, (digest) =>
+      layout.blobPath(digest),
+    );
+    return { mediaType, ...written };
   }
 
   async resolve(reference?: string): Promise<Descriptor> {

@@ -1,11 +1,20 @@
 import type { OpenTargetOptions } from '@concil/image';
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { formatBytes } from '../format.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
+
+/** The conversion flags and the layer format each asks for. */
+const conversions = {
+  tar: { flag: '--tar', to: 'none', what: 'an uncompressed tar' },
+  tarGzip: { flag: '--tar-gzip', to: 'gzip', what: 'a gzip-compressed tar' },
+  tarZstd: { flag: '--tar-zstd', to: 'zstd', what: 'a zstd-compressed tar' },
+  squashfs: { flag: '--squashfs', to: 'squashfs', what: 'squashfs (zstd level 10)' },
+} as const;
+type Conversion = keyof typeof conversions;
 
 export function registerCopy(program: Command): void {
   const command = program
@@ -23,14 +32,26 @@ export function registerCopy(program: Command): void {
     .option('--no-cache', 'always read a registry source from the registry, not from the local cache')
     .option('--src-creds <user:pass>', 'credentials for the source registry')
     .option('--dest-creds <user:pass>', 'credentials for the destination registry');
+  for (const [name, { flag, what }] of Object.entries(conversions)) {
+    const others = Object.keys(conversions).filter((other) => other !== name);
+    command.addOption(new Option(flag, `convert every layer to ${what}`).conflicts(others));
+  }
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  convert to squashfs:  concil copy --squashfs docker://registry.example.com/app:1 oci:app-squashfs:1
+  and back to tar+gzip: concil copy --tar-gzip oci:app-squashfs:1 docker://registry.example.com/app:1-tar`,
+  );
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [{ copy, openTarget }, { parsePlatform }] = await Promise.all([
+    const [{ convertLayers, copy, openTarget }, { parsePlatform }] = await Promise.all([
       import('@concil/image'),
       import('@concil/oci-spec'),
     ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const srcOptions = await locationOptions(source, options, options.srcCreds);
     const openSource = () => openTarget(source, srcOptions);
+    const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
     const src =
       (options.cache &&
         (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
@@ -42,6 +63,7 @@ export function registerCopy(program: Command): void {
         ...(platform && { platform }),
         all: options.all === true,
         concurrency: options.concurrency,
+        ...(conversion && { edit: convertLayers(conversions[conversion].to) }),
         ...(progress.onProgress && { onProgress: progress.onProgress }),
       });
       progress.stop();
@@ -50,7 +72,8 @@ export function registerCopy(program: Command): void {
       } else {
         process.stdout.write(
           `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
-            `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}\n`,
+            `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
+            `${result.layersTransformed ? `, ${result.layersTransformed} layers converted` : ''}\n`,
         );
       }
     } finally {

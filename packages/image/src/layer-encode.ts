@@ -1,0 +1,100 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { constants, createGzip, createZstdCompress } from 'node:zlib';
+import { DigestingStream, type LayerCompression, layerMediaType } from '@concil/oci-spec';
+import { type CompressorName, createSquashfs } from '@concil/squashfs';
+import type { TransformContext, TransformedLayer } from './layer-transform.js';
+
+export interface LayerEncoding {
+  /** gzip level, 1–9; zlib's 6 by default. */
+  gzipLevel?: number;
+  /** zstd level, 1–22; 3 by default, as zstd's own tool. */
+  zstdLevel?: number;
+  /** The squashfs compressor and its level: zstd at level 10 by default, concil's choice. */
+  squashfs?: { compressor?: CompressorName; level?: number };
+}
+
+export const DEFAULT_ENCODING = {
+  gzipLevel: 6,
+  zstdLevel: 3,
+  squashfs: { compressor: 'zstd' as CompressorName, level: 10 },
+};
+
+/** The settings that make an encoding's bytes: part of a conversion's transform id. */
+export function encodingSettings(compression: LayerCompression, encoding: LayerEncoding = {}): string {
+  switch (compression) {
+    case 'none':
+      return '';
+    case 'gzip':
+      return String(encoding.gzipLevel ?? DEFAULT_ENCODING.gzipLevel);
+    case 'zstd':
+      return String(encoding.zstdLevel ?? DEFAULT_ENCODING.zstdLevel);
+    case 'squashfs': {
+      const { compressor, level } = { ...DEFAULT_ENCODING.squashfs, ...encoding.squashfs };
+      return `${compressor}:${level ?? ''}`;
+    }
+  }
+}
+
+/**
+ * Encodes an uncompressed tar stream as a layer of `compression` and stores it through `ingest`;
+ * the diff_id is computed on the way: the tar's digest, or, by concil's convention for squashfs,
+ * the blob's own digest. A squashfs image is built in a temporary file first (the format is
+ * written out of order), then ingested.
+ */
+export async function encodeLayer(
+  tar: Readable,
+  compression: LayerCompression,
+  { ingest }: Pick<TransformContext, 'ingest'>,
+  encoding: LayerEncoding = {},
+): Promise<TransformedLayer> {
+  const mediaType = layerMediaType({ compression, encrypted: false, nondistributable: false });
+  if (compression === 'squashfs') return encodeSquashfs(tar, mediaType, ingest, encoding);
+  if (compression === 'none') {
+    const descriptor = await ingest(mediaType, tar);
+    return { descriptor, diffId: descriptor.digest };
+  }
+  const hashing = new DigestingStream();
+  const encoder =
+    compression === 'gzip'
+      ? createGzip({ level: encoding.gzipLevel ?? DEFAULT_ENCODING.gzipLevel, chunkSize: 1 << 18 })
+      : createZstdCompress({
+          chunkSize: 1 << 18,
+          params: { [constants.ZSTD_c_compressionLevel]: encoding.zstdLevel ?? DEFAULT_ENCODING.zstdLevel },
+        });
+  // Errors end up on the encoder, which `ingest` reads; the callback has nothing to add.
+  const descriptor = await ingest(
+    mediaType,
+    pipeline(tar, hashing, encoder, () => {}),
+  );
+  return { descriptor, diffId: hashing.digest };
+}
+
+async function encodeSquashfs(
+  tar: Readable,
+  mediaType: string,
+  ingest: TransformContext['ingest'],
+  encoding: LayerEncoding,
+): Promise<TransformedLayer> {
+  const spool = await mkdtemp(join(tmpdir(), 'concil-squashfs-'));
+  try {
+    const path = join(spool, 'layer.squashfs');
+    await createSquashfs(tar.iterator({ destroyOnReturn: false }), path, {
+      ...DEFAULT_ENCODING.squashfs,
+      ...encoding.squashfs,
+    });
+    // The writer stops at the tar's end blocks: what follows is read too, so that the source is
+    // verified to its last byte (and its diff_id checked) before the image is kept.
+    tar.resume();
+    await finished(tar);
+    const descriptor = await ingest(mediaType, createReadStream(path, { highWaterMark: 1 << 20 }));
+    return { descriptor, diffId: descriptor.digest };
+  } finally {
+    tar.destroy();
+    await rm(spool, { recursive: true, force: true });
+  }
+}

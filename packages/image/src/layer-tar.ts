@@ -1,0 +1,106 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addAbortSignal, pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { Digester, layerKindOf } from '@concil/oci-spec';
+import { squashfsToTar } from '@concil/squashfs';
+import { ImageError } from './errors.js';
+import type { SourceLayer } from './layer-transform.js';
+
+/** zlib's default 16 KiB output chunks cost a callback each; 256 KiB ones do not. */
+const DECOMPRESSED_CHUNK = 1 << 18;
+
+/**
+ * A source layer as an uncompressed tar stream, whatever its kind: tar, tar+gzip and tar+zstd
+ * decompressed as they are read, the tar's digest checked against the config's diff_id at its
+ * end; squashfs spooled to a temporary file and read back as a tar by `@concil/squashfs` (its
+ * diff_id is its blob's digest, which the verified read checks). Encrypted layers are refused.
+ */
+export async function openLayerTar(source: SourceLayer, signal?: AbortSignal): Promise<Readable> {
+  const { mediaType, digest } = source.descriptor;
+  const kind = layerKindOf(mediaType);
+  if (!kind || kind.encrypted) {
+    throw new ImageError(
+      'UNSUPPORTED',
+      `layer ${digest} is ${mediaType}: ${kind ? 'decrypt it first' : 'not a layer type concil reads as a tar'}`,
+      digest,
+    );
+  }
+  const blob = await source.open();
+  if (signal) addAbortSignal(signal, blob);
+  if (kind.compression === 'squashfs') return squashfsAsTar(blob, signal);
+  const tar = new LayerTarStream(source);
+  const decompressor =
+    kind.compression === 'gzip'
+      ? createGunzip({ chunkSize: DECOMPRESSED_CHUNK })
+      : kind.compression === 'zstd'
+        ? createZstdDecompress({ chunkSize: DECOMPRESSED_CHUNK })
+        : undefined;
+  if (!decompressor) return pipeline(blob, tar, () => {});
+  // Listening before `pipeline` does, the error that names the layer is the one `tar` keeps.
+  decompressor.once('error', (error) => {
+    tar.destroy(
+      new ImageError(
+        'LAYER_INVALID',
+        `layer ${digest} does not decompress as ${mediaType}: ${error.message}`,
+        digest,
+        {
+          cause: error,
+        },
+      ),
+    );
+  });
+  // Errors end up on `tar`, whose reader reports them; the callback has nothing to add.
+  return pipeline(blob, decompressor, tar, () => {});
+}
+
+/** The end of a layer's tar pipeline: hashes the tar, fails at its end unless it is the diff_id. */
+class LayerTarStream extends Transform {
+  readonly #digester = new Digester('sha256');
+  readonly #source: SourceLayer;
+
+  constructor(source: SourceLayer) {
+    super({ highWaterMark: 1 << 20 });
+    this.#source = source;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#digester.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = this.#digester.digest();
+    const { diffId, descriptor } = this.#source;
+    if (diffId === undefined || actual === diffId) {
+      callback();
+      return;
+    }
+    callback(
+      new ImageError(
+        'DIFF_ID_MISMATCH',
+        `layer ${descriptor.digest} unpacks to a tar with digest ${actual}, but the image config says ${diffId}: the image is inconsistent; nothing was kept`,
+        descriptor.digest,
+      ),
+    );
+  }
+}
+
+/** squashfs is read by random access: the verified blob goes to a temporary file first. */
+async function squashfsAsTar(blob: Readable, signal: AbortSignal | undefined): Promise<Readable> {
+  const spool = await mkdtemp(join(tmpdir(), 'concil-squashfs-'));
+  const path = join(spool, 'layer.squashfs');
+  try {
+    await pipelineAsync(blob, createWriteStream(path, { highWaterMark: 1 << 20 }));
+  } catch (error) {
+    await rm(spool, { recursive: true, force: true });
+    throw error;
+  }
+  const tar = squashfsToTar(path);
+  if (signal) addAbortSignal(signal, tar);
+  tar.on('close', () => void rm(spool, { recursive: true, force: true }));
+  return tar;
+}

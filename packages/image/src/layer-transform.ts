@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor, Digest } from '@concil/oci-spec';
+
+/**
+ * A layer transform makes one output layer from zero, one or several source layers: a new layer
+ * from a directory or file (zero), a conversion, a filter, encryption or decryption (one), a
+ * merge (several). It reads verified source streams, stores its new blob through `ingest` (its
+ * digest is known only at its end) and reports the diff_id the new config records for it.
+ */
+export interface LayerTransform {
+  /**
+   * What the transform does, with every option that changes its output (`convert:squashfs:zstd:10`).
+   * Results are shared by (source digests, id): a layer that several platforms of an index share
+   * is transformed once.
+   */
+  readonly id: string;
+  apply(sources: readonly SourceLayer[], context: TransformContext): Promise<TransformedLayer>;
+}
+
+/** A layer of the source image, as a transform sees it. */
+export interface SourceLayer {
+  /** Its descriptor in the source manifest (media type, digest, size, annotations). */
+  readonly descriptor: Descriptor;
+  /** What the source config's `rootfs.diff_ids` holds for it. */
+  readonly diffId: string | undefined;
+  /** Its bytes, verified against the descriptor as they are read; each call opens a new stream. */
+  open(): Promise<Readable>;
+}
+
+export interface TransformContext {
+  /** Stores the new blob in the destination, hashed while it is written; returns its descriptor. */
+  ingest(mediaType: string, content: Readable): Promise<Descriptor>;
+  /** Aborted when the copy fails elsewhere or is cancelled: stop and let the error through. */
+  readonly signal: AbortSignal;
+}
+
+export interface TransformedLayer {
+  /** The new blob as ingested, with any annotations the transform gives it. */
+  descriptor: Descriptor;
+  /**
+   * What the new config's `rootfs.diff_ids` holds for it: the digest of its uncompressed tar, or,
+   * by concil's convention for squashfs and encrypted layers, the blob's own digest.
+   */
+  diffId: Digest;
+}

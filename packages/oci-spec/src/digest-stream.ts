@@ -1,0 +1,40 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { type Digest, type DigestAlgorithm, Digester } from './digest.js';
+import { OciSpecError } from './errors.js';
+
+/**
+ * A pass-through that hashes every byte, for content whose digest is known only at its end (a
+ * transform's output, an uncompressed layer): `digest` and `size` once the stream has ended.
+ */
+export class DigestingStream extends Transform {
+  readonly #digester: Digester;
+  #digest: Digest | undefined;
+
+  constructor(algorithm: DigestAlgorithm = 'sha256') {
+    super({ highWaterMark: 1 << 20 });
+    this.#digester = new Digester(algorithm);
+  }
+
+  /** Bytes that passed so far. */
+  get size(): number {
+    return this.#digester.size;
+  }
+
+  /** The digest of everything that passed; asking before the end is a mistake of the caller. */
+  get digest(): Digest {
+    if (!this.#digest) {
+      throw new OciSpecError('UNSUPPORTED', 'the digest of a stream is known only once it has ended');
+    }
+    return this.#digest;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#digester.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#digest = this.#digester.digest();
+    callback();
+  }
+}
