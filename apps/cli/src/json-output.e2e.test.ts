@@ -51,6 +51,7 @@ describe('--json prints the documented shape', () => {
         'blobsSkipped',
         'blobsMounted',
         'bytesCopied',
+        'layersTransformed',
       ].sort(),
     );
     expect(keysOf(await json(['list', dir]))).toEqual(['descriptor', 'manifest', 'config'].sort());
