@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOf } from '@concil/oci-spec';
-import type { AuthEntry } from '@concil/registry-client';
+import { type AuthEntry, concilConfigPath } from '@concil/registry-client';
 import { z } from 'zod';
 import { StoreError } from './errors.js';
 
@@ -96,9 +96,7 @@ const knownKeys = new Set(Object.keys(configFileSchema.shape));
 
 /** Where the configuration is read from: `$CONCIL_CONFIG`, else `~/.concil/config.json`. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.CONCIL_CONFIG;
-  if (fromEnv) return resolve(expandHome(fromEnv, env));
-  return join(homeOf(env), '.concil', 'config.json');
+  return concilConfigPath({ env, homeDir: homeOf(env) });
 }
 
 /** Reads and validates the configuration; defaults when the file is absent. */

@@ -69,6 +69,20 @@ describe('concil config auths', () => {
     });
   });
 
+  it('expands a leading ~ in CONCIL_CONFIG to the home directory, as the store does', async () => {
+    await writeJson(join(dir, 'tilde-home', 'conf', 'concil.json'), {
+      auths: { 'reg.example': { auth: b64('tilde-user:tilde-pass') } },
+    });
+    const provider = concilConfigCredentials({
+      homeDir: join(dir, 'tilde-home'),
+      env: { CONCIL_CONFIG: '~/conf/concil.json' },
+    });
+    expect(await provider({ registry: 'reg.example', repository: 'a' })).toEqual({
+      username: 'tilde-user',
+      password: 'tilde-pass',
+    });
+  });
+
   it('reads a file the Python concil wrote: base64 strings, host keys without the port', async () => {
     const path = await writeJson(join(dir, 'python', 'config.json'), {
       auths: { 'registry.example': b64('user:pass'), 'registry.example/team/*': b64('team:pw') },
