@@ -1,0 +1,28 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, type ProxiedImage, startProxiedImage, USER } from './test/proxied-image.js';
+import { runInTerminal } from './test/run-in-terminal.js';
+
+let setup: ProxiedImage;
+let image: string;
+
+beforeAll(async () => {
+  setup = await startProxiedImage('oci');
+  image = `docker://${setup.registry.host}/app:1`;
+}, 120_000);
+
+afterAll(() => setup?.stop());
+
+const login = [
+  { when: /Username for 127\.0\.0\.1:\d+: /, type: `${USER}\r` },
+  { when: new RegExp(`Password for ${USER}@127\\.0\\.0\\.1:\\d+: `), type: `${PASSWORD}\r` },
+];
+
+describe('concil on a terminal, with a registry that wants a password no file has', () => {
+  it('asks for the username and a hidden password, then lists the image', async () => {
+    const { code, screen } = await runInTerminal(['list', image], login);
+    expect(code).toBe(0);
+    expect(screen).toMatch(/Username for 127\.0\.0\.1:\d+: tester/);
+    expect(screen).toMatch(/^os: +linux\r?$/m);
+    expect(screen).not.toContain(PASSWORD);
+  });
+});
