@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, type ProxiedImage, startProxiedImage, USER } from './test/proxied-image.js';
 import { runInTerminal } from './test/run-in-terminal.js';
@@ -24,5 +26,17 @@ describe('concil on a terminal, with a registry that wants a password no file ha
     expect(screen).toMatch(/Username for 127\.0\.0\.1:\d+: tester/);
     expect(screen).toMatch(/^os: +linux\r?$/m);
     expect(screen).not.toContain(PASSWORD);
+  });
+
+  it('asks once and shows the progress of a copy in sensible units', async () => {
+    const dir = join(setup.work, 'copied');
+    const { code, screen } = await runInTerminal(['copy', image, dir], login);
+    expect(code).toBe(0);
+    expect(screen.match(/Username for/g)).toHaveLength(1);
+    expect(screen).not.toContain(PASSWORD);
+    // The fixture's blobs are a few hundred bytes each: shown in bytes, never as "0/0 MB".
+    expect(screen).toMatch(/100% \| 876 B\/876 B/);
+    expect(screen).not.toMatch(/\b0\/0 MB/);
+    expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).layers).toHaveLength(2);
   });
 });
