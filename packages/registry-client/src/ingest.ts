@@ -29,7 +29,7 @@ export async function ingestBlob(
   // from being reported as unhandled before the first read.
   hashing.on('error', () => {});
   try {
-    const started = await startUpload(session, repository, undefined, undefined, options.signal);
+    const started = await startUpload(session, repository, undefined, undefined, options);
     if (started.mounted)
       throw new RegistryError('PROTOCOL', `${reference}: the registry mounted a blob nobody named`, {
         reference,
