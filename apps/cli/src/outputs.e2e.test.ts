@@ -1,16 +1,11 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  buildFixtureLayout,
-  type FixtureLayout,
-  pushFixture,
-  startRegistry,
-  type TestRegistry,
-} from '@concil/testkit';
+import { type FixtureLayout, startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FixtureRegistry, startFixtureRegistry } from './test/fixture-registry.js';
 import { runCli } from './test/run-cli.js';
 
+let setup: FixtureRegistry;
 let registry: TestRegistry;
 let locked: TestRegistry;
 let work: string;
@@ -19,20 +14,13 @@ let single: string;
 let index: string;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'concil-e2e-'));
-  [registry, locked] = await Promise.all([startRegistry(), startRegistry({ auth: 'basic' })]);
-  const layout = await buildFixtureLayout(join(work, 'single'));
-  multi = await buildFixtureLayout(join(work, 'multi'), { platforms: ['linux/amd64', 'linux/arm64'] });
+  [setup, locked] = await Promise.all([startFixtureRegistry(), startRegistry({ auth: 'basic' })]);
+  ({ registry, work, multi } = setup);
   single = `docker://${registry.host}/skopeo/oci:1`;
   index = `docker://${registry.host}/skopeo/index:1`;
-  await pushFixture(layout.dir, `${registry.host}/skopeo/oci:1`, { format: 'oci' });
-  await pushFixture(multi.dir, `${registry.host}/skopeo/index:1`, { format: 'index' });
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all([registry?.stop(), locked?.stop()]);
-  await rm(work, { recursive: true, force: true });
-});
+afterAll(() => Promise.all([setup?.stop(), locked?.stop()]));
 
 describe('what concil prints says what happened', () => {
   it('prints its version', async () => {
