@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FixtureLayout, startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,23 @@ describe('what concil prints says what happened', () => {
         `^concil: ${locked.host} requires authentication for docker://${locked.host}/team/app:3 \\(while asking for blob sha256:[0-9a-f]{64}\\); .* \\[UNAUTHORIZED\\]\\n$`,
       ),
     );
+  });
+
+  it('cache ls leaves what a killed pull left, for cache gc to remove and count', async () => {
+    const config = join(work, 'cache-config.json');
+    await writeFile(config, JSON.stringify({ cache_dir: join(work, 'cache') }));
+    const env = { CONCIL_CONFIG: config };
+    expect((await runCli(['cache', 'ls'], env)).code).toBe(0);
+    const leftover = join(work, 'cache', 'store', 'tmp', '999999999-abcdef.blob');
+    await mkdir(join(leftover, '..'), { recursive: true });
+    await writeFile(leftover, 'partial');
+    expect((await runCli(['cache', 'ls'], env)).stdout).toMatch(/holds no image/);
+    expect(await runCli(['cache', 'gc'], env)).toEqual({
+      code: 0,
+      stdout: 'removed 1 files, freed 7 B\n',
+      stderr: '',
+    });
+    await expect(stat(leftover)).rejects.toThrow(/ENOENT/);
   });
 });
 
