@@ -83,6 +83,18 @@ describe('what concil prints says what happened', () => {
     );
   });
 
+  it('suggests docker:// for a source that is a bare word and no path on disk', async () => {
+    const dir = join(work, 'from-a-word');
+    const result = await runCli(['copy', 'alpine', dir]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'concil: dir:alpine: no such directory; for the image alpine in a registry, write docker://alpine [NOT_FOUND]\n',
+    });
+    await expect(stat(dir)).rejects.toThrow(/ENOENT/);
+  });
+
   it('cache ls leaves what a killed pull left, for cache gc to remove and count', async () => {
     const config = join(work, 'cache-config.json');
     await writeFile(config, JSON.stringify({ cache_dir: join(work, 'cache') }));
