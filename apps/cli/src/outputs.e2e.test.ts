@@ -137,6 +137,14 @@ describe('a failed --json command prints a JSON error object on stdout', () => {
     expect(error.message).toContain(missing);
   });
 
+  it('names the path of a squashfs image that is not there', async () => {
+    const missing = join(work, 'missing.sqfs');
+    const result = await runCli(['squashfs', 'ls', '--json', missing]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'NOT_FOUND', path: missing });
+  });
+
   it('reports a usage error as one too', async () => {
     const result = await runCli([
       'copy',
