@@ -44,6 +44,11 @@ export class RegistryTarget implements Target {
     return this.client.registry;
   }
 
+  /** `docker://host/repo`: the repository, without the tag or digest that `name` carries. */
+  get repositoryName(): string {
+    return referenceText(this.client.registry, this.repository);
+  }
+
   async fetch(desc: Descriptor, options: FetchOptions = {}): Promise<Readable> {
     if (isManifestOrIndexMediaType(desc.mediaType)) {
       const recent = this.#recent.get(desc.digest);
