@@ -60,11 +60,23 @@ function parseCreds(text: string): Credentials {
   return colon < 0 ? { username: text } : { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+const answers = new Map<string, Promise<Credentials | undefined>>();
+
 /**
- * Asks on the terminal, the password without echo. `read` (npm's own, pure JS) is loaded only
- * when a registry actually asks for credentials that no file has.
+ * Asks on the terminal, the password without echo, once per registry however many targets of
+ * the command reach it (a copy between two repositories of one registry). `read` (npm's own, pure
+ * JS) is loaded only when a registry actually asks for credentials that no file has.
  */
-export const promptForCredentials: CredentialPrompt = async ({ registry }) => {
+export const promptForCredentials: CredentialPrompt = (request) => {
+  let answer = answers.get(request.registry);
+  if (!answer) {
+    answer = ask(request);
+    answers.set(request.registry, answer);
+  }
+  return answer;
+};
+
+const ask: CredentialPrompt = async ({ registry }) => {
   const { read } = await import('read');
   const terminal = { input: process.stdin, output: process.stderr };
   const username = await read({ ...terminal, prompt: `Username for ${registry}:` });

@@ -39,4 +39,12 @@ describe('concil on a terminal, with a registry that wants a password no file ha
     expect(screen).not.toMatch(/\b0\/0 MB/);
     expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).layers).toHaveLength(2);
   });
+
+  it('asks once for a copy between two repositories of that registry', async () => {
+    const destination = `docker://${setup.registry.host}/copied:2`;
+    const { code, screen } = await runInTerminal(['copy', '--no-cache', image, destination], login);
+    expect(code).toBe(0);
+    expect(screen.match(/Username for/g)).toHaveLength(1);
+    expect(screen).toContain(`to ${destination}: 0 blobs`);
+  });
 });

@@ -43,6 +43,9 @@ export async function runInTerminal(
       child.stdin.write(next.type);
     }
   });
+  // A prompt nobody answers would wait for ever: end the terminal (its command gets SIGHUP).
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const code = await new Promise<number>((resolve) => child.on('close', (status) => resolve(status ?? 1)));
+  clearTimeout(timer);
   return { code, screen: stripVTControlCharacters(screen) };
 }
