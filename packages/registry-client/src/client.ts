@@ -193,7 +193,7 @@ export class RegistryClient {
   ingestBlob(
     repository: string,
     content: Readable,
-    options: { signal?: AbortSignal } = {},
+    options: BlobRequestOptions = {},
   ): Promise<{ digest: Digest; size: number }> {
     return ingestBlob(this.#session, repository, content, options);
   }

@@ -98,8 +98,10 @@ export class RegistryTarget implements Target {
       await this.push(desc, Readable.from([bytes]));
       return desc;
     }
-    const signal = options.signal ? { signal: options.signal } : {};
-    const { digest, size } = await this.client.ingestBlob(this.repository, content, signal);
+    const { digest, size } = await this.client.ingestBlob(this.repository, content, {
+      ...(options.signal && { signal: options.signal }),
+      image: this.name,
+    });
     return { mediaType, digest, size };
   }
 
