@@ -1,39 +1,26 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { computeDigest, MediaType } from '@concil/oci-spec';
-import {
-  buildFixtureLayout,
-  type FixtureLayout,
-  pushFixture,
-  startRegistry,
-  type TestRegistry,
-} from '@concil/testkit';
+import type { FixtureLayout, TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FixtureRegistry, startFixtureRegistry } from './test/fixture-registry.js';
 import { runCli } from './test/run-cli.js';
 
 const run = promisify(execFile);
+let setup: FixtureRegistry;
 let registry: TestRegistry;
 let work: string;
 let single: FixtureLayout;
 let multi: FixtureLayout;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'concil-e2e-'));
-  registry = await startRegistry();
-  single = await buildFixtureLayout(join(work, 'single'));
-  multi = await buildFixtureLayout(join(work, 'multi'), { platforms: ['linux/amd64', 'linux/arm64'] });
-  await pushFixture(single.dir, `${registry.host}/skopeo/v2s2:1`, { format: 'v2s2' });
-  await pushFixture(single.dir, `${registry.host}/skopeo/oci:1`, { format: 'oci' });
-  await pushFixture(multi.dir, `${registry.host}/skopeo/index:1`, { format: 'index' });
+  setup = await startFixtureRegistry();
+  ({ registry, work, single, multi } = setup);
 }, 120_000);
 
-afterAll(async () => {
-  await registry?.stop();
-  await rm(work, { recursive: true, force: true });
-});
+afterAll(() => setup?.stop());
 
 async function manifestDigestOf(image: string): Promise<string> {
   const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', image]);

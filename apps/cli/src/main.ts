@@ -17,13 +17,21 @@ import { registerPull } from './commands/pull.js';
 import { registerSquashfs } from './commands/squashfs.js';
 import { registerTag } from './commands/tag.js';
 import { registerTags } from './commands/tags.js';
-import { reportError } from './report-error.js';
+import { printJson } from './output.js';
+import { jsonRequested, reportError, usageErrorObject } from './report-error.js';
+import { cliVersion } from './version.js';
+
+const json = jsonRequested(process.argv.slice(2));
 
 const program = new Command('concil')
   .description('OCI container images: copy, inspect, cache, convert to squashfs')
+  .version(cliVersion(), '-V, --version', 'print the version of concil')
   .option('--debug', 'print the full cause chain of an error')
   .showHelpAfterError()
-  .configureOutput({ outputError: (text, write) => write(text) });
+  .configureOutput({
+    // A usage error of a `--json` command is a JSON error object on stdout too.
+    outputError: (text, write) => (json ? printJson({ error: usageErrorObject(text) }) : write(text)),
+  });
 
 registerCopy(program);
 registerList(program);
@@ -42,5 +50,5 @@ registerConfig(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = reportError(error, program.opts().debug === true);
+  process.exitCode = reportError(error, { debug: program.opts().debug === true, json });
 }

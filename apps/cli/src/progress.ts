@@ -1,5 +1,6 @@
 import type { CopyProgress } from '@concil/image';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { formatBytes } from './format.js';
 
 /** A progress display for copies: one bar per blob in flight, on a terminal only. */
 export function createCopyProgress(enabled: boolean): {
@@ -9,7 +10,8 @@ export function createCopyProgress(enabled: boolean): {
   if (!enabled) return { stop() {} };
   const bars = new MultiBar(
     {
-      format: ' {name} [{bar}] {percentage}% | {value}/{total} MB',
+      // Bars count bytes; the tokens show them in the unit that suits the blob (876 B, 2.1 MB).
+      format: ' {name} [{bar}] {percentage}% | {done}/{size}',
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
@@ -18,18 +20,19 @@ export function createCopyProgress(enabled: boolean): {
     Presets.shades_classic,
   );
   const active = new Map<string, SingleBar>();
-  const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+  const done = (bytes: number) => ({ done: formatBytes(bytes) });
   return {
     onProgress(event) {
       const short = event.desc.digest.slice(7, 19);
       if (event.type === 'bytes') {
-        active.get(event.desc.digest)?.update(mb(event.bytes));
+        active.get(event.desc.digest)?.update(event.bytes, done(event.bytes));
         return;
       }
       if (event.state === 'start') {
-        active.set(event.desc.digest, bars.create(mb(event.desc.size), 0, { name: short }));
+        const size = formatBytes(event.desc.size);
+        active.set(event.desc.digest, bars.create(event.desc.size, 0, { name: short, size, ...done(0) }));
       } else if (event.state === 'done') {
-        active.get(event.desc.digest)?.update(mb(event.desc.size));
+        active.get(event.desc.digest)?.update(event.desc.size, done(event.desc.size));
       } else {
         bars.log(` ${short} ${event.state === 'skipped' ? 'already there' : 'mounted'}\n`);
       }

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import type { OpenTargetOptions } from '@concil/image';
 import type { CredentialPrompt, Credentials } from '@concil/registry-client';
 import { type Command, Option } from 'commander';
@@ -61,21 +60,28 @@ function parseCreds(text: string): Credentials {
   return colon < 0 ? { username: text } : { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-/** Asks on the terminal; the password is not echoed. */
-export const promptForCredentials: CredentialPrompt = async ({ registry }) => {
-  const terminal = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  try {
-    const username = await terminal.question(`Username for ${registry}: `);
-    if (!username) return undefined;
-    const output = terminal as unknown as { _writeToOutput: (text: string) => void };
-    const write = output._writeToOutput.bind(terminal);
-    process.stderr.write(`Password for ${username}@${registry}: `);
-    output._writeToOutput = () => {};
-    const password = await terminal.question('');
-    output._writeToOutput = write;
-    process.stderr.write('\n');
-    return { username, password };
-  } finally {
-    terminal.close();
+const answers = new Map<string, Promise<Credentials | undefined>>();
+
+/**
+ * Asks on the terminal, the password without echo, once per registry however many targets of
+ * the command reach it (a copy between two repositories of one registry). `read` (npm's own, pure
+ * JS) is loaded only when a registry actually asks for credentials that no file has.
+ */
+export const promptForCredentials: CredentialPrompt = (request) => {
+  let answer = answers.get(request.registry);
+  if (!answer) {
+    answer = ask(request);
+    answers.set(request.registry, answer);
   }
+  return answer;
+};
+
+const ask: CredentialPrompt = async ({ registry }) => {
+  const { read } = await import('read');
+  const terminal = { input: process.stdin, output: process.stderr };
+  const username = await read({ ...terminal, prompt: `Username for ${registry}:` });
+  if (!username) return undefined;
+  const password = await read({ ...terminal, prompt: `Password for ${username}@${registry}:`, silent: true });
+  process.stderr.write('\n'); // the Enter that ended the password was not echoed either
+  return { username, password };
 };

@@ -8,6 +8,7 @@ import {
   isManifestOrIndexMediaType,
   parseDigest,
   parseManifest,
+  parseReference,
   type Target,
 } from '@concil/oci-spec';
 import {
@@ -41,6 +42,27 @@ function fileNameFor(desc: Pick<Descriptor, 'mediaType' | 'digest'>): string {
 }
 
 /**
+ * What to say of an image directory that is not there. A bare word is a path, as in the Python
+ * concil, but `concil copy alpine ./out` more likely meant the registry: say how to write that.
+ */
+function missingDirectory(path: string): string {
+  const hint =
+    !/^[/.~]/.test(path) && looksLikeImageName(path)
+      ? `; for the image ${path} in a registry, write docker://${path}`
+      : '';
+  return `dir:${path}: no such directory${hint}`;
+}
+
+function looksLikeImageName(text: string): boolean {
+  try {
+    parseReference(`docker://${text}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * An image directory: the layout of concil and of skopeo's `dir:` transport. Writes go to a
  * staging directory beside it that replaces the destination only when the copy commits, so a
  * failed copy leaves the destination as it was.
@@ -60,16 +82,20 @@ export class ImageDirectory implements Target {
   }
 
   async resolve(): Promise<Descriptor> {
-    const bytes = await readFile(join(this.path, ROOT_MANIFEST)).catch((cause: NodeJS.ErrnoException) => {
-      throw new ImageError(
-        'NOT_FOUND',
-        cause.code === 'ENOENT'
-          ? `${this.name} is not an image directory: it has no ${ROOT_MANIFEST}`
-          : `cannot read ${join(this.path, ROOT_MANIFEST)}: ${cause.message}`,
-        this.path,
-        { cause },
-      );
-    });
+    const bytes = await readFile(join(this.path, ROOT_MANIFEST)).catch(
+      async (cause: NodeJS.ErrnoException) => {
+        throw new ImageError(
+          'NOT_FOUND',
+          cause.code !== 'ENOENT'
+            ? `cannot read ${join(this.path, ROOT_MANIFEST)}: ${cause.message}`
+            : (await stat(this.path).catch(() => undefined))
+              ? `${this.name} is not an image directory: it has no ${ROOT_MANIFEST}`
+              : missingDirectory(this.name.slice('dir:'.length)),
+          this.path,
+          { cause },
+        );
+      },
+    );
     const parsed = parseManifest(bytes, undefined, join(this.path, ROOT_MANIFEST));
     return { mediaType: parsed.mediaType, digest: computeDigest(bytes), size: bytes.byteLength };
   }

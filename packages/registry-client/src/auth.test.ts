@@ -59,6 +59,28 @@ describe('basic auth (htpasswd)', () => {
     await client.close();
   });
 
+  it('names the image and the blob, not the blob as the image, when a blob request needs credentials', async () => {
+    const image = makeImage([10]);
+    const blob = image.config.descriptor.digest;
+    const target = openRegistryTarget(`${registry.host}/private/app:v1`, {
+      credentials: async () => undefined,
+    });
+    const error = await target.exists(image.config.descriptor).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNAUTHORIZED',
+      reference: `docker://${registry.host}/private/app:v1`,
+    });
+    expect((error as Error).message).toBe(
+      `${registry.host} requires authentication for docker://${registry.host}/private/app:v1 (while asking for blob ${blob}); log in or add credentials to ~/.concil/config.json auths`,
+    );
+    // Without the image (the client alone), its repository.
+    const alone = await target.client.headBlob('private/app', blob).catch((e: unknown) => e);
+    expect((alone as Error).message).toContain(
+      `requires authentication for docker://${registry.host}/private/app (while asking for blob ${blob});`,
+    );
+    await target.client.close();
+  });
+
   it('prompts only when the registry asks and no file has credentials, once per registry', async () => {
     const asked: string[] = [];
     const client = new RegistryClient(registry.host, {
@@ -227,6 +249,21 @@ describe('token auth (bearer tokens from a JWT issuer)', () => {
     expect(error).toMatchObject({ code: 'DENIED', status: 403 });
     expect((error as Error).message).toContain('the account lacks permission');
     await client.close();
+  });
+
+  it('names the image being pushed and the blob when the account may not push', async () => {
+    const target = openRegistryTarget(`${registry.host}/team/app:v2`, {
+      credentials: { username: 'carol', password: 'readonly' },
+    });
+    expect((await target.client.getManifest('team/app', 'v1')).manifest.kind).toBe('manifest');
+    const image = makeImage([10]);
+    const blob = image.config.descriptor;
+    const error = await target.push(blob, Readable.from([image.config.bytes])).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DENIED', reference: `docker://${registry.host}/team/app:v2` });
+    expect((error as Error).message).toBe(
+      `docker://${registry.host}/team/app:v2 (while pushing blob ${blob.digest}): access denied by ${registry.host} (DENIED); the account lacks permission for this repository`,
+    );
+    await target.client.close();
   });
 
   it('fails anonymous pulls with a clear message', async () => {

@@ -7,17 +7,25 @@ import { isRetryableNetworkError } from './retry.js';
 import { header, networkError, type RegistrySession, type ResponseBody } from './session.js';
 import { VerifiedBlobStream } from './verified-blob-stream.js';
 
-export interface FetchBlobOptions {
+/** What every blob request may be told. */
+export interface BlobRequestOptions {
   signal?: AbortSignal;
+  /** The image the blob belongs to (`docker://host/repo:tag`): errors about access name it. */
+  image?: string;
+}
+
+export interface FetchBlobOptions extends BlobRequestOptions {
   /** How many times a broken download is resumed with `Range` (default 5). */
   maxResumes?: number;
 }
 
-function blobContext(session: RegistrySession, repository: string, digest: string) {
+function blobContext(session: RegistrySession, repository: string, digest: string, image?: string) {
   return {
     reference: referenceText(session.registry, repository, digest),
     registry: session.registry,
     subject: 'blob' as const,
+    digest,
+    ...(image && { image }),
   };
 }
 
@@ -26,14 +34,14 @@ export async function headBlob(
   session: RegistrySession,
   repository: string,
   digest: string,
-  signal?: AbortSignal,
+  { signal, image }: BlobRequestOptions = {},
 ): Promise<{ digest: string; size: number } | undefined> {
   const response = await session.send({
     method: 'HEAD',
     path: repositoryPath(repository, `blobs/${digest}`),
     scopes: [repositoryScope(repository, 'pull')],
     repository,
-    context: blobContext(session, repository, digest),
+    context: blobContext(session, repository, digest, image),
     expect: [200, 404],
     ...(signal && { signal }),
   });
@@ -53,7 +61,7 @@ export async function fetchBlob(
   desc: Pick<Descriptor, 'digest' | 'size'>,
   options: FetchBlobOptions = {},
 ): Promise<Readable> {
-  const ctx = blobContext(session, repository, desc.digest);
+  const ctx = blobContext(session, repository, desc.digest, options.image);
   const open = async (offset: number): Promise<{ body: ResponseBody; skip: number }> => {
     const response = await session.send({
       method: 'GET',

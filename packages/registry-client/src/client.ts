@@ -9,7 +9,7 @@ import {
   type Credentials,
   staticCredentials,
 } from './auth/credentials.js';
-import { type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
+import { type BlobRequestOptions, type FetchBlobOptions, fetchBlob, headBlob } from './blobs.js';
 import { deleteByDigest } from './delete.js';
 import { ingestBlob } from './ingest.js';
 import { type FetchedManifest, getManifest, headManifest, putManifest } from './manifests.js';
@@ -153,8 +153,12 @@ export class RegistryClient {
   }
 
   /** HEAD a blob: digest and size, or undefined when the repository does not have it. */
-  headBlob(repository: string, digest: string): Promise<{ digest: string; size: number } | undefined> {
-    return headBlob(this.#session, repository, digest);
+  headBlob(
+    repository: string,
+    digest: string,
+    options: BlobRequestOptions = {},
+  ): Promise<{ digest: string; size: number } | undefined> {
+    return headBlob(this.#session, repository, digest, options);
   }
 
   /** GET a blob as a stream verified against the descriptor, resumed with Range when the connection breaks. */
@@ -189,14 +193,19 @@ export class RegistryClient {
   ingestBlob(
     repository: string,
     content: Readable,
-    options: { signal?: AbortSignal } = {},
+    options: BlobRequestOptions = {},
   ): Promise<{ digest: Digest; size: number }> {
     return ingestBlob(this.#session, repository, content, options);
   }
 
   /** Mounts a blob from another repository of this registry; false when the registry would not. */
-  mountBlob(repository: string, digest: string, from: string): Promise<boolean> {
-    return mountBlob(this.#session, repository, digest, from);
+  mountBlob(
+    repository: string,
+    digest: string,
+    from: string,
+    options: BlobRequestOptions = {},
+  ): Promise<boolean> {
+    return mountBlob(this.#session, repository, digest, from, options);
   }
 
   deleteBlob(repository: string, digest: string): Promise<void> {

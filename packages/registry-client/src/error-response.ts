@@ -11,6 +11,10 @@ export interface ErrorContext {
   authenticated?: boolean;
   /** How many times the request was sent again before this answer (429, 5xx, broken connections). */
   retries?: number;
+  /** The blob a blob or upload request was about. */
+  digest?: string;
+  /** The image the request served (`docker://host/repo:tag`), when the caller said. */
+  image?: string;
 }
 
 /** "after 3 retries", to say that they ran out. */
@@ -60,6 +64,7 @@ export function errorFromResponse(status: number, body: string, context: ErrorCo
   const parsed = parseErrorBody(body);
   const code = parsed.code ?? codeForStatus(status, context);
   const { reference, registry } = context;
+  const about = authSubject(context);
   const said = parsed.message ? ` (registry said: ${parsed.message})` : '';
   let message: string;
   switch (code) {
@@ -78,10 +83,10 @@ export function errorFromResponse(status: number, body: string, context: ErrorCo
     case 'UNAUTHORIZED':
       message = context.authenticated
         ? `wrong username or password for ${registry}; log in or check ~/.concil/config.json auths`
-        : `${registry} requires authentication for ${reference}; log in or add credentials to ~/.concil/config.json auths`;
+        : `${registry} requires authentication for ${about}; log in or add credentials to ~/.concil/config.json auths`;
       break;
     case 'DENIED':
-      message = `${reference}: access denied by ${registry} (DENIED); the account lacks permission for this repository`;
+      message = `${about}: access denied by ${registry} (DENIED); the account lacks permission for this repository`;
       break;
     case 'TOOMANYREQUESTS':
       message = `${registry} is rate limiting requests (TOOMANYREQUESTS); wait and try again, or log in for a higher limit`;
@@ -112,7 +117,21 @@ export function errorFromResponse(status: number, body: string, context: ErrorCo
   }
   if (context.retries)
     message = `${message}; ${registry} still answered HTTP ${status} ${afterRetries(context.retries)}`;
-  return new RegistryError(code, message, { reference, status });
+  const authError = code === 'UNAUTHORIZED' || code === 'DENIED';
+  return new RegistryError(code, message, {
+    reference: (authError && context.image) || reference,
+    status,
+  });
+}
+
+/**
+ * What an auth error is about: access is granted per repository, so a blob request names the
+ * image it served (or its repository) and then the blob, never the blob as if it were the image.
+ */
+function authSubject(context: ErrorContext): string {
+  if (!context.digest) return context.image ?? context.reference;
+  const image = context.image ?? context.reference.slice(0, context.reference.lastIndexOf('@'));
+  return `${image} (while ${context.subject === 'upload' ? 'pushing' : 'asking for'} blob ${context.digest})`;
 }
 
 function codeForStatus(status: number, context: ErrorContext): RegistryErrorCode {

@@ -32,7 +32,7 @@ export {
   chainCredentialProviders,
   staticCredentials,
 } from './auth/credentials.js';
-export type { FetchBlobOptions } from './blobs.js';
+export type { BlobRequestOptions, FetchBlobOptions } from './blobs.js';
 export { DEFAULT_USER_AGENT, RegistryClient, type RegistryClientOptions } from './client.js';
 export { isRegistryError, RegistryError, type RegistryErrorCode } from './errors.js';
 export { type FetchedManifest, MAX_MANIFEST_BYTES } from './manifests.js';

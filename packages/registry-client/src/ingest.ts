@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type Digest, DigestingStream } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
+import type { BlobRequestOptions } from './blobs.js';
 import { RegistryError } from './errors.js';
 import { referenceText } from './reference-text.js';
 import { header, type RegistrySession } from './session.js';
@@ -16,10 +17,15 @@ export async function ingestBlob(
   session: RegistrySession,
   repository: string,
   content: Readable,
-  options: { signal?: AbortSignal } = {},
+  options: BlobRequestOptions = {},
 ): Promise<{ digest: Digest; size: number }> {
   const reference = referenceText(session.registry, repository);
-  const context = { reference, registry: session.registry, subject: 'upload' as const };
+  const context = {
+    reference,
+    registry: session.registry,
+    subject: 'upload' as const,
+    ...(options.image && { image: options.image }),
+  };
   const scopes = [repositoryScope(repository, 'push,pull')];
   const signal = options.signal && { signal: options.signal };
   let location: URL | undefined;
@@ -29,7 +35,7 @@ export async function ingestBlob(
   // from being reported as unhandled before the first read.
   hashing.on('error', () => {});
   try {
-    const started = await startUpload(session, repository, undefined, undefined, options.signal);
+    const started = await startUpload(session, repository, undefined, undefined, options);
     if (started.mounted)
       throw new RegistryError('PROTOCOL', `${reference}: the registry mounted a blob nobody named`, {
         reference,

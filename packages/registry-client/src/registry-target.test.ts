@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('RegistryTarget', () => {
   it('pushes an image through the Target interface, tags it, resolves and fetches it', async () => {
     const target = openRegistryTarget(`${registry.host}/target/app:1.0`, { credentials: noCredentials });
-    expect(target.name).toBe(`docker://${registry.host}/target/app`);
+    expect(target.name).toBe(`docker://${registry.host}/target/app:1.0`);
     const image = makeImage([1234, 99]);
     for (const blob of [image.config, ...image.layers]) {
       expect(await target.exists(blob.descriptor)).toBe(false);

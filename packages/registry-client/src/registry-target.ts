@@ -36,11 +36,17 @@ export class RegistryTarget implements Target {
     this.client = client;
     this.repository = repository;
     this.defaultReference = defaultReference;
-    this.name = `docker://${client.registry}/${repository}`;
+    // The image as a person names it, tag or digest included: copies and errors say where.
+    this.name = referenceText(client.registry, repository, defaultReference);
   }
 
   get registry(): string {
     return this.client.registry;
+  }
+
+  /** `docker://host/repo`: the repository, without the tag or digest that `name` carries. */
+  get repositoryName(): string {
+    return referenceText(this.client.registry, this.repository);
   }
 
   async fetch(desc: Descriptor, options: FetchOptions = {}): Promise<Readable> {
@@ -50,24 +56,22 @@ export class RegistryTarget implements Target {
       const fetched = await this.client.getManifest(this.repository, desc.digest, options);
       return Readable.from([Buffer.from(fetched.bytes)]);
     }
-    return this.client.fetchBlob(this.repository, desc, options);
+    return this.client.fetchBlob(this.repository, desc, { ...options, image: this.name });
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
     if (isManifestOrIndexMediaType(desc.mediaType)) {
       return (await this.client.headManifest(this.repository, desc.digest)) !== undefined;
     }
-    return (await this.client.headBlob(this.repository, desc.digest)) !== undefined;
+    return (await this.client.headBlob(this.repository, desc.digest, { image: this.name })) !== undefined;
   }
 
   async push(desc: Descriptor, content: Readable, options: FetchOptions = {}): Promise<void> {
     if (!isManifestOrIndexMediaType(desc.mediaType)) {
-      await this.client.pushBlob(
-        this.repository,
-        desc,
-        content,
-        options.signal ? { signal: options.signal } : {},
-      );
+      await this.client.pushBlob(this.repository, desc, content, {
+        ...(options.signal && { signal: options.signal }),
+        image: this.name,
+      });
       return;
     }
     const bytes = await readManifestStream(
@@ -94,8 +98,10 @@ export class RegistryTarget implements Target {
       await this.push(desc, Readable.from([bytes]));
       return desc;
     }
-    const signal = options.signal ? { signal: options.signal } : {};
-    const { digest, size } = await this.client.ingestBlob(this.repository, content, signal);
+    const { digest, size } = await this.client.ingestBlob(this.repository, content, {
+      ...(options.signal && { signal: options.signal }),
+      image: this.name,
+    });
     return { mediaType, digest, size };
   }
 
@@ -137,7 +143,7 @@ export class RegistryTarget implements Target {
   async mount(desc: Descriptor, from: ReadOnlyTarget): Promise<boolean> {
     if (!(from instanceof RegistryTarget) || from.registry !== this.registry) return false;
     if (isManifestOrIndexMediaType(desc.mediaType)) return false;
-    return this.client.mountBlob(this.repository, desc.digest, from.repository);
+    return this.client.mountBlob(this.repository, desc.digest, from.repository, { image: this.name });
   }
 
   #remember(digest: string, bytes: Uint8Array, mediaType: string): void {

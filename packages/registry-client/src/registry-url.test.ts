@@ -26,7 +26,7 @@ describe('a registry reached at another address', () => {
       chunkedThreshold: 1000,
       chunkSize: 600,
     });
-    expect(target.name).toBe('docker://registry.example.com/team/app');
+    expect(target.name).toBe('docker://registry.example.com/team/app:1');
     const image = makeImage([2500, 300]);
     for (const blob of [image.config, ...image.layers]) {
       await target.push(blob.descriptor, Readable.from([blob.bytes]));
@@ -55,7 +55,7 @@ describe('a registry reached at another address', () => {
 
   it('leaves hosts the mapping does not name at their own address', () => {
     const target = openRegistryTarget('docker://127.0.0.1:1/x', { registryUrl: () => undefined });
-    expect(target.name).toBe('docker://127.0.0.1:1/x');
+    expect(target.name).toBe('docker://127.0.0.1:1/x:latest');
   });
 
   it('refuses a URL that is no registry base URL, naming the registry and hiding credentials', () => {

@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import type { Descriptor } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
+import type { BlobRequestOptions } from './blobs.js';
 import { RegistryError } from './errors.js';
 import { referenceText, repositoryPath } from './reference-text.js';
 import { header, type RegistryResponse, type RegistrySession } from './session.js';
 import { VerifiedBlobStream } from './verified-blob-stream.js';
 
-export interface UploadOptions {
+export interface UploadOptions extends BlobRequestOptions {
   /** Upload in chunks (POST, PATCH…, PUT) whatever the size. */
   chunked?: boolean;
   /** Bytes per PATCH (default 16 MiB). */
@@ -15,17 +16,23 @@ export interface UploadOptions {
   chunkedThreshold?: number;
   /** Try a cross-repository mount from this repository of the same registry first. */
   mountFrom?: string;
-  signal?: AbortSignal;
 }
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 export const DEFAULT_CHUNKED_THRESHOLD = 64 * 1024 * 1024;
 
-function uploadContext(session: RegistrySession, repository: string, digest: string | undefined) {
+function uploadContext(
+  session: RegistrySession,
+  repository: string,
+  digest: string | undefined,
+  image?: string,
+) {
   return {
     reference: referenceText(session.registry, repository, digest),
     registry: session.registry,
     subject: 'upload' as const,
+    ...(digest && { digest }),
+    ...(image && { image }),
   };
 }
 
@@ -49,9 +56,9 @@ export async function startUpload(
   repository: string,
   digest: string | undefined,
   from: string | undefined,
-  signal: AbortSignal | undefined,
+  { signal, image }: BlobRequestOptions,
 ): Promise<{ mounted: true } | { mounted: false; location: URL }> {
-  const ctx = uploadContext(session, repository, digest);
+  const ctx = uploadContext(session, repository, digest, image);
   const query = from && digest ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
   const response = await session.send({
     method: 'POST',
@@ -97,8 +104,9 @@ export async function mountBlob(
   repository: string,
   digest: string,
   from: string,
+  options: BlobRequestOptions = {},
 ): Promise<boolean> {
-  const started = await startUpload(session, repository, digest, from, undefined);
+  const started = await startUpload(session, repository, digest, from, options);
   if (started.mounted) return true;
   await cancelUpload(session, repository, started.location);
   return false;
@@ -116,10 +124,10 @@ export async function pushBlob(
   content: Readable,
   options: UploadOptions = {},
 ): Promise<{ mounted: boolean }> {
-  const ctx = uploadContext(session, repository, desc.digest);
+  const ctx = uploadContext(session, repository, desc.digest, options.image);
   let started: Awaited<ReturnType<typeof startUpload>>;
   try {
-    started = await startUpload(session, repository, desc.digest, options.mountFrom, options.signal);
+    started = await startUpload(session, repository, desc.digest, options.mountFrom, options);
   } catch (error) {
     content.destroy();
     throw error;
@@ -177,7 +185,7 @@ async function uploadChunks(
   start: URL,
   options: UploadOptions,
 ): Promise<URL> {
-  const ctx = uploadContext(session, repository, desc.digest);
+  const ctx = uploadContext(session, repository, desc.digest, options.image);
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const iterator = verified[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let leftover: Buffer | undefined;

@@ -26,23 +26,29 @@ export async function writeFileAtomic(
   }
 }
 
-/** Removes the temporary files whose writer is no longer running. Returns how many. */
-export async function removeLeftovers(tmpDir: string, options: { all?: boolean } = {}): Promise<number> {
+/** Removes the temporary files whose writer is no longer running. Returns how many, and their bytes. */
+export async function removeLeftovers(
+  tmpDir: string,
+  options: { all?: boolean } = {},
+): Promise<{ removed: number; bytes: number }> {
   let names: string[];
   try {
     names = await readdir(tmpDir);
   } catch {
-    return 0;
+    return { removed: 0, bytes: 0 };
   }
   let removed = 0;
+  let bytes = 0;
   for (const name of names) {
     // `.name…tmp` files are the squashfs writer's own temporaries beside our temporary path.
     const pid = Number.parseInt(basename(name).replace(/^\./, '').split('-')[0] ?? '', 10);
     if (!options.all && Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    const info = await stat(join(tmpDir, name)).catch(() => undefined);
     await rm(join(tmpDir, name), { force: true, recursive: true });
     removed++;
+    if (info?.isFile()) bytes += info.size;
   }
-  return removed;
+  return { removed, bytes };
 }
 
 function isAlive(pid: number): boolean {

@@ -2,6 +2,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sizeOf } from './atomic-file.js';
+import { openStore } from './store.js';
 import { type BuiltImage, buildImage, pushImage, randomFile } from './testing/fixtures.js';
 import { useHarness } from './testing/harness.js';
 
@@ -84,6 +85,25 @@ describe('cleanup', () => {
       a.layers[0]!.descriptor.size,
     );
     expect(await sizeOf(store.layout.blobPath(a.layers[1]!.descriptor.digest))).toBeUndefined();
+  });
+
+  it('opening and listing the store leave what a killed pull left; gc removes it and says so', async () => {
+    const store = await h.store();
+    const leftover = join(store.layout.tmpDir, '999999999-abcdef.blob');
+    await writeFile(leftover, 'partial');
+    const again = await openStore({ config: store.config });
+    expect(await again.list()).toEqual([]);
+    expect(await sizeOf(leftover)).toBe(7);
+    expect(await again.gc()).toEqual({ removedImages: [], removedFiles: 1, freedBytes: 7 });
+    expect(await sizeOf(leftover)).toBeUndefined();
+  });
+
+  it('the next pull removes what a killed pull left', async () => {
+    const store = await h.store();
+    const leftover = join(store.layout.tmpDir, '999999999-abcdef.blob');
+    await writeFile(leftover, 'partial');
+    await store.pull(refA);
+    expect(await sizeOf(leftover)).toBeUndefined();
   });
 
   it('gc removes unreferenced content and leftovers of dead processes, not fresh content', async () => {

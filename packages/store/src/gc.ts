@@ -133,8 +133,9 @@ async function sweep(store: Store, graceSeconds = 3600): Promise<Omit<GcResult, 
   const records = await listRefRecords(layout);
   const { blobs, diffIds } = await keptFiles(store, records);
   const cutoff = store.now() - graceSeconds * 1000;
-  let removedFiles = await removeLeftovers(layout.tmpDir);
-  let freedBytes = 0;
+  const leftovers = await removeLeftovers(layout.tmpDir);
+  let removedFiles = leftovers.removed;
+  let freedBytes = leftovers.bytes;
   const removeIfOld = async (path: string): Promise<void> => {
     const info = await stat(path).catch(() => undefined);
     if (!info || Math.max(info.atimeMs, info.mtimeMs) > cutoff) return;

@@ -18,7 +18,7 @@ import {
   type ReadOnlyTarget,
 } from '@concil/oci-spec';
 import type { OpenRegistryTargetOptions } from '@concil/registry-client';
-import { removeTemporary, temporaryPath } from './atomic-file.js';
+import { removeLeftovers, removeTemporary, temporaryPath } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
 import { trustRequired } from './config.js';
 import { StoreError } from './errors.js';
@@ -132,6 +132,8 @@ export async function pullImage(
     fetch: async (desc, fetchOptions) =>
       desc.digest === root.digest ? Readable.from([Buffer.from(rootBytes)]) : src.fetch(desc, fetchOptions),
   };
+  // Before writing: what pulls killed earlier left in tmp/ goes (gc reports it, too).
+  await removeLeftovers(store.layout.tmpDir);
   // Loaded only when something is to be copied: a cached pull starts faster without it.
   const { copy } = await import('@concil/image');
   const result = await copy(primed, store.target(squashfs ? { squashfs } : {}), {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Descriptor, type Digest, isDigest, type Platform, type ReadOnlyTarget } from '@concil/oci-spec';
 import type { OpenRegistryTargetOptions } from '@concil/registry-client';
-import { removeLeftovers, sizeOf, touchAccess, writeFileAtomic } from './atomic-file.js';
+import { sizeOf, touchAccess, writeFileAtomic } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
 import { type ConcilConfig, loadConfig } from './config.js';
 import {
@@ -81,7 +81,10 @@ export class Store {
     return this.#now();
   }
 
-  /** Creates the directories and removes what killed processes left behind. */
+  /**
+   * Creates the directories. What killed processes left is removed by the next pull and by `gc`,
+   * which reports it: opening the store (`cache ls`) changes nothing.
+   */
   async init(): Promise<void> {
     for (const dir of this.layout.directories) await mkdir(dir, { recursive: true });
     for (const algorithm of ['sha256', 'sha512']) {
@@ -89,7 +92,6 @@ export class Store {
       await mkdir(join(this.layout.squashfsDir, algorithm), { recursive: true });
       await mkdir(join(this.layout.layersDir, algorithm), { recursive: true });
     }
-    await removeLeftovers(this.layout.tmpDir);
   }
 
   /** A target for the copy engine that writes into the store. */

@@ -25,7 +25,10 @@ export function registerCopy(program: Command): void {
     .argument('<source>', 'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag]')
     .argument('<destination>', 'where to put the copy, in the same forms')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
-    .option('--all', 'copy every platform of an index')
+    // skopeo and crane have no "these platforms of an index" either: refused, not silently ignored.
+    .addOption(
+      new Option('--all', 'copy every platform of an index (not with --platform)').conflicts('platform'),
+    )
     .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')

@@ -17,7 +17,7 @@ export function registerDelete(program: Command): void {
     const target = await openRepository(spec, options, options.creds);
     const descriptor = await target.resolve();
     await target.delete(descriptor);
-    const deleted = `${target.name}@${descriptor.digest}`;
+    const deleted = `${target.repositoryName}@${descriptor.digest}`;
     printResult(options.json, { deleted, descriptor }, () => [`deleted ${deleted}`]);
   });
 }

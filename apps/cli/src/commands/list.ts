@@ -8,7 +8,9 @@ const TITLE = 'org.opencontainers.image.title';
 export function registerList(program: Command): void {
   const command = program
     .command('list')
-    .description('show an image: its metadata and one row per layer')
+    .description(
+      'show an image: its metadata and one row per layer (of an index: its platforms, and one shown)',
+    )
     .argument('<image>', 'docker://host/repo[:tag], dir:PATH or PATH, oci:PATH[:tag]')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
     .option('--config', 'also show entrypoint, cmd, user, ports, workdir, labels, env, volumes')
@@ -16,19 +18,31 @@ export function registerList(program: Command): void {
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(command).action(async (spec: string, options) => {
-    const [{ openTarget, readImage }, { parsePlatform }] = await Promise.all([
+    const [{ openTarget, readImage }, { formatPlatform, parsePlatform }] = await Promise.all([
       import('@concil/image'),
       import('@concil/oci-spec'),
     ]);
     const image = await readImage(openTarget(spec, await locationOptions(spec, options, options.creds)), {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     });
+    // Of an index: every platform it holds, and which one is shown.
+    const platforms = image.index?.index.manifests.map((m) => ({
+      platform: m.platform ? formatPlatform(m.platform) : 'unknown',
+      digest: m.digest,
+      shown: m.digest === image.descriptor.digest,
+    }));
     if (options.json) {
-      printJson(image);
+      printJson(image.index ? { ...image, index: { ...image.index, platforms } } : image);
       return;
     }
     const { config, manifest } = image;
     const out: string[] = [
+      ...(image.index
+        ? [
+            `index:        ${image.index.descriptor.digest}`,
+            `platforms:    ${platforms?.map((p) => `${p.platform}${p.shown ? ' (shown)' : ''}`).join(', ')}`,
+          ]
+        : []),
       `digest:       ${image.descriptor.digest}`,
       `created:      ${config.created ?? '-'}`,
       `author:       ${config.author ?? '-'}`,

@@ -3,10 +3,11 @@ import { formatBytes } from '../format.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
+import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
 /** `concil pull docker://…`: into the local cache, optionally converting layers to squashfs. */
 export function registerPull(program: Command): void {
-  program
+  const command = program
     .command('pull')
     .description('pull an image into the local cache and print what the cache holds for it')
     .argument('<image>', 'docker://host/repo[:tag][@digest]')
@@ -16,6 +17,7 @@ export function registerPull(program: Command): void {
     .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')
+    .option('--creds <user:pass>', 'credentials for the registry')
     .action(async (image: string, options) => {
       const store = await openLocalStore();
       const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
@@ -25,6 +27,8 @@ export function registerPull(program: Command): void {
           squashfs: options.squashfs === true,
           offline: options.offline === true,
           concurrency: options.concurrency,
+          // The store reaches the registry as the configuration says, these flags over it.
+          registry: targetOptions(options, options.creds).registry ?? {},
           ...(progress.onProgress && { onProgress: progress.onProgress }),
         });
         progress.stop();
@@ -46,4 +50,5 @@ export function registerPull(program: Command): void {
         progress.stop();
       }
     });
+  addRegistryOptions(command);
 }

@@ -30,12 +30,15 @@ function blockSize(value: string): number {
   return Number(m[1]) * unit;
 }
 
-/** Report SquashfsErrors as one readable line and a non-zero exit code instead of a stack trace. */
-async function reporting(action: () => Promise<void>): Promise<void> {
+/**
+ * Report SquashfsErrors as one readable line and a non-zero exit code instead of a stack trace;
+ * with `--json`, main prints them as a JSON error object.
+ */
+async function reporting(action: () => Promise<void>, json = false): Promise<void> {
   try {
     await action();
   } catch (err) {
-    if (err instanceof SquashfsError) {
+    if (err instanceof SquashfsError && !json) {
       process.stderr.write(`concil squashfs: ${err.message} [${err.code}]\n`);
       process.exitCode = 1;
       return;
@@ -107,7 +110,7 @@ export function registerSquashfs(program: Command): void {
               `warning: xattrs squashfs cannot store were left out: ${stats.skippedXattrs.join(', ')}\n`,
             );
           }
-        }),
+        }, opts.json),
     );
 
   squashfs
@@ -125,7 +128,7 @@ export function registerSquashfs(program: Command): void {
         } finally {
           reader.close();
         }
-      }),
+      }, opts.json),
     );
 
   squashfs

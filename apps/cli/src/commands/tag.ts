@@ -30,10 +30,12 @@ export function registerTag(program: Command): void {
     const tagged: string[] = [];
     for (const tag of tags) {
       await target.tag(descriptor, tag);
-      tagged.push(`${target.name}:${tag}`);
+      tagged.push(`${target.repositoryName}:${tag}`);
     }
-    printResult(options.json, { source: `${target.name}@${descriptor.digest}`, descriptor, tagged }, () =>
-      tagged.map((each) => `tagged ${each} (${descriptor.digest})`),
+    printResult(
+      options.json,
+      { source: `${target.repositoryName}@${descriptor.digest}`, descriptor, tagged },
+      () => tagged.map((each) => `tagged ${each} (${descriptor.digest})`),
     );
   });
 }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const main = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
+/** The built command's entry script. */
+export const cliScript = main;
 
 export interface CliResult {
   code: number;
@@ -12,6 +14,13 @@ export interface CliResult {
 }
 
 let home: Promise<string> | undefined;
+
+/** The environment the CLI runs in: a HOME of its own (no stray credentials), its config there. */
+export async function cliEnvironment(): Promise<Record<string, string | undefined>> {
+  home ??= mkdtemp(join(tmpdir(), 'concil-cli-home-'));
+  const HOME = await home;
+  return { PATH: process.env.PATH, HOME, CONCIL_CONFIG: join(HOME, 'config.json') };
+}
 
 /**
  * Runs the built `concil` as a person would, with a HOME of its own (no stray credentials).
@@ -23,18 +32,17 @@ export async function runCli(
   env: Record<string, string> = {},
   { fileSizeLimitKiB, input }: { fileSizeLimitKiB?: number; input?: string } = {},
 ): Promise<CliResult> {
-  home ??= mkdtemp(join(tmpdir(), 'concil-cli-home-'));
-  const HOME = await home;
   const [command, commandArgs] =
     fileSizeLimitKiB === undefined
       ? [process.execPath, [main, ...args]]
       : ['bash', ['-c', `ulimit -f ${fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, main, ...args]];
+  const environment = { ...(await cliEnvironment()), ...env };
   return new Promise((resolve) => {
     const child = execFile(
       command,
       commandArgs,
       {
-        env: { PATH: process.env.PATH, HOME, CONCIL_CONFIG: join(HOME, 'config.json'), ...env },
+        env: environment,
         maxBuffer: 64 << 20,
       },
       (error, stdout, stderr) => {
