@@ -38,6 +38,15 @@ async function json(args: string[]): Promise<unknown> {
 /** The fields, in any order (a pull served from the cache orders them differently). */
 const keysOf = (value: unknown) => Object.keys(value as object).sort();
 
+describe('--json never prints credentials', () => {
+  it('names a source given with user:pass@ without them', async () => {
+    const withCreds = image.replace('docker://', 'docker://someone:s3cret-word@');
+    const result = (await json(['copy', withCreds, join(work, 'creds-dir')])) as { source: string };
+    expect(result.source).toBe(image);
+    expect(JSON.stringify(result)).not.toContain('s3cret-word');
+  });
+});
+
 /** The shapes the README's "JSON output" section documents, command by command. */
 describe('--json prints the documented shape', () => {
   it('copy, list, pull, cache, config', async () => {

@@ -6,6 +6,7 @@ import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
+import { shownLocation } from '../shown-location.js';
 
 /** The conversion flags and the layer format each asks for. */
 const conversions = {
@@ -71,7 +72,11 @@ Examples:
       });
       progress.stop();
       if (options.json) {
-        printJson({ source, destination, ...result });
+        printJson({
+          source: await shownLocation(source),
+          destination: await shownLocation(destination),
+          ...result,
+        });
       } else {
         process.stdout.write(
           `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
