@@ -2,10 +2,9 @@ import { type Descriptor, type LayerCompression, layerKindOf } from '@concil/oci
 import type { ImageEditor } from './copy-plan.js';
 import { ImageError } from './errors.js';
 import { encodeLayer, encodingSettings, type LayerEncoding } from './layer-encode.js';
+import { TITLE_ANNOTATION } from './layer-names.js';
 import { openLayerTar } from './layer-tar.js';
 import type { LayerTransform } from './layer-transform.js';
-
-const TITLE_ANNOTATION = 'org.opencontainers.image.title';
 
 /**
  * A layer converted to another format (tar, tar+gzip, tar+zstd, squashfs): read as a tar,

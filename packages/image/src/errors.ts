@@ -11,7 +11,11 @@ export type ImageErrorCode =
   /** A layer whose uncompressed content is not what the image config says. */
   | 'DIFF_ID_MISMATCH'
   /** A layer whose bytes are not what its media type says (they do not decompress, or no tar). */
-  | 'LAYER_INVALID';
+  | 'LAYER_INVALID'
+  /** A layer name (digest prefix, title, `%N`) that matches several layers. */
+  | 'LAYER_AMBIGUOUS'
+  /** A layer name that matches no layer of the image. */
+  | 'LAYER_UNKNOWN';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';

@@ -13,6 +13,7 @@ export {
   inspectImage,
 } from './inspect-image.js';
 export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encode.js';
+export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-names.js';
 export { openLayerTar } from './layer-tar.js';
 export type { LayerTransform, SourceLayer, TransformContext, TransformedLayer } from './layer-transform.js';
 export { OciLayout, REF_NAME_ANNOTATION } from './oci-layout.js';
