@@ -41,7 +41,8 @@ export function convertLayers(to: LayerCompression, encoding: LayerEncoding = {}
   });
 }
 
-function converts(layer: Descriptor, to: LayerCompression): boolean {
+/** Whether a layer is one `convertLayers(to)` converts. */
+export function converts(layer: Descriptor, to: LayerCompression): boolean {
   const kind = layerKindOf(layer.mediaType);
   return kind !== undefined && !kind.encrypted && !kind.nondistributable && kind.compression !== to;
 }

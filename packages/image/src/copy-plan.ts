@@ -36,6 +36,13 @@ export interface ImagePlan {
   layers: readonly PlannedLayer[];
   /** `docker` (v2s2) or `oci`; by default the source's, switched to OCI when a layer needs it. */
   format?: ManifestFlavour;
+  /**
+   * Edits the image config (the parsed JSON, every field as the source wrote it) before its
+   * `rootfs.diff_ids` and `history` are set to match the output layers.
+   */
+  config?: (config: Record<string, unknown>) => Record<string, unknown>;
+  /** Annotations set on the image manifest (OCI only). */
+  annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -51,6 +58,8 @@ export function flavourOf(manifestMediaType: string): ManifestFlavour {
 /** True when the plan writes the image exactly as it is: its manifest is then copied byte for byte. */
 export function leavesUntouched(plan: ImagePlan, image: ImageToEdit): boolean {
   return (
+    plan.config === undefined &&
+    plan.annotations === undefined &&
     (plan.format === undefined || plan.format === flavourOf(image.mediaType)) &&
     plan.layers.length === image.manifest.layers.length &&
     plan.layers.every((layer, i) => 'source' in layer && layer.source === i)

@@ -15,7 +15,9 @@ export type ImageErrorCode =
   /** A layer name (digest prefix, title, `%N`) that matches several layers. */
   | 'LAYER_AMBIGUOUS'
   /** A layer name that matches no layer of the image. */
-  | 'LAYER_UNKNOWN';
+  | 'LAYER_UNKNOWN'
+  /** An edit of the image config that cannot be applied as given (`--cmd`, `--label`…). */
+  | 'CONFIG_EDIT_INVALID';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';

@@ -39,7 +39,8 @@ export function rewriteImage(
   where: string,
 ): { config: EncodedContent; manifest: EncodedContent } {
   const flavour = outputFlavour(plan, outputs, flavourOf(image.mediaType), where);
-  const config = JSON.parse(new TextDecoder().decode(image.configBytes)) as Json;
+  const source = JSON.parse(new TextDecoder().decode(image.configBytes)) as Json;
+  const config = plan.config ? plan.config(source) : source;
   config.rootfs = { ...(config.rootfs as Json), diff_ids: outputs.map((layer) => layer.diffId) };
   if (Array.isArray(config.history)) {
     config.history = rewriteHistory(config.history as Json[], plan.layers, image.manifest.layers.length);
@@ -62,6 +63,16 @@ export function rewriteImage(
   manifest.mediaType = mediaType;
   manifest.config = { ...manifest.config, ...configDescriptor };
   manifest.layers = outputs.map((layer) => inFlavour(layer.descriptor, flavour));
+  if (plan.annotations) {
+    if (flavour === 'docker') {
+      throw new ImageError(
+        'UNSUPPORTED',
+        `${where}: a Docker v2s2 manifest has no annotations; write the image as OCI (--format oci) to annotate it`,
+        where,
+      );
+    }
+    manifest.annotations = { ...manifest.annotations, ...plan.annotations };
+  }
   return {
     config: { bytes: configBytes, descriptor: configDescriptor },
     manifest: encodeManifest(manifest, mediaType),
