@@ -3,10 +3,13 @@ import type tarStream from 'tar-stream';
 /** A header as tar-stream's packer takes it: a name and whatever else is known. */
 export type TarHeader = Parameters<tarStream.Pack['entry']>[0];
 
+const EMPTY = new Uint8Array(0);
+
 /** Adds an entry without content (directory, link, device, whiteout) to a tar being packed. */
 export function addTarEntry(pack: tarStream.Pack, header: TarHeader): Promise<void> {
   return new Promise((resolve, reject) => {
-    pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    // With content given (none), a file entry ends at once instead of waiting to be written to.
+    pack.entry(header, EMPTY, (error) => (error ? reject(error) : resolve()));
   });
 }
 
