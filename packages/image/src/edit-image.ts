@@ -36,6 +36,12 @@ export interface ImageEdits {
  * manifest's annotations. The paths of new layers are checked here, before anything is copied.
  */
 export async function editImage(edits: ImageEdits): Promise<ImageEditor> {
+  if (edits.format === 'docker' && edits.annotations && Object.keys(edits.annotations).length > 0) {
+    throw new ImageError(
+      'UNSUPPORTED',
+      'a Docker v2s2 manifest has no annotations: write the image as OCI (--format oci) to annotate it',
+    );
+  }
   const made: LayerCompression = edits.convert ?? 'gzip';
   const added: PlannedLayer[] = [];
   for (const { title, path } of edits.addLayers ?? []) {

@@ -65,6 +65,7 @@ export function rewriteImage(
   manifest.layers = outputs.map((layer) => inFlavour(layer.descriptor, flavour));
   if (plan.annotations) {
     if (flavour === 'docker') {
+      // Only when asked for: without a format, an annotated image is written as OCI.
       throw new ImageError(
         'UNSUPPORTED',
         `${where}: a Docker v2s2 manifest has no annotations; write the image as OCI (--format oci) to annotate it`,
@@ -73,6 +74,8 @@ export function rewriteImage(
     }
     manifest.annotations = { ...manifest.annotations, ...plan.annotations };
   }
+  // Docker's v2s2 has no annotations (skopeo drops them too when it writes v2s2).
+  if (flavour === 'docker') delete manifest.annotations;
   return {
     config: { bytes: configBytes, descriptor: configDescriptor },
     manifest: encodeManifest(manifest, mediaType),
@@ -121,7 +124,7 @@ function outputFlavour(
   where: string,
 ): ManifestFlavour {
   const position = outputs.findIndex((layer) => needsOci(layer.descriptor));
-  if (position < 0) return plan.format ?? source;
+  if (position < 0) return plan.format ?? (plan.annotations ? 'oci' : source);
   if (plan.format === 'docker') {
     const { mediaType } = outputs[position]!.descriptor;
     throw new ImageError(
