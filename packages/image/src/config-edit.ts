@@ -17,8 +17,17 @@ export interface ConfigEdits {
   labels?: Readonly<Record<string, string>>;
 }
 
+/** Whether the edits change anything: empty lists and objects do not. */
 export function hasConfigEdits(edits: ConfigEdits): boolean {
-  return Object.values(edits).some((value) => value !== undefined);
+  return Object.values(edits).some(isGiven);
+}
+
+/** A value that asks for something: not undefined, not an empty list or object. */
+export function isGiven(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object' && value !== null) return Object.keys(value).length > 0;
+  return true;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { LayerCompression, ManifestFlavour } from '@concil/oci-spec';
 import { addLayer } from './add-layer.js';
-import { type ConfigEdits, editConfig, hasConfigEdits } from './config-edit.js';
+import { type ConfigEdits, editConfig, hasConfigEdits, isGiven } from './config-edit.js';
 import { convertLayer, converts } from './convert-layers.js';
 import type { ImageEditor, ImageToEdit, PlannedLayer } from './copy-plan.js';
 import { ImageError } from './errors.js';
@@ -30,13 +30,19 @@ export interface ImageEdits {
   format?: ManifestFlavour;
 }
 
+/** Whether any edit is asked for (empty lists and objects ask for nothing). */
+export function hasEdits(edits: ImageEdits): boolean {
+  const { config, ...rest } = edits;
+  return (config !== undefined && hasConfigEdits(config)) || Object.values(rest).some(isGiven);
+}
+
 /**
  * One editor for all the edits, for `copy(src, dst, { edit })`: removes and merges source
  * layers, converts the others when asked, adds the new layers on top, edits the config and the
  * manifest's annotations. The paths of new layers are checked here, before anything is copied.
  */
 export async function editImage(edits: ImageEdits): Promise<ImageEditor> {
-  if (edits.format === 'docker' && edits.annotations && Object.keys(edits.annotations).length > 0) {
+  if (edits.format === 'docker' && isGiven(edits.annotations)) {
     throw new ImageError(
       'UNSUPPORTED',
       'a Docker v2s2 manifest has no annotations: write the image as OCI (--format oci) to annotate it',
@@ -74,8 +80,7 @@ export async function editImage(edits: ImageEdits): Promise<ImageEditor> {
       layers,
       ...(edits.format && { format: edits.format }),
       ...(config && { config }),
-      ...(edits.annotations &&
-        Object.keys(edits.annotations).length > 0 && { annotations: edits.annotations }),
+      ...(isGiven(edits.annotations) && { annotations: edits.annotations }),
     };
   };
 }

@@ -1,8 +1,12 @@
+export { addLayer } from './add-layer.js';
 export { writeContentAddressedFile, writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
 export { bytesStream } from './bytes-stream.js';
+export { type ConfigEdits, editConfig, parseCommand, parsePairs } from './config-edit.js';
 export { convertLayer, convertLayers } from './convert-layers.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
 export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
+export { directoryToTar } from './directory-tar.js';
+export { editImage, hasEdits, type ImageEdits } from './edit-image.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';
 export { ingestBlob } from './ingest-blob.js';
@@ -14,8 +18,10 @@ export {
 } from './inspect-image.js';
 export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encode.js';
 export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-names.js';
+export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-source.js';
 export { openLayerTar } from './layer-tar.js';
 export type { LayerTransform, SourceLayer, TransformContext, TransformedLayer } from './layer-transform.js';
+export { mergeLayers } from './merge-layers.js';
 export { OciLayout, REF_NAME_ANNOTATION } from './oci-layout.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
 export {

@@ -35,7 +35,7 @@ export function resolveLayerName(layers: readonly Descriptor[], name: string): n
     if (n >= 1 && n <= layers.length) return n - 1;
     throw new ImageError(
       'LAYER_UNKNOWN',
-      `no layer ${name}: the image has ${layers.length} layers (%1 to %${layers.length}); one of:\n${describeLayers(layers, layers.keys())}`,
+      `no layer ${name}: the image has ${layers.length} layers (%1 to %${layers.length}); the layers are: ${describeLayers(layers, layers.keys())}`,
       name,
     );
   }
@@ -44,13 +44,13 @@ export function resolveLayerName(layers: readonly Descriptor[], name: string): n
   if (matches.length === 0) {
     throw new ImageError(
       'LAYER_UNKNOWN',
-      `no layer is named ${JSON.stringify(name)} (a digest prefix, a title or %N); the layers are:\n${describeLayers(layers, layers.keys())}`,
+      `no layer is named ${JSON.stringify(name)} (a digest prefix, a title or %N); the layers are: ${describeLayers(layers, layers.keys())}`,
       name,
     );
   }
   throw new ImageError(
     'LAYER_AMBIGUOUS',
-    `${JSON.stringify(name)} names ${matches.length} layers; use a longer digest prefix or %N for one of:\n${describeLayers(layers, matches)}`,
+    `${JSON.stringify(name)} names ${matches.length} layers; use a longer digest prefix or %N for one of: ${describeLayers(layers, matches)}`,
     name,
   );
 }
@@ -64,12 +64,12 @@ function matchesName(layer: Descriptor, name: string): boolean {
     : digest.slice(digest.indexOf(':') + 1).startsWith(name);
 }
 
-/** One line per layer: `%N digest title`. */
+/** The layers as `%N digest title`, on one line (the CLI prints an error on one line). */
 function describeLayers(layers: readonly Descriptor[], positions: Iterable<number>): string {
   return [...positions]
     .map((i) => {
       const title = layers[i]!.annotations?.[TITLE_ANNOTATION];
-      return `  %${i + 1} ${layers[i]!.digest}${title === undefined ? '' : ` ${title}`}`;
+      return `%${i + 1} ${layers[i]!.digest}${title === undefined ? '' : ` ${title}`}`;
     })
-    .join('\n');
+    .join(', ');
 }

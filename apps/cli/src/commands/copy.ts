@@ -7,6 +7,7 @@ import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
 import { shownLocation } from '../shown-location.js';
+import { addEditOptions, EDIT_EXAMPLES, editsFromOptions } from './copy-edits.js';
 
 /** The conversion flags and the layer format each asks for. */
 const conversions = {
@@ -40,15 +41,9 @@ export function registerCopy(program: Command): void {
     const others = Object.keys(conversions).filter((other) => other !== name);
     command.addOption(new Option(flag, `convert every layer to ${what}`).conflicts(others));
   }
-  command.addHelpText(
-    'after',
-    `
-Examples:
-  convert to squashfs:  concil copy --squashfs docker://registry.example.com/app:1 oci:app-squashfs:1
-  and back to tar+gzip: concil copy --tar-gzip oci:app-squashfs:1 docker://registry.example.com/app:1-tar`,
-  );
+  addEditOptions(command).addHelpText('after', EDIT_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [{ convertLayers, copy, openTarget }, { parsePlatform }] = await Promise.all([
+    const [{ copy, editImage, openTarget }, { parsePlatform }] = await Promise.all([
       import('@concil/image'),
       import('@concil/oci-spec'),
     ]);
@@ -56,6 +51,8 @@ Examples:
     const srcOptions = await locationOptions(source, options, options.srcCreds);
     const openSource = () => openTarget(source, srcOptions);
     const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
+    const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
+    const edit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
     const src =
       (options.cache &&
         (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
@@ -67,7 +64,7 @@ Examples:
         ...(platform && { platform }),
         all: options.all === true,
         concurrency: options.concurrency,
-        ...(conversion && { edit: convertLayers(conversions[conversion].to) }),
+        ...(edit && { edit }),
         ...(progress.onProgress && { onProgress: progress.onProgress }),
       });
       progress.stop();
