@@ -1,4 +1,4 @@
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeDigest, encodeManifest, type ImageManifest, MediaType } from '@concil/oci-spec';
@@ -8,7 +8,8 @@ import { parseCommand } from './config-edit.js';
 import { copy } from './copy.js';
 import { editImage, type ImageEdits } from './edit-image.js';
 import { OciLayout } from './oci-layout.js';
-import { blobPath, imageIn, run } from './testing/fixture-image.js';
+import { example } from './readme-edit.example.js';
+import { blobPath, expectedFixtureTree, imageIn, run, unpackWithUmoci } from './testing/fixture-image.js';
 
 let work: string;
 let fixture: FixtureLayout;
@@ -102,6 +103,28 @@ describe('config edits', () => {
     expect(() => parseCommand('[oops', '--cmd')).toThrow(
       expect.objectContaining({ code: 'CONFIG_EDIT_INVALID' }),
     );
+  });
+});
+
+describe('the README example of editImage', () => {
+  it('adds the directory, merges the two layers and edits the config', async () => {
+    const directory = join(work, 'readme-app');
+    await mkdir(join(directory, 'bin'), { recursive: true });
+    await writeFile(join(directory, 'bin', 'run'), 'run\n');
+    const dst = join(work, 'readme');
+    const result = await example(fixture.dir, dst, directory);
+    const { manifest, config } = await imageIn(dst, result.descriptor.digest);
+    expect(manifest.layers.map((layer) => layer.annotations?.['org.opencontainers.image.title'])).toEqual([
+      undefined,
+      'app',
+    ]);
+    expect(config.config).toMatchObject({ User: '1000:1000', Cmd: ['/bin/sh', '-c', 'run --fast'] });
+    expect(config.config?.Env).toContain('MODE=prod');
+    const tree = await unpackWithUmoci(dst, 'latest', join(work, 'readme-bundle'));
+    const expected = expectedFixtureTree();
+    expected.set('bin', 'directory');
+    expected.set('bin/run', `file ${Buffer.from('run\n').toString('base64')}`);
+    expect(new Map([...tree].sort())).toEqual(new Map([...expected].sort()));
   });
 });
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 
-it.each(['readme.example.ts', 'readme-transform.example.ts'])(
+it.each(['readme.example.ts', 'readme-transform.example.ts', 'readme-edit.example.ts'])(
   'the README shows %s word for word',
   async (file) => {
     const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
