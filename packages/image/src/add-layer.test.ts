@@ -109,6 +109,30 @@ describe('--add-layer', () => {
     expect(tree.get('bin/conf')).toBe('symlink ../etc/app.conf');
   });
 
+  it('adds the layer to every platform of an index with --all, made once and shared', async () => {
+    const multi = await buildFixtureLayout(join(work, 'multi'), {
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
+    const dst = join(work, 'out-multi');
+    const edit = await editImage({ addLayers: [{ title: 'app', path: app }] });
+    const result = await copy(new OciLayout(multi.dir, 'latest'), new OciLayout(dst, 'latest'), {
+      edit,
+      all: true,
+    });
+    expect(result.layersTransformed).toBe(1);
+    const index = JSON.parse(await readFile(blobPath(dst, result.descriptor.digest), 'utf8'));
+    const tops = await Promise.all(
+      index.manifests.map(
+        async (entry: { digest: string }) => (await imageIn(dst, entry.digest)).manifest.layers,
+      ),
+    );
+    expect(tops.map((layers) => layers.length)).toEqual([3, 3]);
+    expect(tops[0]![2]).toEqual(tops[1]![2]);
+    expect(index.manifests.map((entry: { platform: unknown }) => entry.platform)).toEqual(
+      multi.images.map((image) => image.manifest.platform),
+    );
+  });
+
   it('refuses a path that is missing before anything is copied', async () => {
     const missing = join(work, 'no-such-dir');
     await expect(editImage({ addLayers: [{ title: 'x', path: missing }] })).rejects.toMatchObject({
