@@ -82,6 +82,7 @@ describe('concil copy [edits…] SRC DST', () => {
       `dir:${merged}`,
     ]);
     expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/, 1 layers transformed\n$/);
     const manifest = JSON.parse(await readFile(join(merged, 'manifest.json'), 'utf8'));
     expect(manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
     expect(manifest.layers).toHaveLength(1);

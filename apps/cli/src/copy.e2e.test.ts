@@ -140,7 +140,7 @@ describe('concil copy --squashfs, --tar-gzip', () => {
     const back = `docker://${registry.host}/concil/back:1`;
     const toGzip = await runCli(['copy', '--tar-gzip', `oci:${layout}:1`, back]);
     expect(toGzip.stderr).toBe('');
-    expect(toGzip.stdout).toMatch(/, 2 layers converted\n$/);
+    expect(toGzip.stdout).toMatch(/, 2 layers transformed\n$/);
     const gzip = await rawManifest(back);
     expect(gzip.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
       MediaType.ociLayerGzip,

@@ -78,7 +78,7 @@ export function registerCopy(program: Command): void {
         process.stdout.write(
           `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
             `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
-            `${result.layersTransformed ? `, ${result.layersTransformed} layers converted` : ''}\n`,
+            `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}\n`,
         );
       }
     } finally {
