@@ -95,12 +95,16 @@ export function parseCommand(text: string, what = 'command'): string[] {
 }
 
 /** `KEY=VALUE` pairs (labels, annotations) as an object; a pair without `=` is refused. */
-export function parsePairs(pairs: readonly string[], what: string): Record<string, string> {
+export function parsePairs(
+  pairs: readonly string[],
+  what: string,
+  form = 'KEY=VALUE',
+): Record<string, string> {
   return Object.fromEntries(
     pairs.map((pair) => {
       const equals = pair.indexOf('=');
       if (equals <= 0) {
-        throw new ImageError('CONFIG_EDIT_INVALID', `${what} ${JSON.stringify(pair)} is not KEY=VALUE`, pair);
+        throw new ImageError('CONFIG_EDIT_INVALID', `${what} ${JSON.stringify(pair)} is not ${form}`, pair);
       }
       return [pair.slice(0, equals), pair.slice(equals + 1)];
     }),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { computeDigest, encodeManifest, type ImageManifest, MediaType } from '@concil/oci-spec';
 import { buildFixtureLayout, FIXTURE_CONTAINER_CONFIG, type FixtureLayout } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCommand } from './config-edit.js';
+import { parseCommand, parsePairs } from './config-edit.js';
 import { copy } from './copy.js';
 import { editImage, type ImageEdits } from './edit-image.js';
 import { OciLayout } from './oci-layout.js';
@@ -145,6 +145,20 @@ describe('bad input leaves the destination untouched', () => {
     for (const name of ['ambiguous', 'unknown']) {
       await expect(access(join(work, name))).rejects.toMatchObject({ code: 'ENOENT' });
     }
+  });
+
+  it('a layer both removed and merged, and a pair without "="', async () => {
+    await expect(editTo('twice', { removeLayers: ['%1'], mergeLayers: ['..'] })).rejects.toMatchObject({
+      code: 'PLAN_INVALID',
+      message: expect.stringContaining('layer %1 is removed already and cannot be merged in ..'),
+    });
+    await expect(access(join(work, 'twice'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(() => parsePairs(['app'], '--add-layer', 'TITLE=PATH')).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_EDIT_INVALID',
+        message: '--add-layer "app" is not TITLE=PATH',
+      }),
+    );
   });
 
   it('a config whose diff_ids do not match its layers', async () => {

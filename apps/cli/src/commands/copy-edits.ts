@@ -57,7 +57,7 @@ export async function editsFromOptions(
   const text = (name: string) => options[name] as string | undefined;
   const edits: ImageEdits = {
     addLayers: list('addLayer').map((pair) => {
-      const [title, path] = Object.entries(parsePairs([pair], '--add-layer'))[0]!;
+      const [title, path] = Object.entries(parsePairs([pair], '--add-layer', 'TITLE=PATH'))[0]!;
       return { title, path };
     }),
     removeLayers: list('removeLayer'),
