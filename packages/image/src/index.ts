@@ -6,6 +6,7 @@ export { convertLayer, convertLayers } from './convert-layers.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
 export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
 export { directoryToTar } from './directory-tar.js';
+export { DockerArchive } from './docker-archive.js';
 export { editImage, hasEdits, type ImageEdits } from './edit-image.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';
@@ -21,8 +22,10 @@ export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-n
 export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-source.js';
 export { openLayerTar } from './layer-tar.js';
 export type { LayerTransform, SourceLayer, TransformContext, TransformedLayer } from './layer-transform.js';
+export { REF_NAME_ANNOTATION } from './layout-index.js';
 export { mergeLayers } from './merge-layers.js';
-export { OciLayout, REF_NAME_ANNOTATION } from './oci-layout.js';
+export { OciArchive } from './oci-archive.js';
+export { OciLayout } from './oci-layout.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
 export {
   type ImageDescription,

@@ -4,12 +4,9 @@ import type { Readable } from 'node:stream';
 import {
   type Descriptor,
   type ImageIndex,
-  imageIndexSchema,
   MediaType,
   parseDigest,
-  parseJson,
   type Target,
-  validate,
 } from '@concil/oci-spec';
 import {
   temporaryPath,
@@ -18,9 +15,9 @@ import {
   writeVerifiedFile,
 } from './atomic-file.js';
 import { ImageError } from './errors.js';
+import { findInLayoutIndex, parseLayoutIndex, REF_NAME_ANNOTATION } from './layout-index.js';
 import { hasFileOfSize, openBlobFile } from './read-stream.js';
 
-export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 const LAYOUT_FILE = 'oci-layout';
 const INDEX_FILE = 'index.json';
 
@@ -40,20 +37,7 @@ export class OciLayout implements Target {
   }
 
   async resolve(reference = this.reference): Promise<Descriptor> {
-    const index = await this.#readIndex();
-    const candidates = reference
-      ? index.manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] === reference)
-      : index.manifests;
-    const found = candidates.length === 1 ? candidates[0] : undefined;
-    if (found) return found;
-    const names = index.manifests.map((m) => m.annotations?.[REF_NAME_ANNOTATION] ?? m.digest).join(', ');
-    throw new ImageError(
-      'NOT_FOUND',
-      reference
-        ? `${this.name}: no image tagged "${reference}" (the layout holds: ${names || 'nothing'})`
-        : `${this.name}: the layout holds ${index.manifests.length} images (${names || 'none'}); name one as oci:PATH:TAG`,
-      this.path,
-    );
+    return findInLayoutIndex(await this.#readIndex(), reference, this.name, this.path);
   }
 
   async fetch(desc: Descriptor): Promise<Readable> {
@@ -115,7 +99,7 @@ export class OciLayout implements Target {
         },
       );
     });
-    return validate(imageIndexSchema, parseJson(bytes, 'MANIFEST_INVALID', file), 'MANIFEST_INVALID', file);
+    return parseLayoutIndex(bytes, file);
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Target } from '@concil/oci-spec';
 import { type OpenRegistryTargetOptions, openRegistryTarget } from '@concil/registry-client';
+import { DockerArchive } from './docker-archive.js';
 import { ImageDirectory } from './image-directory.js';
+import { OciArchive } from './oci-archive.js';
 import { OciLayout } from './oci-layout.js';
 import { parseTargetSpec } from './target-spec.js';
 
@@ -9,7 +11,10 @@ export interface OpenTargetOptions {
   registry?: OpenRegistryTargetOptions;
 }
 
-/** Opens the place a spec names (`docker://…`, `dir:PATH`, `oci:PATH[:tag]`, a bare path) as a target. */
+/**
+ * Opens the place a spec names (`docker://…`, `dir:PATH`, `oci:PATH[:tag]`,
+ * `oci-archive:FILE[:tag]`, `docker-archive:FILE[:name:tag]`, a bare path) as a target.
+ */
 export function openTarget(spec: string, options: OpenTargetOptions = {}): Target {
   const parsed = parseTargetSpec(spec);
   switch (parsed.kind) {
@@ -17,6 +22,10 @@ export function openTarget(spec: string, options: OpenTargetOptions = {}): Targe
       return new ImageDirectory(parsed.path);
     case 'oci':
       return new OciLayout(parsed.path, parsed.reference);
+    case 'oci-archive':
+      return new OciArchive(parsed.path, parsed.reference);
+    case 'docker-archive':
+      return new DockerArchive(parsed.path, parsed.reference);
     case 'registry':
       return openRegistryTarget(parsed.reference, options.registry);
   }

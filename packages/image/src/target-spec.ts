@@ -5,28 +5,42 @@ import { ImageError } from './errors.js';
 export type TargetSpec =
   | { kind: 'registry'; reference: ImageReference }
   | { kind: 'dir'; path: string }
-  | { kind: 'oci'; path: string; reference?: string };
+  | { kind: 'oci'; path: string; reference?: string }
+  | { kind: 'oci-archive'; path: string; reference?: string }
+  | { kind: 'docker-archive'; path: string; reference?: string };
 
 /**
- * Parses `docker://…`, `dir:PATH`, `oci:PATH[:tag]` and a bare path (an image directory, as
- * in the Python concil).
+ * Parses `docker://…`, `dir:PATH`, `oci:PATH[:tag]`, `oci-archive:FILE[:tag]`,
+ * `docker-archive:FILE[:name[:tag]]` and a bare path (an image directory, as in the Python concil).
  */
 export function parseTargetSpec(spec: string): TargetSpec {
   if (spec.startsWith('docker://')) return { kind: 'registry', reference: parseReference(spec) };
   if (spec.startsWith('dir:')) return { kind: 'dir', path: nonEmpty(spec.slice(4), spec) };
-  if (spec.startsWith('oci:')) {
-    const rest = nonEmpty(spec.slice(4), spec);
+  for (const kind of ['oci', 'oci-archive'] as const) {
+    if (!spec.startsWith(`${kind}:`)) continue;
+    const rest = nonEmpty(spec.slice(kind.length + 1), spec);
     const colon = rest.lastIndexOf(':');
     // A tag never contains '/', a path usually does: `oci:/a/b:latest` vs `oci:./c`.
     if (colon > 0 && !rest.slice(colon + 1).includes('/')) {
-      return { kind: 'oci', path: rest.slice(0, colon), reference: nonEmpty(rest.slice(colon + 1), spec) };
+      return { kind, path: rest.slice(0, colon), reference: nonEmpty(rest.slice(colon + 1), spec) };
     }
-    return { kind: 'oci', path: rest };
+    return { kind, path: rest };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//.test(spec) || /^(oci-archive|docker-archive|docker-daemon):/.test(spec)) {
+  if (spec.startsWith('docker-archive:')) {
+    // As skopeo: the file ends at the first colon, the image name (with its own colons) follows.
+    const rest = nonEmpty(spec.slice('docker-archive:'.length), spec);
+    const colon = rest.indexOf(':');
+    if (colon < 0) return { kind: 'docker-archive', path: rest };
+    return {
+      kind: 'docker-archive',
+      path: nonEmpty(rest.slice(0, colon), spec),
+      reference: nonEmpty(rest.slice(colon + 1), spec),
+    };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(spec) || /^docker-daemon:/.test(spec)) {
     throw new ImageError(
       'TARGET_INVALID',
-      `"${spec}": this kind of location is not supported yet; use docker://, dir: or oci:`,
+      `"${spec}": this kind of location is not supported yet; use docker://, dir:, oci:, oci-archive: or docker-archive:`,
       spec,
     );
   }

@@ -20,6 +20,7 @@ describe('layerKindOf', () => {
     [MediaType.ociLayerNondistZstd, kind('zstd', { nondistributable: true })],
     [MediaType.dockerLayerGzip, kind('gzip')],
     [MediaType.dockerLayerForeignGzip, kind('gzip', { nondistributable: true })],
+    [MediaType.dockerLayerTar, kind('none')],
     [`${MediaType.ociLayerGzip}+encrypted`, kind('gzip', { encrypted: true })],
     [`${MediaType.ociLayerZstd}+encrypted`, kind('zstd', { encrypted: true })],
     [`${MediaType.ociLayerTar}+encrypted`, kind('none', { encrypted: true })],

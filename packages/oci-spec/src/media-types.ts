@@ -16,6 +16,8 @@ export const MediaType = {
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** An uncompressed layer, as `docker save` archives hold them (skopeo names them so too). */
+  dockerLayerTar: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
