@@ -95,7 +95,11 @@ export abstract class ArchiveTarget implements Target {
     this.#staging ??= (async () => {
       const info = await stat(this.path).catch(() => undefined);
       if (info && !info.isFile()) {
-        throw new ImageError('TARGET_INVALID', `${this.name}: ${this.path} exists and is not a file`, this.path);
+        throw new ImageError(
+          'TARGET_INVALID',
+          `${this.name}: ${this.path} exists and is not a file`,
+          this.path,
+        );
       }
       const directory = dirname(this.path);
       if (!(await stat(directory).catch(() => undefined))?.isDirectory()) {

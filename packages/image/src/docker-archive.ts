@@ -65,7 +65,10 @@ export class DockerArchive extends ArchiveTarget {
         this.path,
       );
     }
-    const images = parseDockerArchiveManifest(await archive.readBytes(MANIFEST_FILE), `${this.name} ${MANIFEST_FILE}`);
+    const images = parseDockerArchiveManifest(
+      await archive.readBytes(MANIFEST_FILE),
+      `${this.name} ${MANIFEST_FILE}`,
+    );
     return this.#describe(archive, selectDockerArchiveImage(images, reference, this.name));
   }
 
@@ -118,7 +121,11 @@ export class DockerArchive extends ArchiveTarget {
       this.#blobs.set(diffId, { member, diffId, position });
       return { mediaType: MediaType.dockerLayerTar, digest: diffId, size: found.size };
     });
-    const configDesc = { mediaType: MediaType.dockerConfig, digest: computeDigest(configBytes), size: configBytes.length };
+    const configDesc = {
+      mediaType: MediaType.dockerConfig,
+      digest: computeDigest(configBytes),
+      size: configBytes.length,
+    };
     this.#blobs.set(configDesc.digest, { bytes: configBytes });
     const manifest = encodeManifest(
       { schemaVersion: 2, mediaType: MediaType.dockerManifest, config: configDesc, layers },
@@ -219,7 +226,10 @@ async function* dockerArchiveEntries(
     ids.push(id);
     yield { name: `${id}/`, type: 'directory' };
     yield { name: `${id}/VERSION`, content: new TextEncoder().encode('1.0') };
-    yield { name: `${id}/json`, content: new TextEncoder().encode(JSON.stringify({ id, ...(parent && { parent }) })) };
+    yield {
+      name: `${id}/json`,
+      content: new TextEncoder().encode(JSON.stringify({ id, ...(parent && { parent }) })),
+    };
     const source = { descriptor: layer, diffId, open: () => staged.fetch(layer) };
     const kind = layerKindOf(layer.mediaType);
     if (kind?.compression === 'squashfs') {
@@ -237,13 +247,21 @@ async function* dockerArchiveEntries(
     try {
       await pipelineAsync(await openLayerTar(source), createWriteStream(spooled, { highWaterMark: 1 << 20 }));
       const { size } = await stat(spooled);
-      yield { name: `${id}/layer.tar`, size, open: async () => createReadStream(spooled, { highWaterMark: 1 << 20 }) };
+      yield {
+        name: `${id}/layer.tar`,
+        size,
+        open: async () => createReadStream(spooled, { highWaterMark: 1 << 20 }),
+      };
     } finally {
       await rm(spooled, { force: true });
     }
   }
   const repoTag = name === undefined ? undefined : normalizeRepoTag(name);
-  const entry = { Config: configFile, RepoTags: repoTag ? [repoTag] : [], Layers: ids.map((id) => `${id}/layer.tar`) };
+  const entry = {
+    Config: configFile,
+    RepoTags: repoTag ? [repoTag] : [],
+    Layers: ids.map((id) => `${id}/layer.tar`),
+  };
   yield { name: 'manifest.json', content: new TextEncoder().encode(`${JSON.stringify([entry])}\n`) };
   const top = ids.at(-1);
   if (repoTag && top) {

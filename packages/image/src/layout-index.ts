@@ -5,7 +5,12 @@ export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 /** An OCI layout's `index.json`, parsed and validated. */
 export function parseLayoutIndex(bytes: Uint8Array, subject: string): ImageIndex {
-  return validate(imageIndexSchema, parseJson(bytes, 'MANIFEST_INVALID', subject), 'MANIFEST_INVALID', subject);
+  return validate(
+    imageIndexSchema,
+    parseJson(bytes, 'MANIFEST_INVALID', subject),
+    'MANIFEST_INVALID',
+    subject,
+  );
 }
 
 /**

@@ -7,7 +7,7 @@ import { ArchiveTarget } from './archive-target.js';
 import { ImageError } from './errors.js';
 import { findInLayoutIndex, parseLayoutIndex } from './layout-index.js';
 import type { OciLayout } from './oci-layout.js';
-import { writeTarFile, type PackEntry } from './tar-pack.js';
+import { type PackEntry, writeTarFile } from './tar-pack.js';
 
 /**
  * An OCI image layout in a tar file (`oci-archive:FILE[:tag]`), as skopeo writes it. Blobs are
@@ -43,7 +43,11 @@ export class OciArchive extends ArchiveTarget {
     const member = `blobs/${algorithm}/${hex}`;
     const found = archive.find(member);
     if (!found) {
-      throw new ImageError('NOT_FOUND', `${this.name} does not hold ${desc.digest} (no ${member})`, desc.digest);
+      throw new ImageError(
+        'NOT_FOUND',
+        `${this.name} does not hold ${desc.digest} (no ${member})`,
+        desc.digest,
+      );
     }
     if (found.size !== desc.size) {
       throw new ImageError(
@@ -68,7 +72,8 @@ export class OciArchive extends ArchiveTarget {
 
 /** The files of an OCI layout as archive members: `oci-layout`, `index.json`, then the blobs. */
 async function* layoutEntries(layout: string): AsyncGenerator<PackEntry> {
-  for (const name of ['oci-layout', 'index.json']) yield { name, content: await readFile(join(layout, name)) };
+  for (const name of ['oci-layout', 'index.json'])
+    yield { name, content: await readFile(join(layout, name)) };
   yield { name: 'blobs/', type: 'directory' };
   for (const algorithm of (await readdir(join(layout, 'blobs'))).sort()) {
     yield { name: `blobs/${algorithm}/`, type: 'directory' };

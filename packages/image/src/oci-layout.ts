@@ -1,13 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  type Descriptor,
-  type ImageIndex,
-  MediaType,
-  parseDigest,
-  type Target,
-} from '@concil/oci-spec';
+import { type Descriptor, type ImageIndex, MediaType, parseDigest, type Target } from '@concil/oci-spec';
 import {
   temporaryPath,
   writeContentAddressedFile,

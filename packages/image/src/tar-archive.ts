@@ -70,6 +70,11 @@ export class TarArchive {
     return new TarArchive(path, name, entries);
   }
 
+  /** Every member's path, in the order of the archive. */
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
   /** The regular file at `member`, links followed; undefined when the archive has none. */
   find(member: string): { path: string; size: number } | undefined {
     let path = posix.normalize(member);
@@ -144,7 +149,9 @@ async function refuseCompressed(path: string, name: string): Promise<void> {
   const file = await open(path).catch((cause: NodeJS.ErrnoException) => {
     throw new ImageError(
       'NOT_FOUND',
-      cause.code === 'ENOENT' ? `${name}: ${path} does not exist` : `${name}: cannot open ${path}: ${cause.message}`,
+      cause.code === 'ENOENT'
+        ? `${name}: ${path} does not exist`
+        : `${name}: cannot open ${path}: ${cause.message}`,
       path,
       { cause },
     );
