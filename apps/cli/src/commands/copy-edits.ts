@@ -42,6 +42,8 @@ Examples:
     concil copy --squashfs docker://registry.example.com/app:1 oci:app-squashfs:1
   and back to tar+gzip:
     concil copy --tar-gzip oci:app-squashfs:1 docker://registry.example.com/app:1-tar
+  a docker save archive to a registry, its layers gzipped:
+    concil copy --tar-gzip docker-archive:app.tar:app:1 docker://registry.example.com/app:1
   merge layers 2..4:
     concil copy --merge-layers %2..%4 docker://registry.example.com/app:1 dir:app-merged
   remove the layer titled "debug" and an environment variable, set a label:
