@@ -29,7 +29,9 @@ describe('concil with archives', () => {
     const dockerArchive = join(work, 'app.tar');
     const ociArchive = join(work, 'app-oci.tar');
     const source = `oci:${fixture.dir}:${fixture.tag}`;
-    expect(await runCli(['copy', '-q', source, `docker-archive:${dockerArchive}:app:1`])).toMatchObject({ code: 0 });
+    expect(await runCli(['copy', '-q', source, `docker-archive:${dockerArchive}:app:1`])).toMatchObject({
+      code: 0,
+    });
     expect(await runCli(['copy', '-q', source, `oci-archive:${ociArchive}:v1`])).toMatchObject({ code: 0 });
 
     const listed = await runCli(['list', '--json', `docker-archive:${dockerArchive}:app:1`]);
@@ -41,7 +43,13 @@ describe('concil with archives', () => {
 
     // docker save's layers are uncompressed tars: gzip them on the way to a registry.
     const pushed = `docker://${registry.host}/archives/app:1`;
-    const copied = await runCli(['copy', '-q', '--tar-gzip', `docker-archive:${dockerArchive}:app:1`, pushed]);
+    const copied = await runCli([
+      'copy',
+      '-q',
+      '--tar-gzip',
+      `docker-archive:${dockerArchive}:app:1`,
+      pushed,
+    ]);
     expect(copied).toMatchObject({ code: 0, stderr: '' });
     const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', pushed]);
     const manifest = JSON.parse(stdout);

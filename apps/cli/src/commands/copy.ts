@@ -24,7 +24,10 @@ export function registerCopy(program: Command): void {
     .description(
       'copy an image between registries (docker://), image directories (dir:PATH), OCI layouts (oci:PATH[:tag]) and archives (oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], as docker save writes)',
     )
-    .argument('<source>', 'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]')
+    .argument(
+      '<source>',
+      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]',
+    )
     .argument('<destination>', 'where to put the copy, in the same forms')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
     // skopeo and crane have no "these platforms of an index" either: refused, not silently ignored.

@@ -7,7 +7,10 @@ export function registerInspect(program: Command): void {
   const command = program
     .command('inspect')
     .description('describe an image as skopeo inspect does (JSON), or print its manifest or config')
-    .argument('<image>', 'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]')
+    .argument(
+      '<image>',
+      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]',
+    )
     .option('--raw', 'print the manifest (an index as it is) byte for byte; with --config, the config')
     .option('--config', 'print the image config (of the chosen platform)')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')

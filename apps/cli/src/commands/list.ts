@@ -11,7 +11,10 @@ export function registerList(program: Command): void {
     .description(
       'show an image: its metadata and one row per layer (of an index: its platforms, and one shown)',
     )
-    .argument('<image>', 'docker://host/repo[:tag], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]')
+    .argument(
+      '<image>',
+      'docker://host/repo[:tag], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]',
+    )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
     .option('--config', 'also show entrypoint, cmd, user, ports, workdir, labels, env, volumes')
     .option('--history', 'also show the history')
