@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,5 +59,26 @@ describe('concil with archives', () => {
       MediaType.dockerLayerGzip,
     ]);
     expect(manifest.config.digest).toBe(fixture.images[0]!.config.digest);
+  });
+
+  it('leaves an archive as it was when writing the new one fails (a full disk)', async () => {
+    const dir = join(work, 'full');
+    await mkdir(dir);
+    const file = join(dir, 'app.tar');
+    const source = `oci:${fixture.dir}:${fixture.tag}`;
+    expect(await runCli(['copy', '-q', source, `docker-archive:${file}:app:1`])).toMatchObject({ code: 0 });
+    const before = await readFile(file);
+    // ulimit -f counts KiB: the blobs (under 1 KiB each) are staged, the 38 KB archive cannot be written.
+    const result = await runCli(
+      ['copy', '-q', source, `docker-archive:${file}:app:2`],
+      {},
+      { fileSizeLimitKiB: 8 },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `concil: docker-archive:${file}:app:2: cannot write ${file}: EFBIG: file too large, write; it was left as it was [WRITE_FAILED]\n`,
+    );
+    expect(await readFile(file)).toEqual(before);
+    expect(await readdir(dir)).toEqual(['app.tar']);
   });
 });

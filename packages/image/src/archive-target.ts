@@ -69,7 +69,7 @@ export abstract class ArchiveTarget implements Target {
       await this.writeArchive(staged, root.desc, root.reference, temporary);
     } catch (error) {
       await rm(temporary, { force: true });
-      throw error;
+      throw writeFailure(error, this.name, this.path);
     }
     await this.#dropStaging();
     await rename(temporary, this.path);
@@ -115,4 +115,16 @@ export abstract class ArchiveTarget implements Target {
     })();
     return this.#staging;
   }
+}
+
+/** A file system error while writing the archive, said with the file; others (bad input) as they are. */
+function writeFailure(error: unknown, name: string, path: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error instanceof ImageError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return error;
+  return new ImageError(
+    'WRITE_FAILED',
+    `${name}: cannot write ${path}: ${(error as Error).message}; it was left as it was`,
+    path,
+    { cause: error },
+  );
 }

@@ -17,7 +17,9 @@ export type ImageErrorCode =
   /** A layer name that matches no layer of the image. */
   | 'LAYER_UNKNOWN'
   /** An edit of the image config that cannot be applied as given (`--cmd`, `--label`…). */
-  | 'CONFIG_EDIT_INVALID';
+  | 'CONFIG_EDIT_INVALID'
+  /** The destination could not be written (a full disk, no permission); it was left as it was. */
+  | 'WRITE_FAILED';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';
