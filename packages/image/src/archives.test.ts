@@ -2,7 +2,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { computeDigest, digestHex, type ImageConfig, type ImageManifest, MediaType } from '@concil/oci-spec';
+import {
+  computeDigest,
+  digestHex,
+  encodeManifest,
+  type ImageConfig,
+  type ImageManifest,
+  MediaType,
+} from '@concil/oci-spec';
 import {
   buildFixtureLayout,
   type FixtureLayout,
@@ -11,6 +18,7 @@ import {
   type TestRegistry,
 } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesStream } from './bytes-stream.js';
 import { copy } from './copy.js';
 import { ImageDirectory } from './image-directory.js';
 import { OciLayout } from './oci-layout.js';
@@ -331,6 +339,39 @@ describe('bad archives: a clear error, the destination untouched', () => {
       expect(await readFile(file)).toEqual(before);
       expect(await listing(join(work, 'bad'))).toEqual(around);
     }
+  });
+
+  it('writes no docker-archive for an image whose config diff_ids do not match its gzip layers', async () => {
+    const image = fixtureImage();
+    const layout = new OciLayout(join(work, 'lying-config'), 'v1');
+    const push = async (mediaType: string, bytes: Uint8Array) => {
+      const desc = { mediaType, digest: computeDigest(bytes), size: bytes.byteLength };
+      await layout.push(desc, bytesStream(bytes));
+      return desc;
+    };
+    const layers = await Promise.all(
+      image.layers.map(async (l) => push(l.mediaType, await readFile(blobPath(fixture.dir, l.digest)))),
+    );
+    const config = JSON.parse((await readFile(blobPath(fixture.dir, image.config.digest))).toString());
+    config.rootfs.diff_ids = [...image.diffIds].reverse();
+    const configDesc = await push(MediaType.ociConfig, Buffer.from(JSON.stringify(config)));
+    const manifest = encodeManifest(
+      { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers },
+      MediaType.ociManifest,
+    );
+    await push(MediaType.ociManifest, manifest.bytes);
+    await layout.tag(manifest.descriptor);
+
+    const { file, before } = await existingDestination('lying-config-dst.tar');
+    const around = await listing(join(work, 'bad'));
+    await expect(copy(layout, openTarget(`docker-archive:${file}:x:1`))).rejects.toMatchObject({
+      code: 'DIFF_ID_MISMATCH',
+      message: expect.stringContaining(
+        `layer ${image.layers[0]!.digest} unpacks to a tar with digest ${image.diffIds[0]}`,
+      ),
+    });
+    expect(await readFile(file)).toEqual(before);
+    expect(await listing(join(work, 'bad'))).toEqual(around);
   });
 
   it('refuses an archive with an entry path climbing out with ../', async () => {
