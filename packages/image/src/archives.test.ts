@@ -292,6 +292,30 @@ describe('docker save archives in the newer layout', () => {
     expect(copied.config.digest).toBe(fixtureImage().config.digest);
     expect(copied.layers.map((l) => l.digest)).toEqual(fixtureImage().diffIds);
   });
+
+  it('reads gzip layers kept as pulled, as docker with the containerd image store saves them', async () => {
+    const image = fixtureImage();
+    const config = await readFile(blobPath(fixture.dir, image.config.digest));
+    const gzips = await Promise.all(image.layers.map((l) => readFile(blobPath(fixture.dir, l.digest))));
+    const blob = (bytes: Buffer) => `blobs/sha256/${digestHex(computeDigest(bytes))}`;
+    const manifest = [{ Config: blob(config), RepoTags: ['pulled/app:1'], Layers: gzips.map(blob) }];
+    const file = join(work, 'containerd.tar');
+    await writeTarFile(file, [
+      ...[config, ...gzips].map((bytes) => ({ name: blob(bytes), content: bytes })),
+      { name: 'manifest.json', content: Buffer.from(JSON.stringify(manifest)) },
+    ]);
+    const dir = join(work, 'from-containerd');
+    await copy(openTarget(`docker-archive:${file}`), new ImageDirectory(dir));
+    const { manifest: copied } = await imageInDirectory(dir);
+    expect(copied.layers.map((l) => [l.mediaType, l.digest])).toEqual(
+      image.layers.map((l) => [MediaType.dockerLayerGzip, l.digest]),
+    );
+    // Written as a docker archive again, they are decompressed, each checked against its diff_id.
+    const again = join(work, 'containerd-again.tar');
+    await copy(openTarget(`docker-archive:${file}`), openTarget(`docker-archive:${again}:pulled/app:1`));
+    const inspected = JSON.parse(await skopeo('inspect', `docker-archive:${again}`));
+    expect(inspected.Layers).toEqual(image.diffIds);
+  });
 });
 
 describe('bad archives: a clear error, the destination untouched', () => {

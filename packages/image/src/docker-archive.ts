@@ -27,13 +27,13 @@ import {
 import { ImageError } from './errors.js';
 import { openLayerTar } from './layer-tar.js';
 import type { OciLayout } from './oci-layout.js';
-import type { TarArchive } from './tar-archive.js';
+import { compressionOf, type TarArchive } from './tar-archive.js';
 import { type PackEntry, writeTarFile } from './tar-pack.js';
 
 const MANIFEST_FILE = 'manifest.json';
 
-/** A blob of the image read from the archive: small bytes, or a layer tar checked against its diff_id. */
-type ArchivedBlob = { bytes: Uint8Array } | { member: string; diffId: string; position: number };
+/** A blob of the image read from the archive: small bytes, or a layer (a tar checked against its diff_id). */
+type ArchivedBlob = { bytes: Uint8Array } | { member: string; check?: { diffId: string; position: number } };
 
 /**
  * The `docker save` format (`docker-archive:FILE[:name:tag]`): `manifest.json` listing each
@@ -79,7 +79,9 @@ export class DockerArchive extends ArchiveTarget {
     }
     if ('bytes' in blob) return bytesStream(blob.bytes);
     const archive = await this.archive();
-    return pipeline(archive.read(blob.member), new DiffIdCheck(blob, this.name), () => {});
+    const content = archive.read(blob.member);
+    if (!blob.check) return content;
+    return pipeline(content, new DiffIdCheck({ member: blob.member, ...blob.check }, this.name), () => {});
   }
 
   /** Records the image's blobs and returns the descriptor of the v2s2 manifest made for it. */
@@ -101,26 +103,10 @@ export class DockerArchive extends ArchiveTarget {
         image.Config,
       );
     }
-    const layers = image.Layers.map((member, position): Descriptor => {
-      const found = archive.find(member);
-      if (!found) {
-        throw new ImageError(
-          'LAYER_INVALID',
-          `${this.name}: ${MANIFEST_FILE} names layer ${position + 1}, ${member}, which the archive does not hold; the archive is incomplete`,
-          member,
-        );
-      }
-      const diffId = diffIds[position]!;
-      if (!isDigest(diffId)) {
-        throw new ImageError(
-          'LAYER_INVALID',
-          `${this.name}: the config ${image.Config} gives layer ${position + 1}, ${member}, the diff_id "${diffId}", which is not a digest`,
-          member,
-        );
-      }
-      this.#blobs.set(diffId, { member, diffId, position });
-      return { mediaType: MediaType.dockerLayerTar, digest: diffId, size: found.size };
-    });
+    const layers: Descriptor[] = [];
+    for (const [position, member] of image.Layers.entries()) {
+      layers.push(await this.#describeLayer(archive, member, position, diffIds[position]!, image.Config));
+    }
     const configDesc = {
       mediaType: MediaType.dockerConfig,
       digest: computeDigest(configBytes),
@@ -133,6 +119,44 @@ export class DockerArchive extends ArchiveTarget {
     );
     this.#blobs.set(manifest.descriptor.digest, { bytes: manifest.bytes });
     return manifest.descriptor;
+  }
+
+  /**
+   * A layer as the manifest lists it: an uncompressed tar has its diff_id as digest and is checked
+   * against it as it is read; a gzip one (docker's containerd image store saves blobs as pulled)
+   * is hashed here for its digest, and its diff_id is checked wherever it is decompressed.
+   */
+  async #describeLayer(
+    archive: TarArchive,
+    member: string,
+    position: number,
+    diffId: string,
+    config: string,
+  ): Promise<Descriptor> {
+    const found = archive.find(member);
+    if (!found) {
+      throw new ImageError(
+        'LAYER_INVALID',
+        `${this.name}: ${MANIFEST_FILE} names layer ${position + 1}, ${member}, which the archive does not hold; the archive is incomplete`,
+        member,
+      );
+    }
+    if (!isDigest(diffId)) {
+      throw new ImageError(
+        'LAYER_INVALID',
+        `${this.name}: the config ${config} gives layer ${position + 1}, ${member}, the diff_id "${diffId}", which is not a digest`,
+        member,
+      );
+    }
+    if (compressionOf(await archive.head(member, 4)) === 'gzip') {
+      const digester = new Digester('sha256');
+      for await (const chunk of archive.read(member)) digester.update(chunk as Buffer);
+      const digest = digester.digest();
+      this.#blobs.set(digest, { member });
+      return { mediaType: MediaType.dockerLayerGzip, digest, size: found.size };
+    }
+    this.#blobs.set(diffId, { member, check: { diffId, position } });
+    return { mediaType: MediaType.dockerLayerTar, digest: diffId, size: found.size };
   }
 
   protected async writeArchive(

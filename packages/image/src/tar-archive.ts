@@ -103,6 +103,15 @@ export class TarArchive {
     });
   }
 
+  /** The first `length` bytes of the regular file at `member` (fewer when it is shorter). */
+  async head(member: string, length: number): Promise<Buffer> {
+    const found = this.find(member);
+    const entry = found && this.#entries.get(found.path);
+    if (!entry)
+      throw new ImageError('NOT_FOUND', `${this.name}: the archive holds no file ${member}`, member);
+    return readAt(this.path, entry.offset, Math.min(length, entry.size));
+  }
+
   /** A small member (JSON) as bytes. */
   async readBytes(member: string): Promise<Buffer> {
     const found = this.find(member);
@@ -146,7 +155,7 @@ function linkTarget(member: string, link: string, symbolic: boolean): string | u
 
 /** Compressed archives are not indexed: say how to use one. */
 async function refuseCompressed(path: string, name: string): Promise<void> {
-  const file = await open(path).catch((cause: NodeJS.ErrnoException) => {
+  const head = await readAt(path, 0, 4).catch((cause: NodeJS.ErrnoException) => {
     throw new ImageError(
       'NOT_FOUND',
       cause.code === 'ENOENT'
@@ -156,18 +165,27 @@ async function refuseCompressed(path: string, name: string): Promise<void> {
       { cause },
     );
   });
+  if (compressionOf(head) !== 'none') {
+    throw new ImageError(
+      'UNSUPPORTED',
+      `${name}: ${path} is a compressed archive; decompress it first (gunzip or unzstd) and use the .tar`,
+      path,
+    );
+  }
+}
+
+/** What the first bytes of a file say about its compression. */
+export function compressionOf(head: Uint8Array): 'gzip' | 'zstd' | 'none' {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (Buffer.from(head.subarray(0, 4)).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd';
+  return 'none';
+}
+
+async function readAt(path: string, position: number, length: number): Promise<Buffer> {
+  const file = await open(path);
   try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0);
-    const magic = buffer.subarray(0, bytesRead);
-    const compressed =
-      (magic[0] === 0x1f && magic[1] === 0x8b) || magic.equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
-    if (compressed) {
-      throw new ImageError(
-        'UNSUPPORTED',
-        `${name}: ${path} is a compressed archive; decompress it first (gunzip or unzstd) and use the .tar`,
-        path,
-      );
-    }
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(length), 0, length, position);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await file.close();
   }
