@@ -1,0 +1,18 @@
+import type { ReadOnlyTarget } from '@concil/oci-spec';
+import { TrustError } from '../errors.js';
+
+const TRANSPORT = 'docker://';
+
+/**
+ * The repository a target holds, as a docker reference (`host/repo`): what cosign writes into
+ * the payload's `docker-reference`. Targets that are no registry repository (an image directory)
+ * have none: the caller names the identity.
+ */
+export function identityOf(target: ReadOnlyTarget): string {
+  if (target.name.startsWith(TRANSPORT)) return target.name.slice(TRANSPORT.length);
+  throw new TrustError(
+    'IDENTITY_MISSING',
+    `${target.name} is no registry repository: name the repository the signature is for (identity)`,
+    target.name,
+  );
+}
