@@ -18,7 +18,9 @@ export function openCosignKeyIndependently(
 ): { envelope: EnvelopeJson; label: string; key: KeyObject } {
   const match = /^-----BEGIN ([A-Z ]+)-----\n([A-Za-z0-9+/=\n]+)-----END \1-----\n$/.exec(pem);
   if (!match) throw new Error('no PEM');
-  const envelope: EnvelopeJson = JSON.parse(Buffer.from(match[2]!.replaceAll('\n', ''), 'base64').toString('utf8'));
+  const envelope: EnvelopeJson = JSON.parse(
+    Buffer.from(match[2]!.replaceAll('\n', ''), 'base64').toString('utf8'),
+  );
   const { N, r, p } = envelope.kdf.params;
   const key = scryptSync(password, Buffer.from(envelope.kdf.salt, 'base64'), 32, {
     N,
