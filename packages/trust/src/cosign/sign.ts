@@ -22,8 +22,8 @@ export interface SignImageResult {
   signatureManifest: Descriptor;
   /** The layer holding this signature's payload. */
   layer: Descriptor;
-  /** False when the very same signature was there already (nothing was written). */
-  added: boolean;
+  /** How many signatures the manifest holds now, this one included (the last). */
+  signatureCount: number;
 }
 
 /**
@@ -51,18 +51,17 @@ export async function signImage(
   const fetchOptions = options.signal ? { signal: options.signal } : {};
   const existing = await findSignatureManifest(target, manifest.digest, fetchOptions);
   const tag = signatureTag(manifest.digest);
-  const layers = existing?.manifest.layers ?? [];
-  const same = layers.find(
-    (each) => each.digest === layer.digest && each.annotations?.[SIGNATURE_ANNOTATION] === signature,
-  );
-  if (same && existing) return { tag, signatureManifest: existing.descriptor, layer, added: false };
-
-  const image = buildSignatureImage([...layers, layer]);
+  const image = buildSignatureImage([...(existing?.manifest.layers ?? []), layer]);
   await pushIfMissing(target, layer, payload, fetchOptions);
   await pushIfMissing(target, image.config, image.configBytes, fetchOptions);
   await target.push(image.manifest, Readable.from([image.manifestBytes]), fetchOptions);
   await target.tag(image.manifest, tag);
-  return { tag, signatureManifest: image.manifest, layer, added: true };
+  return {
+    tag,
+    signatureManifest: image.manifest,
+    layer,
+    signatureCount: (existing?.manifest.layers.length ?? 0) + 1,
+  };
 }
 
 async function pushIfMissing(
