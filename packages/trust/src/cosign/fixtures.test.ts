@@ -7,7 +7,7 @@ import { readPublicKey } from './keys.js';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from './payload.js';
 
 // Signatures made by the real cosign (containers/image's fixtures): see shared/fixtures/README.md.
-const FIXTURES = '/work/shared/fixtures/cosign';
+const FIXTURES = join(import.meta.dirname, '..', '..', 'test-fixtures', 'cosign');
 const IDENTITY = '192.168.64.2:5000/cosign-signed-single-sample';
 const SIGNED_DIGEST = 'sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00';
 

@@ -9,7 +9,7 @@ import { CosignKeyDirectory } from './key-directory.js';
 import { loadSigningKey, loadTrustedKeys } from './key-spec.js';
 import { keyFingerprint, readPublicKey } from './keys.js';
 
-const FIXTURES = '/work/shared/fixtures/cosign';
+const FIXTURES = join(import.meta.dirname, '..', '..', 'test-fixtures', 'cosign');
 const password = { password: 'pw' };
 let root: string;
 let directory: CosignKeyDirectory;

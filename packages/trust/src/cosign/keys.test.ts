@@ -15,7 +15,7 @@ import {
 } from './keys.js';
 import { resolvePassword } from './password.js';
 
-const FIXTURES = '/work/shared/fixtures/cosign';
+const FIXTURES = join(import.meta.dirname, '..', '..', 'test-fixtures', 'cosign');
 const PASSWORD = 'correct horse battery staple';
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
