@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { CosignKeyDirectory, PasswordSource } from '@concil/trust';
 
 /** The key directory of the configuration (`cosign_path`, by default `~/.concil/cosign`). */
@@ -20,30 +19,21 @@ export async function openKeyDirectory(): Promise<CosignKeyDirectory> {
 export function passwordSource(passwordFile: string | undefined, confirm = false): PasswordSource {
   return {
     ...(passwordFile !== undefined && { passwordFile }),
-    ...(process.stdin.isTTY && process.stderr.isTTY && { prompt: confirm ? askTwice : askPassword }),
+    ...(process.stdin.isTTY && process.stderr.isTTY && { prompt: confirm ? askTwice : askHidden }),
   };
 }
 
-/** Asks on the terminal without echo. */
-async function askPassword(question: string): Promise<string> {
-  const terminal = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  try {
-    const output = terminal as unknown as { _writeToOutput: (text: string) => void };
-    const write = output._writeToOutput.bind(terminal);
-    process.stderr.write(question);
-    output._writeToOutput = () => {};
-    const password = await terminal.question('');
-    output._writeToOutput = write;
-    process.stderr.write('\n');
-    return password;
-  } finally {
-    terminal.close();
-  }
+/** Asks on the terminal without echo (`read`, as the credential prompt; loaded only when asking). */
+async function askHidden(question: string): Promise<string> {
+  const { read } = await import('read');
+  const answer = await read({ input: process.stdin, output: process.stderr, prompt: question, silent: true });
+  process.stderr.write('\n'); // the Enter that ended the password was not echoed either
+  return answer;
 }
 
 async function askTwice(question: string): Promise<string> {
-  const first = await askPassword(question);
-  if ((await askPassword('Again: ')) !== first) {
+  const first = await askHidden(question);
+  if ((await askHidden('Again:')) !== first) {
     const { TrustError } = await import('@concil/trust');
     throw new TrustError('KEY_PASSWORD_MISSING', 'the two passwords differ; run the command again');
   }

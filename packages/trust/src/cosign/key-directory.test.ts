@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { openCosignKeyIndependently } from '../test-helpers/cosign-reader.js';
+import { rejection } from '../test-helpers/rejection.js';
 import { CosignKeyDirectory } from './key-directory.js';
 import { loadSigningKey, loadTrustedKeys } from './key-spec.js';
 import { keyFingerprint, readPublicKey } from './keys.js';
@@ -18,13 +19,6 @@ beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'concil-keys-'));
   directory = new CosignKeyDirectory(join(root, 'cosign'));
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
 
 describe('CosignKeyDirectory', () => {
   it('generates ID.key (mode 0600, cosign format) and ID.pub, and lists them', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { openCosignKeyIndependently, sealCosignKeyIndependently } from '../test-helpers/cosign-reader.js';
+import { rejection } from '../test-helpers/rejection.js';
 import {
   COSIGN_PRIVATE_KEY_LABEL,
   generateCosignKeyPair,
@@ -17,13 +18,6 @@ import { resolvePassword } from './password.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test-fixtures', 'cosign');
 const PASSWORD = 'correct horse battery staple';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
 
 describe('generateCosignKeyPair', () => {
   it('writes a key that opens with the reference parameters (scrypt N=32768 r=8 p=1, NaCl secretbox)', async () => {
@@ -133,6 +127,6 @@ describe('resolvePassword', () => {
       'from-file',
     );
     expect(await resolvePassword({ env: { COSIGN_PASSWORD: '' }, prompt }, 'k')).toBe('');
-    expect(await resolvePassword({ env: {}, prompt }, 'k')).toBe('prompted for Password for k: ');
+    expect(await resolvePassword({ env: {}, prompt }, 'k')).toBe('prompted for Password for k:');
   });
 });

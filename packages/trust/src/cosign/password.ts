@@ -32,7 +32,7 @@ export async function resolvePassword(source: PasswordSource, subject: string): 
   }
   const fromEnv = (source.env ?? process.env).COSIGN_PASSWORD;
   if (fromEnv !== undefined) return fromEnv;
-  if (source.prompt) return source.prompt(`Password for ${subject}: `);
+  if (source.prompt) return source.prompt(`Password for ${subject}:`);
   throw new TrustError(
     'KEY_PASSWORD_MISSING',
     `${subject}: the private key is encrypted and no password was given; set COSIGN_PASSWORD or give a password file`,
