@@ -126,3 +126,52 @@ describe('concil sign and verify', () => {
     ]);
   });
 });
+
+describe('JSON output of sign, verify and the key commands (as the root README documents)', () => {
+  const keysOf = (value: unknown) => Object.keys(value as object).sort();
+
+  it('has the documented fields', async () => {
+    const jsonEnv = { ...env, CONCIL_CONFIG: join(work, 'json-config.json') };
+    await writeFile(jsonEnv.CONCIL_CONFIG, JSON.stringify({ cosign_path: join(work, 'json-keys') }));
+    const run = async (args: string[]) => {
+      const result = await runCli([...args, '--json'], jsonEnv);
+      expect(result.stderr, args.join(' ')).toBe('');
+      return JSON.parse(result.stdout);
+    };
+    expect(keysOf(await run(['config', 'cosign-generate-key', 'k']))).toEqual([
+      'fingerprint',
+      'id',
+      'privateKey',
+      'publicKey',
+    ]);
+    expect(keysOf(await run(['config', 'cosign-import-key', 'up', join(FIXTURES, 'cosign2.pub')]))).toEqual([
+      'fingerprint',
+      'hasPrivateKey',
+      'id',
+    ]);
+    expect(await run(['config', 'cosign-export-key', 'k', join(work, 'k.pub')])).toEqual({
+      id: 'k',
+      file: join(work, 'k.pub'),
+      private: false,
+    });
+    const listed = await run(['config', 'cosign-list-keys']);
+    expect(keysOf(listed)).toEqual(['directory', 'keys']);
+    expect(keysOf(listed.keys[0])).toEqual(['fingerprint', 'hasPrivateKey', 'id']);
+    const signed = await run(['sign', `${image}:1`, '--key', 'k']);
+    expect(keysOf(signed)).toEqual(['image', 'signatureManifest', 'signatures', 'tag']);
+    const verified = await run(['verify', `${image}:1`, '--key', 'k']);
+    expect(keysOf(verified)).toEqual([
+      'identity',
+      'image',
+      'manifestDigest',
+      'signatures',
+      'signed',
+      'tag',
+      'verified',
+    ]);
+    const valid = verified.signatures.find((s: { valid: boolean }) => s.valid);
+    expect(keysOf(valid)).toEqual(['layerDigest', 'message', 'payload', 'signer', 'valid']);
+    expect(keysOf(valid.signer)).toEqual(['fingerprint', 'name']);
+    expect(keysOf(valid.payload)).toEqual(['dockerReference', 'manifestDigest', 'optional']);
+  });
+});

@@ -49,10 +49,14 @@ export function registerCosignKeyCommands(config: Command): void {
     .argument('<id>', 'the name of the key')
     .argument('<file>', 'where to write it')
     .option('--private', 'the encrypted private key instead of the public key')
-    .action(async (id: string, file: string, options: { private?: boolean }) => {
+    .option('--json', 'print { id, file, private } as JSON')
+    .action(async (id: string, file: string, options: { private?: boolean; json?: boolean }) => {
       const directory = await openKeyDirectory();
-      await directory.export(id, file, { private: options.private === true });
-      process.stdout.write(`exported the ${options.private ? 'private' : 'public'} key ${id} to ${file}\n`);
+      const exported = { id, file, private: options.private === true };
+      await directory.export(id, file, { private: exported.private });
+      printResult(options.json, exported, (e) => [
+        `exported the ${e.private ? 'private' : 'public'} key ${e.id} to ${e.file}`,
+      ]);
     });
 
   config
