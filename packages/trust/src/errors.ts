@@ -12,6 +12,8 @@ export type TrustErrorCode =
   | 'KEY_EXISTS'
   /** A target that is no registry repository, and no identity (docker-reference) was named. */
   | 'IDENTITY_MISSING'
+  /** A target that cannot hold what is asked of it (signatures need tags). */
+  | 'UNSUPPORTED'
   /** A signature manifest or payload that is not what cosign writes. */
   | 'SIGNATURE_INVALID'
   /** The image does not verify: unsigned, bad signature, unknown key, or signed for something else. */

@@ -167,4 +167,23 @@ describe('signImage and verifyImage against a real registry', () => {
     expect(found.signatures.map((s) => s.valid)).toEqual([true]);
     expect(found.verified).toBe(true);
   });
+
+  it('refuses a target that holds no tags (as an image directory): UNSUPPORTED, nothing written', async () => {
+    const image = await pushTinyImage(target, 'single', 'single');
+    // The content of the registry, seen through a target whose resolve ignores the reference,
+    // as an image directory's does: it would otherwise take the image for its own signature.
+    const single = Object.assign(Object.create(target), {
+      name: 'dir:/somewhere',
+      resolve: () => target.resolve('single'),
+    }) as RegistryTarget;
+    const refused = await signImage(single, image, { key: keys[0]!.privateKey, identity }).catch((e) => e);
+    expect(isTrustError(refused, 'UNSUPPORTED')).toBe(true);
+    expect((refused as Error).message).toBe(
+      `dir:/somewhere holds no tags, so it cannot hold cosign signatures (${signatureTag(image.digest)}); sign and verify the image in a registry or an OCI layout`,
+    );
+    expect((await verifyImage(target, image, { keys: [keys[0]!.trusted] })).signed).toBe(false);
+    await expect(verifyImage(single, image, { keys: [keys[0]!.trusted], identity })).rejects.toThrow(
+      'holds no tags',
+    );
+  });
 });

@@ -37,6 +37,14 @@ export async function findSignatureManifest(
     if (isNotFound(error)) return undefined;
     throw error;
   }
+  if (descriptor.digest === manifestDigest) {
+    // A target that ignores the reference (an image directory holds one image and no tags).
+    throw new TrustError(
+      'UNSUPPORTED',
+      `${target.name} holds no tags, so it cannot hold cosign signatures (${tag}); sign and verify the image in a registry or an OCI layout`,
+      target.name,
+    );
+  }
   const parsed = await fetchManifest(target, descriptor, options);
   if (parsed.kind !== 'manifest') {
     throw new TrustError(
