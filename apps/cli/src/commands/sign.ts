@@ -27,7 +27,7 @@ export function registerSign(program: Command): void {
       key,
       ...(options.annotation && { annotations: parseAnnotations(options.annotation, command) }),
     });
-    const image = `${target.name}@${manifest.digest}`;
+    const image = `${target.repositoryName}@${manifest.digest}`;
     printResult(
       options.json,
       {
@@ -36,7 +36,7 @@ export function registerSign(program: Command): void {
         signatureManifest: signed.signatureManifest,
         signatures: signed.signatureCount,
       },
-      (r) => [`signed ${r.image} with ${options.key} (${target.name}:${r.tag}, ${r.signatures} signatures)`],
+      (r) => [`signed ${r.image} with ${options.key} (${target.repositoryName}:${r.tag}, ${r.signatures} signatures)`],
     );
   });
 }

@@ -35,7 +35,7 @@ export function registerVerify(program: Command): void {
     }
     const manifest = await target.resolve();
     const result = await verifyImage(target, manifest, { keys });
-    const image = `${target.name}@${manifest.digest}`;
+    const image = `${target.repositoryName}@${manifest.digest}`;
     printResult(options.json, { image, ...result }, (r) =>
       r.signed
         ? r.signatures.map((s) => `${s.valid ? 'valid' : `refused (${s.rejection})`}: ${image}: ${s.message}`)

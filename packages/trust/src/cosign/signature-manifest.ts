@@ -49,8 +49,8 @@ export async function findSignatureManifest(
   if (parsed.kind !== 'manifest') {
     throw new TrustError(
       'SIGNATURE_INVALID',
-      `${target.name}:${tag} is an index, not a cosign signature manifest; remove or replace that tag`,
-      `${target.name}:${tag}`,
+      `${target.name}: the tag ${tag} holds an index, not a cosign signature manifest; remove or replace that tag`,
+      target.name,
     );
   }
   return { tag, descriptor, manifest: parsed.manifest };
