@@ -36,7 +36,9 @@ export function registerSign(program: Command): void {
         signatureManifest: signed.signatureManifest,
         signatures: signed.signatureCount,
       },
-      (r) => [`signed ${r.image} with ${options.key} (${target.repositoryName}:${r.tag}, ${r.signatures} signatures)`],
+      (r) => [
+        `signed ${r.image} with ${options.key} (${target.repositoryName}:${r.tag}, ${r.signatures} signatures)`,
+      ],
     );
   });
 }
