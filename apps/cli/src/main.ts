@@ -14,9 +14,11 @@ import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
 import { registerPull } from './commands/pull.js';
+import { registerSign } from './commands/sign.js';
 import { registerSquashfs } from './commands/squashfs.js';
 import { registerTag } from './commands/tag.js';
 import { registerTags } from './commands/tags.js';
+import { registerVerify } from './commands/verify.js';
 import { printJson } from './output.js';
 import { jsonRequested, reportError, usageErrorObject } from './report-error.js';
 import { cliVersion } from './version.js';
@@ -24,7 +26,7 @@ import { cliVersion } from './version.js';
 const json = jsonRequested(process.argv.slice(2));
 
 const program = new Command('concil')
-  .description('OCI container images: copy, inspect, cache, convert to squashfs')
+  .description('OCI container images: copy, inspect, cache, convert to squashfs, sign and verify')
   .version(cliVersion(), '-V, --version', 'print the version of concil')
   .option('--debug', 'print the full cause chain of an error')
   .showHelpAfterError()
@@ -45,6 +47,8 @@ registerLogin(program);
 registerSquashfs(program);
 registerPull(program);
 registerCache(program);
+registerSign(program);
+registerVerify(program);
 registerConfig(program);
 
 try {

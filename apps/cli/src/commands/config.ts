@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, printResult } from '../output.js';
+import { registerCosignKeyCommands } from './cosign-keys.js';
 
 /** `concil config show|path`: the configuration in force, and where it is read from. */
 export function registerConfig(program: Command): void {
@@ -32,4 +33,6 @@ export function registerConfig(program: Command): void {
       const { path, exists } = await loadConfig();
       printResult(options.json, { path, exists }, () => [path]);
     });
+
+  registerCosignKeyCommands(config);
 }

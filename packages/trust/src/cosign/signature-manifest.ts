@@ -1,0 +1,57 @@
+import {
+  type Descriptor,
+  type FetchOptions,
+  fetchManifest,
+  type ImageManifest,
+  type ReadOnlyTarget,
+} from '@concil/oci-spec';
+import { TrustError } from '../errors.js';
+import { signatureTag } from './signature-image.js';
+
+/** The signature manifest found under an image's `.sig` tag. */
+export interface FoundSignatureManifest {
+  tag: string;
+  descriptor: Descriptor;
+  manifest: ImageManifest;
+}
+
+/** Codes with which targets say "no such tag" (registry-client, image, store). */
+const NOT_FOUND_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'NOT_FOUND']);
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_FOUND_CODES.has(code);
+}
+
+/** The `.sig` manifest of a manifest digest, or undefined when the image carries none. */
+export async function findSignatureManifest(
+  target: ReadOnlyTarget,
+  manifestDigest: string,
+  options: FetchOptions = {},
+): Promise<FoundSignatureManifest | undefined> {
+  const tag = signatureTag(manifestDigest);
+  let descriptor: Descriptor;
+  try {
+    descriptor = await target.resolve(tag);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  if (descriptor.digest === manifestDigest) {
+    // A target that ignores the reference (an image directory holds one image and no tags).
+    throw new TrustError(
+      'UNSUPPORTED',
+      `${target.name} holds no tags, so it cannot hold cosign signatures (${tag}); sign and verify the image in a registry or an OCI layout`,
+      target.name,
+    );
+  }
+  const parsed = await fetchManifest(target, descriptor, options);
+  if (parsed.kind !== 'manifest') {
+    throw new TrustError(
+      'SIGNATURE_INVALID',
+      `${target.name}: the tag ${tag} holds an index, not a cosign signature manifest; remove or replace that tag`,
+      target.name,
+    );
+  }
+  return { tag, descriptor, manifest: parsed.manifest };
+}

@@ -1,0 +1,36 @@
+/** The one error class of @concil/trust: a code, the thing it concerns, and what to do. */
+export type TrustErrorCode =
+  /** A key file that is no key concil can read (bad PEM, unknown type, not EC P-256). */
+  | 'KEY_INVALID'
+  /** An encrypted private key that the password does not open. */
+  | 'KEY_PASSWORD_WRONG'
+  /** An encrypted private key and no password from COSIGN_PASSWORD, a file or a prompt. */
+  | 'KEY_PASSWORD_MISSING'
+  /** No key of that name in the key directory, or no key file at that path. */
+  | 'KEY_NOT_FOUND'
+  /** A key of that name is already in the key directory. */
+  | 'KEY_EXISTS'
+  /** A target that is no registry repository, and no identity (docker-reference) was named. */
+  | 'IDENTITY_MISSING'
+  /** A target that cannot hold what is asked of it (signatures need tags). */
+  | 'UNSUPPORTED'
+  /** A signature manifest or payload that is not what cosign writes. */
+  | 'SIGNATURE_INVALID'
+  /** The image does not verify: unsigned, bad signature, unknown key, or signed for something else. */
+  | 'VERIFICATION_FAILED';
+
+export class TrustError extends Error {
+  override readonly name = 'TrustError';
+  constructor(
+    readonly code: TrustErrorCode,
+    message: string,
+    readonly subject?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export function isTrustError(error: unknown, code?: TrustErrorCode): error is TrustError {
+  return error instanceof TrustError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,39 @@
+export {
+  checkSignature,
+  type ExpectedClaim,
+  type SignatureRejection,
+  type SignatureVerdict,
+  type TrustedKey,
+} from './cosign/check-signature.js';
+export { LEGACY_SCRYPT, type ScryptParams } from './cosign/encrypted-envelope.js';
+export { CosignKeyDirectory, type KeyEntry } from './cosign/key-directory.js';
+export { loadSigningKey, loadTrustedKeys } from './cosign/key-spec.js';
+export {
+  COSIGN_PRIVATE_KEY_LABEL,
+  type CosignKeyPair,
+  encryptPrivateKey,
+  generateCosignKeyPair,
+  keyFingerprint,
+  publicKeyPem,
+  readPrivateKey,
+  readPublicKey,
+  SIGSTORE_PRIVATE_KEY_LABEL,
+} from './cosign/keys.js';
+export { type PasswordSource, resolvePassword } from './cosign/password.js';
+export {
+  COSIGN_SIGNATURE_TYPE,
+  encodePayload,
+  parsePayload,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  type SimpleSigningPayload,
+} from './cosign/payload.js';
+export { type SignImageOptions, type SignImageResult, signImage } from './cosign/sign.js';
+export { signatureTag } from './cosign/signature-image.js';
+export {
+  type ImageVerification,
+  requireVerified,
+  type VerifyImageOptions,
+  verifyImage,
+} from './cosign/verify-image.js';
+export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
