@@ -19,7 +19,15 @@ export type ImageErrorCode =
   /** An edit of the image config that cannot be applied as given (`--cmd`, `--label`…). */
   | 'CONFIG_EDIT_INVALID'
   /** The destination could not be written (a full disk, no permission); it was left as it was. */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** A key file that cannot be read as the key it should be (or whose password does not open it). */
+  | 'KEY_INVALID'
+  /** An encrypted layer whose encryption annotations are missing or malformed. */
+  | 'ENCRYPTION_INVALID'
+  /** None of the private keys given is one an encrypted layer was encrypted for. */
+  | 'NOT_A_RECIPIENT'
+  /** An encrypted layer whose HMAC or plaintext digest does not match: changed or cut short. */
+  | 'DECRYPTION_FAILED';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';

@@ -8,6 +8,26 @@ export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-p
 export { directoryToTar } from './directory-tar.js';
 export { DockerArchive } from './docker-archive.js';
 export { editImage, hasEdits, type ImageEdits } from './edit-image.js';
+export {
+  decryptLayer,
+  decryptLayers,
+  type EncryptLayersOptions,
+  encryptLayer,
+  encryptLayers,
+} from './encryption/encrypt-layers.js';
+export {
+  type DecryptionKey,
+  type EncryptionKey,
+  generateEncryptionKey,
+  type PrivateKeyOptions,
+  parseDecryptionKey,
+  parseEncryptionKey,
+  readDecryptionKey,
+  readEncryptionKey,
+} from './encryption/encryption-keys.js';
+export { countRecipients } from './encryption/key-wrap.js';
+export { layerDecryption, layerEncryption } from './encryption/layer-encryption.js';
+export { JWE_KEYS_ANNOTATION, PUBOPTS_ANNOTATION } from './encryption/layer-options.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';
 export { ingestBlob } from './ingest-blob.js';
@@ -18,6 +38,7 @@ export {
   inspectImage,
 } from './inspect-image.js';
 export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encode.js';
+export { type BlobFilter, type FilteredBlob, filterLayer, thenFilter } from './layer-filter.js';
 export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-names.js';
 export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-source.js';
 export { openLayerTar } from './layer-tar.js';

@@ -111,10 +111,10 @@ const kindNames: Record<LayerCompression, string> = {
   squashfs: 'squashfs',
 };
 
-/** Docker's v2s2 knows gzip layers only; any other known kind needs an OCI manifest. */
+/** Docker's v2s2 knows plain gzip layers only; any other known kind needs an OCI manifest. */
 function needsOci(desc: Descriptor): boolean {
   const kind = layerKindOf(desc.mediaType);
-  return kind !== undefined && kind.compression !== 'gzip';
+  return kind !== undefined && (kind.compression !== 'gzip' || kind.encrypted);
 }
 
 function outputFlavour(
@@ -127,9 +127,10 @@ function outputFlavour(
   if (position < 0) return plan.format ?? (plan.annotations ? 'oci' : source);
   if (plan.format === 'docker') {
     const { mediaType } = outputs[position]!.descriptor;
+    const kind = layerKindOf(mediaType)!;
     throw new ImageError(
       'UNSUPPORTED',
-      `${where}: a Docker v2s2 manifest cannot carry ${kindNames[layerKindOf(mediaType)!.compression]} layers (layer ${position + 1} is ${mediaType}); write the image as OCI`,
+      `${where}: a Docker v2s2 manifest cannot carry ${kind.encrypted ? 'encrypted ' : ''}${kindNames[kind.compression]} layers (layer ${position + 1} is ${mediaType}); write the image as OCI`,
       where,
     );
   }

@@ -1,0 +1,113 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import { type Descriptor, layerKindOf, layerMediaType } from '@concil/oci-spec';
+import { ImageError } from '../errors.js';
+import type { BlobFilter } from '../layer-filter.js';
+import type { DecryptionKey, EncryptionKey } from './encryption-keys.js';
+import { unwrapLayerKeys, wrapLayerKeys } from './key-wrap.js';
+import { LayerDecryptStream, LayerEncryptStream } from './layer-cipher.js';
+import {
+  ENCRYPTION_ANNOTATION_PREFIX,
+  encodePrivateOptions,
+  encodePublicOptions,
+  JWE_KEYS_ANNOTATION,
+  PUBOPTS_ANNOTATION,
+  parsePrivateOptions,
+  parsePublicOptions,
+} from './layer-options.js';
+
+/**
+ * Encrypts a layer for `recipients` as ocicrypt does: AES-256-CTR with a fresh key and nonce, the
+ * HMAC-SHA256 of the ciphertext in the public options, key, nonce and the plaintext blob's digest
+ * in the private options, wrapped in a JWE for every recipient; the media type gains `+encrypted`.
+ */
+export function layerEncryption(recipients: readonly EncryptionKey[]): BlobFilter {
+  if (recipients.length === 0) {
+    throw new ImageError('KEY_INVALID', 'encrypting layers needs at least one public key');
+  }
+  return {
+    id: `encrypt:${fingerprint(recipients.map((r) => r.key.export({ type: 'spki', format: 'der' })))}`,
+    async apply(blob, { ingest }) {
+      const kind = layerKindOf(blob.mediaType);
+      const layer = blob.digest ?? blob.mediaType;
+      if (!kind || kind.encrypted) {
+        throw new ImageError(
+          'UNSUPPORTED',
+          `layer ${layer} is ${blob.mediaType}: ${kind ? 'it is encrypted already' : 'not a layer type concil encrypts'}`,
+          layer,
+        );
+      }
+      const encrypting = new LayerEncryptStream(blob.digest);
+      const content = await blob.open();
+      // Errors end up on `encrypting`, which `ingest` reads; the callback has nothing to add.
+      const stored = await ingest(
+        layerMediaType({ ...kind, encrypted: true }),
+        pipeline(content, encrypting, () => {}),
+      );
+      const wrapped = await wrapLayerKeys(
+        encodePrivateOptions(encrypting.secret, encrypting.digest),
+        recipients,
+      );
+      return withAnnotations(stored, {
+        ...blob.annotations,
+        [JWE_KEYS_ANNOTATION]: wrapped,
+        [PUBOPTS_ANNOTATION]: encodePublicOptions(encrypting.hmac),
+      });
+    },
+  };
+}
+
+/**
+ * Decrypts a layer ocicrypt encrypted, with the first of `keys` that opens its wrapped key. The
+ * plaintext streams into the destination, but the stream fails at its end unless the HMAC of the
+ * whole ciphertext and the plaintext's digest match, so nothing unverified is stored. The media
+ * type loses `+encrypted`, the layer its encryption annotations.
+ */
+export function layerDecryption(keys: readonly DecryptionKey[]): BlobFilter {
+  if (keys.length === 0) {
+    throw new ImageError('KEY_INVALID', 'decrypting layers needs at least one private key');
+  }
+  return {
+    id: `decrypt:${fingerprint(keys.map((k) => createPublicKey(k.key).export({ type: 'spki', format: 'der' })))}`,
+    async apply(blob, { ingest }) {
+      const kind = layerKindOf(blob.mediaType);
+      const layer = blob.digest ?? blob.mediaType;
+      if (!kind?.encrypted) {
+        throw new ImageError(
+          'UNSUPPORTED',
+          `layer ${layer} is ${blob.mediaType}, not an encrypted layer`,
+          layer,
+        );
+      }
+      const annotations = blob.annotations ?? {};
+      const { hmac } = parsePublicOptions(annotations[PUBOPTS_ANNOTATION], layer);
+      const secret = parsePrivateOptions(
+        await unwrapLayerKeys(annotations[JWE_KEYS_ANNOTATION], keys, layer),
+        layer,
+      );
+      const decrypting = new LayerDecryptStream(secret, { hmac, digest: secret.digest, layer });
+      const content = await blob.open();
+      const stored = await ingest(
+        layerMediaType({ ...kind, encrypted: false }),
+        pipeline(content, decrypting, () => {}),
+      );
+      return withAnnotations(
+        stored,
+        Object.fromEntries(
+          Object.entries(annotations).filter(([key]) => !key.startsWith(ENCRYPTION_ANNOTATION_PREFIX)),
+        ),
+      );
+    },
+  };
+}
+
+function withAnnotations(desc: Descriptor, annotations: Record<string, string>): Descriptor {
+  return Object.keys(annotations).length > 0 ? { ...desc, annotations } : desc;
+}
+
+/** Names a set of keys in a transform id without showing them: a short hash of their encodings. */
+function fingerprint(encodings: readonly Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const encoding of encodings) hash.update(encoding);
+  return hash.digest('hex').slice(0, 16);
+}
