@@ -15,16 +15,12 @@ export async function writeKeyPair(
   name: string,
   kind: { rsa: true } | { curve: 'P-256' | 'P-384' | 'P-521' },
 ): Promise<KeyFiles> {
-  const encoding = {
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  } as const;
   const { privateKey, publicKey } =
     'rsa' in kind
-      ? generateKeyPairSync('rsa', { modulusLength: 2048, ...encoding })
-      : generateKeyPairSync('ec', { namedCurve: kind.curve, ...encoding });
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: kind.curve });
   const files = { pub: join(dir, `${name}.pub.pem`), priv: join(dir, `${name}.pem`) };
-  await writeFile(files.pub, publicKey);
-  await writeFile(files.priv, privateKey);
+  await writeFile(files.pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeFile(files.priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
   return files;
 }
