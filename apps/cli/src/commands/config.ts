@@ -25,6 +25,26 @@ export function registerConfig(program: Command): void {
     });
 
   config
+    .command('generate-encryption-key')
+    .description(
+      'make an EC P-521 key pair for layer encryption: NAME.pem (private) and NAME.pub.pem in keys/ beside the configuration',
+    )
+    .argument('<name>', 'the name of the key pair')
+    .option('--json', 'print the paths as JSON')
+    .action(async (name: string, options: { json?: boolean }) => {
+      const [{ configPath }, { generateEncryptionKey }, { dirname, join }] = await Promise.all([
+        import('@concil/store'),
+        import('@concil/image'),
+        import('node:path'),
+      ]);
+      const paths = await generateEncryptionKey(join(dirname(configPath()), 'keys'), name);
+      printResult(options.json, paths, () => [
+        `private key: ${paths.privateKey}`,
+        `public key:  ${paths.publicKey} (give this one to whoever encrypts for you: concil copy --encryption ${paths.publicKey} …)`,
+      ]);
+    });
+
+  config
     .command('path')
     .description('print where the configuration is read from')
     .option('--json', 'print it as JSON')

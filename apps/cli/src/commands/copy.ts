@@ -1,6 +1,7 @@
 import type { OpenTargetOptions } from '@concil/image';
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
+import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
 import { formatBytes } from '../format.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
@@ -44,7 +45,9 @@ export function registerCopy(program: Command): void {
     const others = Object.keys(conversions).filter((other) => other !== name);
     command.addOption(new Option(flag, `convert every layer to ${what}`).conflicts(others));
   }
-  addEditOptions(command).addHelpText('after', EDIT_EXAMPLES);
+  addEncryptionOptions(addEditOptions(command))
+    .addHelpText('after', EDIT_EXAMPLES)
+    .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
     const [{ copy, editImage, openTarget }, { parsePlatform }] = await Promise.all([
       import('@concil/image'),
@@ -55,7 +58,8 @@ export function registerCopy(program: Command): void {
     const openSource = () => openTarget(source, srcOptions);
     const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
     const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
-    const edit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
+    const plainEdit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
+    const edit = (await encryptionEdit(options, plainEdit)) ?? plainEdit;
     const src =
       (options.cache &&
         (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||

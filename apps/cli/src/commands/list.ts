@@ -21,10 +21,10 @@ export function registerList(program: Command): void {
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(command).action(async (spec: string, options) => {
-    const [{ openTarget, readImage }, { formatPlatform, parsePlatform }] = await Promise.all([
-      import('@concil/image'),
-      import('@concil/oci-spec'),
-    ]);
+    const [
+      { countRecipients, JWE_KEYS_ANNOTATION, openTarget, readImage },
+      { formatPlatform, layerKindOf, parsePlatform },
+    ] = await Promise.all([import('@concil/image'), import('@concil/oci-spec')]);
     const image = await readImage(openTarget(spec, await locationOptions(spec, options, options.creds)), {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     });
@@ -52,15 +52,24 @@ export function registerList(program: Command): void {
       `architecture: ${[config.architecture, config.variant].filter(Boolean).join('/')}`,
       `os:           ${config.os}`,
       '',
-      formatTable([
-        ['DIGEST', 'SIZE', 'MEDIA TYPE', 'TITLE'],
-        ...manifest.layers.map((layer) => [
-          layer.digest,
-          formatBytes(layer.size),
-          layer.mediaType,
-          layer.annotations?.[TITLE] ?? '',
-        ]),
-      ]),
+      formatTable(
+        withEncryptionColumn(
+          [
+            ['DIGEST', 'SIZE', 'MEDIA TYPE', 'TITLE'],
+            ...manifest.layers.map((layer) => [
+              layer.digest,
+              formatBytes(layer.size),
+              layer.mediaType,
+              layer.annotations?.[TITLE] ?? '',
+            ]),
+          ],
+          manifest.layers.map((layer) =>
+            layerKindOf(layer.mediaType)?.encrypted
+              ? recipientsText(countRecipients(layer.annotations?.[JWE_KEYS_ANNOTATION]))
+              : undefined,
+          ),
+        ),
+      ),
     ];
     if (options.config) out.push('', ...describeConfig(config.config ?? {}));
     if (options.history) {
@@ -78,6 +87,17 @@ export function registerList(program: Command): void {
     }
     process.stdout.write(`${out.join('\n')}\n`);
   });
+}
+
+/** An ENCRYPTED column, only for images with an encrypted layer (others list as they did). */
+function withEncryptionColumn(rows: string[][], encryption: (string | undefined)[]): string[][] {
+  if (encryption.every((e) => e === undefined)) return rows;
+  return rows.map((row, i) => [...row, i === 0 ? 'ENCRYPTED' : (encryption[i - 1] ?? '-')]);
+}
+
+function recipientsText(count: number | undefined): string {
+  if (count === undefined) return 'yes (no JWE keys)';
+  return `${count} recipient${count === 1 ? '' : 's'}`;
 }
 
 function describeConfig(c: Record<string, unknown> & { [key: string]: unknown }): string[] {

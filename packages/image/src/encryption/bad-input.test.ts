@@ -109,7 +109,7 @@ describe('decrypting bad input: a clear error, nothing decrypted left behind', (
       ec,
       'NOT_A_RECIPIENT',
       new RegExp(
-        `none of the 1 decryption keys \\(${ec.priv}\\) opens layer (sha256:[0-9a-f]{64}), which is encrypted for 1 recipients`,
+        `none of the 1 decryption keys \\(${ec.priv}\\) opens layer (sha256:[0-9a-f]{64}), which is encrypted for 1 recipient`,
       ),
     );
     expect(top.mediaType).toBe(`${MediaType.ociLayerGzip}+encrypted`);

@@ -67,7 +67,7 @@ export async function unwrapLayerKeys(
   const recipients = jwes.reduce((sum, jwe) => sum + recipientsOf(jwe).length, 0);
   throw new ImageError(
     'NOT_A_RECIPIENT',
-    `none of the ${keys.length} decryption keys (${keys.map((k) => k.name).join(', ')}) opens layer ${layer}, which is encrypted for ${recipients} recipients: give the private key of one of them`,
+    `none of the ${keys.length} decryption keys (${keys.map((k) => k.name).join(', ')}) opens layer ${layer}, which is encrypted for ${recipients} recipient${recipients === 1 ? '' : 's'}: give the private key of one of them`,
     layer,
   );
 }

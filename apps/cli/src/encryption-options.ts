@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import type { ImageEditor } from '@concil/image';
+import { type Command, Option } from 'commander';
+
+export interface EncryptionFlags {
+  encryption?: string[];
+  encryptLayer?: number[];
+  decryptionKey?: string[];
+  keyPasswordFile?: string;
+}
+
+const collect =
+  <T>(parse: (value: string) => T) =>
+  (value: string, previous: T[] | undefined) => [...(previous ?? []), parse(value)];
+
+export const ENCRYPTION_EXAMPLES = `
+Encryption (OCI image encryption, as skopeo and containerd read it):
+  convert and encrypt:  concil copy --squashfs --encryption team.pub.pem oci:app:1 docker://registry.example.com/app:1-enc
+  decrypt:              concil copy --decryption-key team.pem docker://registry.example.com/app:1-enc oci:app:1`;
+
+/** `concil copy`'s flags for layer encryption and decryption. */
+export function addEncryptionOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--encryption <public-key>',
+        'encrypt layers for this public key (PEM or JWK, RSA or EC; "jwe:" prefix optional); repeat for more recipients',
+      )
+        .argParser(collect((value: string) => value.replace(/^jwe:/, '')))
+        .conflicts('decryptionKey'),
+    )
+    .addOption(
+      new Option(
+        '--encrypt-layer <n>',
+        'encrypt only this layer (0 is the base, -1 the top); repeatable',
+      ).argParser(collect((value: string) => Number.parseInt(value, 10))),
+    )
+    .addOption(
+      new Option(
+        '--decryption-key <private-key>',
+        'decrypt the encrypted layers with this private key (PEM or JWK); repeatable, the first that opens a layer is used',
+      ).argParser(collect((value: string) => value)),
+    )
+    .addOption(
+      new Option(
+        '--key-password-file <file>',
+        'the password of encrypted private keys (else asked on a terminal)',
+      ),
+    );
+}
+
+/**
+ * The edit the encryption flags ask for, around the conversion `after` (encrypting converts first,
+ * in the same pass); undefined when they ask for none.
+ */
+export async function encryptionEdit(
+  flags: EncryptionFlags,
+  after: ImageEditor | undefined,
+): Promise<ImageEditor | undefined> {
+  const image = await import('@concil/image');
+  if (flags.encryption?.length) {
+    const recipients = await Promise.all(flags.encryption.map((path) => image.readEncryptionKey(path)));
+    return image.encryptLayers(recipients, {
+      ...(flags.encryptLayer && { layers: flags.encryptLayer }),
+      ...(after && { after }),
+    });
+  }
+  if (flags.encryptLayer) {
+    throw new image.ImageError(
+      'PLAN_INVALID',
+      '--encrypt-layer chooses layers to encrypt: give --encryption too',
+    );
+  }
+  if (!flags.decryptionKey?.length) return undefined;
+  if (after) {
+    throw new image.ImageError(
+      'UNSUPPORTED',
+      'decrypting and converting in one copy is not supported yet: decrypt first, then convert the copy',
+    );
+  }
+  const password = flags.keyPasswordFile
+    ? passwordFromFile(flags.keyPasswordFile)
+    : process.stdin.isTTY && process.stderr.isTTY
+      ? askPassword
+      : undefined;
+  const keys = [];
+  for (const path of flags.decryptionKey) {
+    keys.push(await image.readDecryptionKey(path, { ...(password && { password: () => password(path) }) }));
+  }
+  return image.decryptLayers(keys);
+}
+
+/** The password file's first line (a trailing newline is not part of the password). */
+function passwordFromFile(file: string) {
+  return async () => (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+}
+
+/** Asks on the terminal without echo (npm's `read`, as the registry prompt, loaded only when asked). */
+async function askPassword(path: string): Promise<string> {
+  const { read } = await import('read');
+  const password = await read({
+    input: process.stdin,
+    output: process.stderr,
+    prompt: `Password for ${path}:`,
+    silent: true,
+  });
+  process.stderr.write('\n'); // the Enter that ended the password was not echoed either
+  return password;
+}

@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './test/run-cli.js';
+
+const run = promisify(execFile);
+let work: string;
+/** The testkit's fixture: an OCI layout of one image with two tar+gzip layers. */
+let source: string;
+let home: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'concil-cli-encrypt-'));
+  home = join(work, 'home');
+  source = join(work, 'source');
+  const { buildFixtureLayout } = await import('@concil/testkit');
+  await buildFixtureLayout(source);
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+const env = () => ({ HOME: home, CONCIL_CONFIG: join(home, '.concil', 'config.json') });
+
+async function layersOf(layout: string) {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
+  const blob = (digest: string) => join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0].digest), 'utf8'));
+  return manifest.layers as { mediaType: string; digest: string; annotations?: Record<string, string> }[];
+}
+
+describe('concil copy --encryption / --decryption-key, concil config generate-encryption-key, concil list', () => {
+  it('a generated key pair encrypts (squashfs in the same pass), lists, and decrypts with skopeo and concil', async () => {
+    const generated = await runCli(['config', 'generate-encryption-key', 'team', '--json'], env());
+    expect(generated.code).toBe(0);
+    const keys = join(home, '.concil', 'keys');
+    expect(JSON.parse(generated.stdout)).toEqual({
+      privateKey: join(keys, 'team.pem'),
+      publicKey: join(keys, 'team.pub.pem'),
+    });
+    expect((await readdir(keys)).sort()).toEqual(['team.pem', 'team.pub.pem']);
+
+    const encrypted = join(work, 'encrypted');
+    const copied = await runCli(
+      [
+        'copy',
+        '-q',
+        '--squashfs',
+        '--encryption',
+        `jwe:${join(keys, 'team.pub.pem')}`,
+        `oci:${source}:latest`,
+        `oci:${encrypted}:v1`,
+      ],
+      env(),
+    );
+    expect(copied.stderr).toBe('');
+    expect(copied.stdout).toMatch(/, 2 layers encrypted\n$/);
+    const layers = await layersOf(encrypted);
+    expect(layers.map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.squashfs+encrypted',
+      'application/vnd.oci.image.layer.v1.squashfs+encrypted',
+    ]);
+
+    const listed = await runCli(['list', `oci:${encrypted}:v1`], env());
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/MEDIA TYPE +TITLE +ENCRYPTED\n/);
+    expect(listed.stdout.match(/squashfs\+encrypted +1 recipient\n/g)).toHaveLength(2);
+
+    const bySkopeo = join(work, 'by-skopeo');
+    await run('skopeo', [
+      'copy',
+      '--decryption-key',
+      join(keys, 'team.pem'),
+      `oci:${encrypted}:v1`,
+      `oci:${bySkopeo}:v1`,
+    ]);
+    const byConcil = join(work, 'by-concil');
+    const decrypted = await runCli(
+      ['copy', '-q', '--decryption-key', join(keys, 'team.pem'), `oci:${encrypted}:v1`, `oci:${byConcil}:v1`],
+      env(),
+    );
+    expect(decrypted.stdout).toMatch(/, 2 layers decrypted\n$/);
+    const plain = (await layersOf(byConcil)).map((l) => [l.mediaType, l.digest]);
+    expect(plain.map(([type]) => type)).toEqual([
+      'application/vnd.oci.image.layer.v1.squashfs',
+      'application/vnd.oci.image.layer.v1.squashfs',
+    ]);
+    expect((await layersOf(bySkopeo)).map((l) => [l.mediaType, l.digest])).toEqual(plain);
+  });
+
+  it('--encrypt-layer chooses layers; a key that does not open them is one line with its code, the destination untouched', async () => {
+    await runCli(['config', 'generate-encryption-key', 'other'], env());
+    const keys = join(home, '.concil', 'keys');
+    const encrypted = join(work, 'top-only');
+    const copied = await runCli(
+      [
+        'copy',
+        '-q',
+        '--encryption',
+        join(keys, 'other.pub.pem'),
+        '--encrypt-layer',
+        '-1',
+        `oci:${source}:latest`,
+        `oci:${encrypted}:v1`,
+      ],
+      env(),
+    );
+    expect(copied.code).toBe(0);
+    expect((await layersOf(encrypted)).map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.layer.v1.tar+gzip+encrypted',
+    ]);
+    const top = (await layersOf(encrypted))[1]!.digest;
+    const dst = join(work, 'refused');
+    const refused = await runCli(
+      ['copy', '-q', '--decryption-key', join(keys, 'team.pem'), `oci:${encrypted}:v1`, `dir:${dst}`],
+      env(),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `concil: none of the 1 decryption keys (${join(keys, 'team.pem')}) opens layer ${top}, which is encrypted for 1 recipient: give the private key of one of them [NOT_A_RECIPIENT]\n`,
+    );
+    await expect(readdir(dst)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('an encrypted private key opens with --key-password-file', async () => {
+    const keys = join(work, 'locked');
+    await mkdir(keys);
+    await run('openssl', [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:2048',
+      '-aes-256-cbc',
+      '-pass',
+      'pass:sesame',
+      '-out',
+      join(keys, 'rsa.pem'),
+    ]);
+    await run('openssl', [
+      'pkey',
+      '-in',
+      join(keys, 'rsa.pem'),
+      '-passin',
+      'pass:sesame',
+      '-pubout',
+      '-out',
+      join(keys, 'rsa.pub.pem'),
+    ]);
+    await writeFile(join(keys, 'password'), 'sesame\n');
+    const encrypted = join(work, 'for-rsa');
+    expect(
+      (
+        await runCli(
+          [
+            'copy',
+            '-q',
+            '--encryption',
+            join(keys, 'rsa.pub.pem'),
+            `oci:${source}:latest`,
+            `oci:${encrypted}:v1`,
+          ],
+          env(),
+        )
+      ).code,
+    ).toBe(0);
+    const without = await runCli(
+      [
+        'copy',
+        '-q',
+        '--decryption-key',
+        join(keys, 'rsa.pem'),
+        `oci:${encrypted}:v1`,
+        `oci:${join(work, 'x')}:v1`,
+      ],
+      env(),
+    );
+    expect(without.stderr).toBe(
+      `concil: the key ${join(keys, 'rsa.pem')} is encrypted: give its password (--key-password-file) [KEY_INVALID]\n`,
+    );
+    const decrypted = join(work, 'rsa-decrypted');
+    const result = await runCli(
+      [
+        'copy',
+        '-q',
+        '--decryption-key',
+        join(keys, 'rsa.pem'),
+        '--key-password-file',
+        join(keys, 'password'),
+        `oci:${encrypted}:v1`,
+        `oci:${decrypted}:v1`,
+      ],
+      env(),
+    );
+    expect(result.stderr).toBe('');
+    expect((await layersOf(decrypted)).map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+    ]);
+  });
+});
