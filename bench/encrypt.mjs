@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// pnpm bench:encrypt — layer encryption and decryption of the large bench image (an OCI layout
+// of gzip layers, ~1 GB) from one OCI layout into another: `concil copy --encryption` against
+// `skopeo copy --encryption-key`, `concil copy --decryption-key` against `skopeo copy
+// --decryption-key`, beside the ceiling: every layer through `openssl enc -aes-256-ctr | openssl
+// dgst -sha256`, all layers at once (what the copies do per layer, without a second hash).
+// Options: --runs N (3), --scale 0.05 (a 20× smaller image for a quick try), --json FILE,
+// --work-dir /dev/shm (where the copies go; the system's temporary directory by default).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
+import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
+import {
+  formatBytes,
+  formatKiB,
+  formatRatio,
+  formatSeconds,
+  formatThroughput,
+  measure,
+  median,
+  printTable,
+  settle,
+} from './lib/measure.mjs';
+
+const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+const cacheDir = join(repoRoot, '.cache', 'bench');
+
+const { values: options } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    json: { type: 'string' },
+    scale: { type: 'string', default: '1' },
+    'work-dir': { type: 'string', default: tmpdir() },
+  },
+});
+const runs = Number.parseInt(options.runs, 10);
+const log = (line) => console.log(line);
+
+async function main() {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is not built: run pnpm build first`);
+  await mkdir(cacheDir, { recursive: true });
+  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
+  const layerBytes = image.layers.reduce((sum, l) => sum + l.size, 0);
+  log(`image: ${image.layers.length} gzip layers, ${formatBytes(layerBytes)} of layers`);
+  const work = await mkdtemp(join(options['work-dir'], 'concil-bench-encrypt-'));
+  try {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
+    const pub = join(work, 'key.pub.pem');
+    const priv = join(work, 'key.pem');
+    await writeFile(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    // The input of the decryptions: the image encrypted once, untimed (by concil; skopeo reads it).
+    const encrypted = join(work, 'encrypted');
+    await measure(process.execPath, [
+      ...CLI_NODE_FLAGS,
+      cliPath,
+      'copy',
+      '-q',
+      '--encryption',
+      pub,
+      image.reference,
+      `oci:${encrypted}:v1`,
+    ]);
+
+    const concil = (args, dest) =>
+      measure(process.execPath, [...CLI_NODE_FLAGS, cliPath, 'copy', '-q', ...args, `oci:${dest}:v1`]);
+    const skopeo = (args, dest) =>
+      measure('skopeo', ['--insecure-policy', 'copy', '--quiet', ...args, `oci:${dest}:v1`]);
+    const blob = (digest) => join(image.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+    const key = randomBytes(32).toString('hex');
+    const iv = randomBytes(16).toString('hex');
+    const ceiling = image.layers
+      .map(
+        (l) =>
+          `(openssl enc -aes-256-ctr -K ${key} -iv ${iv} -in ${blob(l.digest)} | openssl dgst -sha256 >/dev/null) &`,
+      )
+      .join('\n');
+    const tasks = [
+      { name: 'encrypt concil', run: (dest) => concil(['--encryption', pub, image.reference], dest) },
+      {
+        name: 'encrypt skopeo',
+        run: (dest) => skopeo(['--encryption-key', `jwe:${pub}`, image.reference], dest),
+      },
+      {
+        name: 'decrypt concil',
+        run: (dest) => concil(['--decryption-key', priv, `oci:${encrypted}:v1`], dest),
+      },
+      {
+        name: 'decrypt skopeo',
+        run: (dest) => skopeo(['--decryption-key', priv, `oci:${encrypted}:v1`], dest),
+      },
+      { name: 'openssl ceiling', run: () => measure('sh', ['-c', `${ceiling}\nwait`]) },
+    ];
+    const results = Object.fromEntries(tasks.map((t) => [t.name, { seconds: [], rss: [], errors: [] }]));
+    for (let run = 1; run <= runs; run++) {
+      for (const task of tasks) {
+        const dest = join(work, `out-${run}`);
+        try {
+          await settle();
+          const { seconds, peakRssKiB } = await task.run(dest);
+          results[task.name].seconds.push(seconds);
+          results[task.name].rss.push(peakRssKiB);
+          log(
+            `run ${run}  ${task.name.padEnd(16)} ${formatSeconds(seconds).padStart(9)}  peak RSS ${formatKiB(peakRssKiB)}`,
+          );
+        } catch (error) {
+          results[task.name].errors.push(error.message);
+          log(`run ${run}  ${task.name.padEnd(16)} FAILED: ${error.message.split('\n')[0].slice(0, 400)}`);
+        } finally {
+          await rm(dest, { recursive: true, force: true });
+        }
+      }
+    }
+    const summary = Object.fromEntries(
+      tasks.map(({ name }) => [
+        name,
+        {
+          medianSeconds: median(results[name].seconds),
+          medianPeakRssKiB: median(results[name].rss),
+          runs: results[name].seconds,
+          errors: results[name].errors,
+        },
+      ]),
+    );
+    log('');
+    log(`${formatBytes(layerBytes)} of layers, OCI layout to OCI layout, median of ${runs}:`);
+    log('');
+    printTable([
+      ['task', 'median', 'throughput', 'peak RSS (median)'],
+      ...tasks.map(({ name }) => [
+        name,
+        formatSeconds(summary[name].medianSeconds),
+        formatThroughput(layerBytes, summary[name].medianSeconds),
+        `${formatKiB(summary[name].medianPeakRssKiB)}${name.includes('openssl') ? ' (largest process)' : ''}`,
+      ]),
+    ]);
+    const time = (name) => summary[name].medianSeconds;
+    log('');
+    log(
+      `${cpus().length} cores; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    log(`encrypt concil/skopeo   ${formatRatio(time('encrypt concil'), time('encrypt skopeo'))}`);
+    log(`decrypt concil/skopeo   ${formatRatio(time('decrypt concil'), time('decrypt skopeo'))}`);
+    log(`encrypt concil/openssl  ${formatRatio(time('encrypt concil'), time('openssl ceiling'))}`);
+    log(`decrypt concil/openssl  ${formatRatio(time('decrypt concil'), time('openssl ceiling'))}`);
+    const recordPath = options.json ?? join(cacheDir, 'encrypt-last.json');
+    await writeFile(
+      recordPath,
+      `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), layerBytes, runs, summary }, null, 2)}\n`,
+    );
+    log(`\nresults written to ${recordPath}`);
+    if (tasks.some((t) => results[t.name].seconds.length === 0)) process.exitCode = 1;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
