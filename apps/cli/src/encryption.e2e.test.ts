@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './test/run-cli.js';
+import { runInTerminal } from './test/run-in-terminal.js';
 
 const run = promisify(execFile);
 let work: string;
@@ -124,7 +125,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     await expect(readdir(dst)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('an encrypted private key opens with --key-password-file', async () => {
+  it('an encrypted private key opens with --key-password-file, or with the password asked on a terminal', async () => {
     const keys = join(work, 'locked');
     await mkdir(keys);
     await run('openssl', [
@@ -199,5 +200,17 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       'application/vnd.oci.image.layer.v1.tar+gzip',
       'application/vnd.oci.image.layer.v1.tar+gzip',
     ]);
+    // On a terminal, without the file, the password is asked for, hidden.
+    const prompted = join(work, 'rsa-prompted');
+    const { code, screen } = await runInTerminal(
+      ['copy', '-q', '--decryption-key', join(keys, 'rsa.pem'), `oci:${encrypted}:v1`, `oci:${prompted}:v1`],
+      [{ when: new RegExp(`Password for ${join(keys, 'rsa.pem')}:`), type: 'sesame\r' }],
+    );
+    expect(code).toBe(0);
+    expect(screen).not.toContain('sesame');
+    expect(screen).toMatch(/2 layers decrypted/);
+    expect((await layersOf(prompted)).map((l) => l.digest)).toEqual(
+      (await layersOf(decrypted)).map((l) => l.digest),
+    );
   });
 });
