@@ -6,6 +6,8 @@ import { buildFixtureLayout, type FixtureLayout } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copy } from '../copy.js';
 import { OciLayout } from '../oci-layout.js';
+import { example } from '../readme-encryption.example.js';
+import { writeKeyPair } from '../testing/encryption-keys.js';
 import { imageIn } from '../testing/fixture-image.js';
 import { decryptLayers, encryptLayers } from './encrypt-layers.js';
 import {
@@ -49,6 +51,16 @@ async function roundTrip(
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('encryption keys', () => {
+  it('runs the README example: the layers come back as they were', async () => {
+    const keys = await writeKeyPair(work, 'readme', { curve: 'P-521' });
+    const plain = fresh('readme-plain');
+    const src = fresh('readme-src'); // the example reads the tag v1
+    await copy(new OciLayout(fixture.dir, 'latest'), new OciLayout(src, 'v1'));
+    const result = await example(src, fresh('readme-encrypted'), plain, keys);
+    const { manifest } = await imageIn(plain, result.descriptor.digest);
+    expect(manifest.layers.map((l) => l.digest)).toEqual(fixture.images[0]!.layers.map((l) => l.digest));
+  });
+
   for (const [name, make] of [
     ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
     ['EC P-384', () => generateKeyPairSync('ec', { namedCurve: 'P-384' })],
