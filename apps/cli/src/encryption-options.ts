@@ -50,8 +50,9 @@ export function addEncryptionOptions(command: Command): Command {
 }
 
 /**
- * The edit the encryption flags ask for, around the conversion `after` (encrypting converts first,
- * in the same pass); undefined when they ask for none.
+ * The edit the encryption flags ask for, around the conversion `after`, in the same pass:
+ * encrypting converts first, decrypting converts the decrypted layers; undefined when they ask
+ * for none.
  */
 export async function encryptionEdit(
   flags: EncryptionFlags,
@@ -72,12 +73,6 @@ export async function encryptionEdit(
     );
   }
   if (!flags.decryptionKey?.length) return undefined;
-  if (after) {
-    throw new image.ImageError(
-      'UNSUPPORTED',
-      'decrypting and converting in one copy is not supported yet: decrypt first, then convert the copy',
-    );
-  }
   const password = flags.keyPasswordFile
     ? passwordFromFile(flags.keyPasswordFile)
     : process.stdin.isTTY && process.stderr.isTTY
@@ -87,7 +82,7 @@ export async function encryptionEdit(
   for (const path of flags.decryptionKey) {
     keys.push(await image.readDecryptionKey(path, { ...(password && { password: () => password(path) }) }));
   }
-  return image.decryptLayers(keys);
+  return image.decryptLayers(keys, { ...(after && { followedBy: after }) });
 }
 
 /** The password file's first line (a trailing newline is not part of the password). */

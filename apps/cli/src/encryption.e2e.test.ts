@@ -56,7 +56,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       env(),
     );
     expect(copied.stderr).toBe('');
-    expect(copied.stdout).toMatch(/, 2 layers encrypted\n$/);
+    expect(copied.stdout).toMatch(/, 2 layers converted and encrypted\n$/);
     const layers = await layersOf(encrypted);
     expect(layers.map((l) => l.mediaType)).toEqual([
       'application/vnd.oci.image.layer.v1.squashfs+encrypted',
@@ -111,6 +111,25 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     expect((await layersOf(encrypted)).map((l) => l.mediaType)).toEqual([
       'application/vnd.oci.image.layer.v1.tar+gzip',
       'application/vnd.oci.image.layer.v1.tar+gzip+encrypted',
+    ]);
+    // Decrypted and converted to squashfs in one pass: the top layer decrypted, both converted.
+    const squashfs = join(work, 'top-only-squashfs');
+    const converted = await runCli(
+      [
+        'copy',
+        '-q',
+        '--squashfs',
+        '--decryption-key',
+        join(keys, 'other.pem'),
+        `oci:${encrypted}:v1`,
+        `oci:${squashfs}:v1`,
+      ],
+      env(),
+    );
+    expect(converted.stdout).toMatch(/, 2 layers converted and decrypted\n$/);
+    expect((await layersOf(squashfs)).map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.squashfs',
+      'application/vnd.oci.image.layer.v1.squashfs',
     ]);
     const top = (await layersOf(encrypted))[1]!.digest;
     const dst = join(work, 'refused');

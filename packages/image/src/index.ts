@@ -9,6 +9,7 @@ export { directoryToTar } from './directory-tar.js';
 export { DockerArchive } from './docker-archive.js';
 export { editImage, hasEdits, type ImageEdits } from './edit-image.js';
 export {
+  type DecryptLayersOptions,
   decryptLayer,
   decryptLayers,
   type EncryptLayersOptions,

@@ -1,10 +1,11 @@
-import { type Descriptor, layerKindOf } from '@concil/oci-spec';
+import { pipeline } from 'node:stream';
+import { type Descriptor, ENCRYPTED_SUFFIX, layerKindOf } from '@concil/oci-spec';
 import type { ImageEditor, PlannedLayer } from '../copy-plan.js';
 import { ImageError } from '../errors.js';
 import { filterLayer, thenFilter } from '../layer-filter.js';
-import type { LayerTransform } from '../layer-transform.js';
+import type { LayerTransform, SourceLayer } from '../layer-transform.js';
 import type { DecryptionKey, EncryptionKey } from './encryption-keys.js';
-import { layerDecryption, layerEncryption } from './layer-encryption.js';
+import { layerDecryption, layerEncryption, openLayerDecryption } from './layer-encryption.js';
 
 /** Encrypts one source layer for `recipients` (1→1; the config keeps the layer's diff_id). */
 export function encryptLayer(recipients: readonly EncryptionKey[]): LayerTransform {
@@ -59,14 +60,74 @@ export function encryptLayers(
   };
 }
 
-/** An editor that decrypts every encrypted layer of the image; a layer no key opens is an error. */
-export function decryptLayers(keys: readonly DecryptionKey[]): ImageEditor {
+export interface DecryptLayersOptions {
+  /**
+   * An edit to make of the decrypted image (a conversion), in the same pass: it plans from the
+   * image as if its layers were not encrypted, and its transforms read them decrypted.
+   */
+  followedBy?: ImageEditor;
+}
+
+/**
+ * An editor that decrypts every encrypted layer of the image; a layer no key opens is an error.
+ * With `followedBy`, the decrypted layers are edited further before anything is stored.
+ */
+export function decryptLayers(
+  keys: readonly DecryptionKey[],
+  options: DecryptLayersOptions = {},
+): ImageEditor {
   const transform = decryptLayer(keys);
-  return ({ manifest }) => ({
-    layers: manifest.layers.map((layer, source) =>
-      layerKindOf(layer.mediaType)?.encrypted ? { transform, sources: [source] } : { source },
-    ),
-  });
+  const decrypt = (layer: PlannedLayer, layers: readonly Descriptor[]): PlannedLayer => {
+    if ('transform' in layer) return { ...layer, transform: decryptingSources(layer.transform, keys) };
+    return isEncrypted(layers[layer.source]!) ? { transform, sources: [layer.source] } : layer;
+  };
+  return async (image) => {
+    const { layers } = image.manifest;
+    const plain = layers.map((layer) =>
+      isEncrypted(layer)
+        ? { ...layer, mediaType: layer.mediaType.slice(0, -ENCRYPTED_SUFFIX.length) }
+        : layer,
+    );
+    const plan = await options.followedBy?.({ ...image, manifest: { ...image.manifest, layers: plain } });
+    const planned = plan?.layers ?? layers.map((_, source) => ({ source }));
+    return { ...plan, layers: planned.map((layer) => decrypt(layer, layers)) };
+  };
+}
+
+/** `transform` reading its encrypted sources decrypted (each checked by its HMAC at its end). */
+function decryptingSources(transform: LayerTransform, keys: readonly DecryptionKey[]): LayerTransform {
+  return {
+    id: `${decryptLayer(keys).id}|${transform.id}`,
+    async apply(sources, context) {
+      const plain = await Promise.all(
+        sources.map(async (source): Promise<SourceLayer> => {
+          if (!isEncrypted(source.descriptor)) return source;
+          const { descriptor } = source;
+          const opened = await openLayerDecryption(
+            descriptor.mediaType,
+            descriptor.annotations ?? {},
+            keys,
+            descriptor.digest,
+          );
+          return {
+            // CTR keeps the size; the digest is the plaintext's, as its encryption recorded it.
+            descriptor: {
+              mediaType: opened.mediaType,
+              digest: opened.digest ?? descriptor.digest,
+              size: descriptor.size,
+            },
+            diffId: source.diffId,
+            open: async () => pipeline(await source.open(), opened.decrypting(), () => {}),
+          };
+        }),
+      );
+      return transform.apply(plain, context);
+    },
+  };
+}
+
+function isEncrypted(layer: Descriptor): boolean {
+  return layerKindOf(layer.mediaType)?.encrypted === true;
 }
 
 function encrypts(layer: Descriptor): boolean {

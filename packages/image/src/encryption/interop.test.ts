@@ -182,6 +182,34 @@ describe('skopeo encrypts, concil decrypts', () => {
     });
   }
 
+  it('decrypted and converted to squashfs in one pass: each layer unpacks to the tree of its tar', async () => {
+    const encrypted = fresh('skopeo-encrypted');
+    await run('skopeo', [
+      'copy',
+      '--encryption-key',
+      `jwe:${ec521.pub}`,
+      `oci:${fixture.dir}:latest`,
+      `oci:${encrypted}:v1`,
+    ]);
+    const decrypted = fresh('concil-squashfs');
+    const result = await copy(new OciLayout(encrypted, 'v1'), new OciLayout(decrypted, 'v1'), {
+      edit: decryptLayers([await readDecryptionKey(ec521.priv)], { followedBy: convertLayers('squashfs') }),
+    });
+    const { manifest, config } = await imageIn(decrypted, result.descriptor.digest);
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual([
+      MediaType.ociLayerSquashfs,
+      MediaType.ociLayerSquashfs,
+    ]);
+    expect(config.rootfs.diff_ids).toEqual(manifest.layers.map((l) => l.digest));
+    for (const [i, layer] of manifest.layers.entries()) {
+      expect(layer.annotations).toBeUndefined();
+      const original = await readFile(blobPath(fixture.dir, fixture.images[0]!.layers[i]!.digest));
+      expect(await squashfsTree(blobPath(decrypted, layer.digest))).toEqual(
+        await tarTree(gunzipSync(original)),
+      );
+    }
+  });
+
   it('for two recipients: either key alone', async () => {
     const encrypted = fresh('skopeo-encrypted');
     await run('skopeo', [

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { pipeline } from 'node:stream';
-import { type Descriptor, layerKindOf, layerMediaType } from '@concil/oci-spec';
+import { type Descriptor, type Digest, layerKindOf, layerMediaType } from '@concil/oci-spec';
 import { ImageError } from '../errors.js';
 import type { BlobFilter } from '../layer-filter.js';
 import type { DecryptionKey, EncryptionKey } from './encryption-keys.js';
@@ -70,26 +70,12 @@ export function layerDecryption(keys: readonly DecryptionKey[]): BlobFilter {
   return {
     id: `decrypt:${fingerprint(keys.map((k) => createPublicKey(k.key).export({ type: 'spki', format: 'der' })))}`,
     async apply(blob, { ingest }) {
-      const kind = layerKindOf(blob.mediaType);
-      const layer = blob.digest ?? blob.mediaType;
-      if (!kind?.encrypted) {
-        throw new ImageError(
-          'UNSUPPORTED',
-          `layer ${layer} is ${blob.mediaType}, not an encrypted layer`,
-          layer,
-        );
-      }
       const annotations = blob.annotations ?? {};
-      const { hmac } = parsePublicOptions(annotations[PUBOPTS_ANNOTATION], layer);
-      const secret = parsePrivateOptions(
-        await unwrapLayerKeys(annotations[JWE_KEYS_ANNOTATION], keys, layer),
-        layer,
-      );
-      const decrypting = new LayerDecryptStream(secret, { hmac, digest: secret.digest, layer });
+      const opened = await openLayerDecryption(blob.mediaType, annotations, keys, blob.digest);
       const content = await blob.open();
       const stored = await ingest(
-        layerMediaType({ ...kind, encrypted: false }),
-        pipeline(content, decrypting, () => {}),
+        opened.mediaType,
+        pipeline(content, opened.decrypting(), () => {}),
       );
       return withAnnotations(
         stored,
@@ -98,6 +84,34 @@ export function layerDecryption(keys: readonly DecryptionKey[]): BlobFilter {
         ),
       );
     },
+  };
+}
+
+/**
+ * What decrypting one layer takes, from its media type and annotations: its plaintext media type
+ * and digest (ocicrypt may leave that empty), and a stream that decrypts it and fails at its end
+ * unless the HMAC and the digest match. The wrapped key is opened here, before any byte is read.
+ */
+export async function openLayerDecryption(
+  mediaType: string,
+  annotations: Record<string, string>,
+  keys: readonly DecryptionKey[],
+  digest: string | undefined,
+): Promise<{ mediaType: string; digest: Digest | undefined; decrypting: () => LayerDecryptStream }> {
+  const kind = layerKindOf(mediaType);
+  const layer = digest ?? mediaType;
+  if (!kind?.encrypted) {
+    throw new ImageError('UNSUPPORTED', `layer ${layer} is ${mediaType}, not an encrypted layer`, layer);
+  }
+  const { hmac } = parsePublicOptions(annotations[PUBOPTS_ANNOTATION], layer);
+  const secret = parsePrivateOptions(
+    await unwrapLayerKeys(annotations[JWE_KEYS_ANNOTATION], keys, layer),
+    layer,
+  );
+  return {
+    mediaType: layerMediaType({ ...kind, encrypted: false }),
+    digest: secret.digest,
+    decrypting: () => new LayerDecryptStream(secret, { hmac, digest: secret.digest, layer }),
   };
 }
 
