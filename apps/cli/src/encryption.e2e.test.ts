@@ -23,6 +23,7 @@ beforeAll(async () => {
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 const env = () => ({ HOME: home, CONCIL_CONFIG: join(home, '.concil', 'config.json') });
+const concilCopy = (...args: string[]) => runCli(['copy', '-q', ...args], env());
 
 async function layersOf(layout: string) {
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
@@ -43,17 +44,12 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     expect((await readdir(keys)).sort()).toEqual(['team.pem', 'team.pub.pem']);
 
     const encrypted = join(work, 'encrypted');
-    const copied = await runCli(
-      [
-        'copy',
-        '-q',
-        '--squashfs',
-        '--encryption',
-        `jwe:${join(keys, 'team.pub.pem')}`,
-        `oci:${source}:latest`,
-        `oci:${encrypted}:v1`,
-      ],
-      env(),
+    const copied = await concilCopy(
+      '--squashfs',
+      '--encryption',
+      `jwe:${join(keys, 'team.pub.pem')}`,
+      `oci:${source}:latest`,
+      `oci:${encrypted}:v1`,
     );
     expect(copied.stderr).toBe('');
     expect(copied.stdout).toMatch(/, 2 layers converted and encrypted\n$/);
@@ -77,9 +73,11 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       `oci:${bySkopeo}:v1`,
     ]);
     const byConcil = join(work, 'by-concil');
-    const decrypted = await runCli(
-      ['copy', '-q', '--decryption-key', join(keys, 'team.pem'), `oci:${encrypted}:v1`, `oci:${byConcil}:v1`],
-      env(),
+    const decrypted = await concilCopy(
+      '--decryption-key',
+      join(keys, 'team.pem'),
+      `oci:${encrypted}:v1`,
+      `oci:${byConcil}:v1`,
     );
     expect(decrypted.stdout).toMatch(/, 2 layers decrypted\n$/);
     const plain = (await layersOf(byConcil)).map((l) => [l.mediaType, l.digest]);
@@ -94,18 +92,13 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     await runCli(['config', 'generate-encryption-key', 'other'], env());
     const keys = join(home, '.concil', 'keys');
     const encrypted = join(work, 'top-only');
-    const copied = await runCli(
-      [
-        'copy',
-        '-q',
-        '--encryption',
-        join(keys, 'other.pub.pem'),
-        '--encrypt-layer',
-        '-1',
-        `oci:${source}:latest`,
-        `oci:${encrypted}:v1`,
-      ],
-      env(),
+    const copied = await concilCopy(
+      '--encryption',
+      join(keys, 'other.pub.pem'),
+      '--encrypt-layer',
+      '-1',
+      `oci:${source}:latest`,
+      `oci:${encrypted}:v1`,
     );
     expect(copied.code).toBe(0);
     expect((await layersOf(encrypted)).map((l) => l.mediaType)).toEqual([
@@ -114,17 +107,12 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     ]);
     // Decrypted and converted to squashfs in one pass: the top layer decrypted, both converted.
     const squashfs = join(work, 'top-only-squashfs');
-    const converted = await runCli(
-      [
-        'copy',
-        '-q',
-        '--squashfs',
-        '--decryption-key',
-        join(keys, 'other.pem'),
-        `oci:${encrypted}:v1`,
-        `oci:${squashfs}:v1`,
-      ],
-      env(),
+    const converted = await concilCopy(
+      '--squashfs',
+      '--decryption-key',
+      join(keys, 'other.pem'),
+      `oci:${encrypted}:v1`,
+      `oci:${squashfs}:v1`,
     );
     expect(converted.stdout).toMatch(/, 2 layers converted and decrypted\n$/);
     expect((await layersOf(squashfs)).map((l) => l.mediaType)).toEqual([
@@ -133,9 +121,11 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     ]);
     const top = (await layersOf(encrypted))[1]!.digest;
     const dst = join(work, 'refused');
-    const refused = await runCli(
-      ['copy', '-q', '--decryption-key', join(keys, 'team.pem'), `oci:${encrypted}:v1`, `dir:${dst}`],
-      env(),
+    const refused = await concilCopy(
+      '--decryption-key',
+      join(keys, 'team.pem'),
+      `oci:${encrypted}:v1`,
+      `dir:${dst}`,
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
@@ -173,46 +163,31 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     const encrypted = join(work, 'for-rsa');
     expect(
       (
-        await runCli(
-          [
-            'copy',
-            '-q',
-            '--encryption',
-            join(keys, 'rsa.pub.pem'),
-            `oci:${source}:latest`,
-            `oci:${encrypted}:v1`,
-          ],
-          env(),
+        await concilCopy(
+          '--encryption',
+          join(keys, 'rsa.pub.pem'),
+          `oci:${source}:latest`,
+          `oci:${encrypted}:v1`,
         )
       ).code,
     ).toBe(0);
-    const without = await runCli(
-      [
-        'copy',
-        '-q',
-        '--decryption-key',
-        join(keys, 'rsa.pem'),
-        `oci:${encrypted}:v1`,
-        `oci:${join(work, 'x')}:v1`,
-      ],
-      env(),
+    const without = await concilCopy(
+      '--decryption-key',
+      join(keys, 'rsa.pem'),
+      `oci:${encrypted}:v1`,
+      `oci:${join(work, 'x')}:v1`,
     );
     expect(without.stderr).toBe(
       `concil: the key ${join(keys, 'rsa.pem')} is encrypted: give its password (--key-password-file) [KEY_INVALID]\n`,
     );
     const decrypted = join(work, 'rsa-decrypted');
-    const result = await runCli(
-      [
-        'copy',
-        '-q',
-        '--decryption-key',
-        join(keys, 'rsa.pem'),
-        '--key-password-file',
-        join(keys, 'password'),
-        `oci:${encrypted}:v1`,
-        `oci:${decrypted}:v1`,
-      ],
-      env(),
+    const result = await concilCopy(
+      '--decryption-key',
+      join(keys, 'rsa.pem'),
+      '--key-password-file',
+      join(keys, 'password'),
+      `oci:${encrypted}:v1`,
+      `oci:${decrypted}:v1`,
     );
     expect(result.stderr).toBe('');
     expect((await layersOf(decrypted)).map((l) => l.mediaType)).toEqual([

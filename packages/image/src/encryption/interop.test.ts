@@ -46,6 +46,12 @@ async function concilEncrypts(keys: KeyFiles[], options: Parameters<typeof encry
   return { dst, ...(await imageIn(dst, result.descriptor.digest)) };
 }
 
+/** `skopeo copy --encryption-key jwe:PUB…` of the fixture into `encrypted`. */
+async function skopeoEncrypts(encrypted: string, ...keys: KeyFiles[]) {
+  const flags = keys.flatMap((key) => ['--encryption-key', `jwe:${key.pub}`]);
+  await run('skopeo', ['copy', ...flags, `oci:${fixture.dir}:latest`, `oci:${encrypted}:v1`]);
+}
+
 async function manifestOf(layout: string): Promise<ImageManifest> {
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
   return (await imageIn(layout, index.manifests[0].digest)).manifest;
@@ -184,13 +190,7 @@ describe('skopeo encrypts, concil decrypts', () => {
 
   it('decrypted and converted to squashfs in one pass: each layer unpacks to the tree of its tar', async () => {
     const encrypted = fresh('skopeo-encrypted');
-    await run('skopeo', [
-      'copy',
-      '--encryption-key',
-      `jwe:${ec521.pub}`,
-      `oci:${fixture.dir}:latest`,
-      `oci:${encrypted}:v1`,
-    ]);
+    await skopeoEncrypts(encrypted, ec521);
     const decrypted = fresh('concil-squashfs');
     const result = await copy(new OciLayout(encrypted, 'v1'), new OciLayout(decrypted, 'v1'), {
       edit: decryptLayers([await readDecryptionKey(ec521.priv)], { followedBy: convertLayers('squashfs') }),
@@ -212,15 +212,7 @@ describe('skopeo encrypts, concil decrypts', () => {
 
   it('for two recipients: either key alone', async () => {
     const encrypted = fresh('skopeo-encrypted');
-    await run('skopeo', [
-      'copy',
-      '--encryption-key',
-      `jwe:${rsa.pub}`,
-      '--encryption-key',
-      `jwe:${ec256.pub}`,
-      `oci:${fixture.dir}:latest`,
-      `oci:${encrypted}:v1`,
-    ]);
+    await skopeoEncrypts(encrypted, rsa, ec256);
     for (const key of [rsa, ec256]) {
       const decrypted = fresh('concil-decrypted');
       await copy(new OciLayout(encrypted, 'v1'), new OciLayout(decrypted, 'v1'), {
