@@ -24,7 +24,7 @@ export function passwordSource(passwordFile: string | undefined, confirm = false
 }
 
 /** Asks on the terminal without echo (`read`, as the credential prompt; loaded only when asking). */
-async function askHidden(question: string): Promise<string> {
+export async function askHidden(question: string): Promise<string> {
   const { read } = await import('read');
   const answer = await read({ input: process.stdin, output: process.stderr, prompt: question, silent: true });
   process.stderr.write('\n'); // the Enter that ended the password was not echoed either

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ImageEditor } from '@concil/image';
 import { type Command, Option } from 'commander';
+import { askHidden } from './cosign-keys.js';
 
 export interface EncryptionFlags {
   encryption?: string[];
@@ -76,7 +77,7 @@ export async function encryptionEdit(
   const password = flags.keyPasswordFile
     ? passwordFromFile(flags.keyPasswordFile)
     : process.stdin.isTTY && process.stderr.isTTY
-      ? askPassword
+      ? (path: string) => askHidden(`Password for ${path}:`)
       : undefined;
   const keys = [];
   for (const path of flags.decryptionKey) {
@@ -88,17 +89,4 @@ export async function encryptionEdit(
 /** The password file's first line (a trailing newline is not part of the password). */
 function passwordFromFile(file: string) {
   return async () => (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-}
-
-/** Asks on the terminal without echo (npm's `read`, as the registry prompt, loaded only when asked). */
-async function askPassword(path: string): Promise<string> {
-  const { read } = await import('read');
-  const password = await read({
-    input: process.stdin,
-    output: process.stderr,
-    prompt: `Password for ${path}:`,
-    silent: true,
-  });
-  process.stderr.write('\n'); // the Enter that ended the password was not echoed either
-  return password;
 }

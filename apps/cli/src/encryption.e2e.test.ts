@@ -52,7 +52,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       `oci:${encrypted}:v1`,
     );
     expect(copied.stderr).toBe('');
-    expect(copied.stdout).toMatch(/, 2 layers converted and encrypted\n$/);
+    expect(copied.stdout).toMatch(/, 2 layers transformed\n$/);
     const layers = await layersOf(encrypted);
     expect(layers.map((l) => l.mediaType)).toEqual([
       'application/vnd.oci.image.layer.v1.squashfs+encrypted',
@@ -79,7 +79,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       `oci:${encrypted}:v1`,
       `oci:${byConcil}:v1`,
     );
-    expect(decrypted.stdout).toMatch(/, 2 layers decrypted\n$/);
+    expect(decrypted.stdout).toMatch(/, 2 layers transformed\n$/);
     const plain = (await layersOf(byConcil)).map((l) => [l.mediaType, l.digest]);
     expect(plain.map(([type]) => type)).toEqual([
       'application/vnd.oci.image.layer.v1.squashfs',
@@ -114,7 +114,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       `oci:${encrypted}:v1`,
       `oci:${squashfs}:v1`,
     );
-    expect(converted.stdout).toMatch(/, 2 layers converted and decrypted\n$/);
+    expect(converted.stdout).toMatch(/, 2 layers transformed\n$/);
     expect((await layersOf(squashfs)).map((l) => l.mediaType)).toEqual([
       'application/vnd.oci.image.layer.v1.squashfs',
       'application/vnd.oci.image.layer.v1.squashfs',
@@ -202,7 +202,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     );
     expect(code).toBe(0);
     expect(screen).not.toContain('sesame');
-    expect(screen).toMatch(/2 layers decrypted/);
+    expect(screen).toMatch(/2 layers transformed/);
     expect((await layersOf(prompted)).map((l) => l.digest)).toEqual(
       (await layersOf(decrypted)).map((l) => l.digest),
     );
