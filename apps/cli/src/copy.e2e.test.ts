@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { cp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { computeDigest, MediaType } from '@concil/oci-spec';
@@ -97,6 +97,23 @@ describe('concil copy against a real registry, checked by skopeo and umoci', () 
     const text = await runCli(['list', '--config', '--history', `docker://${registry.host}/skopeo/oci:1`]);
     expect(text.stdout).toMatch(/entrypoint: +\["\/bin\/hello"\]/);
     expect(text.stdout).toMatch(/ADD base\.tar/);
+  });
+
+  it('ends a push of a corrupt oci: source with DIGEST_INVALID in one line, and tags nothing', {
+    timeout: 30_000,
+  }, async () => {
+    const corrupt = join(work, 'corrupt-oci');
+    await cp(single.dir, corrupt, { recursive: true });
+    const layer = join(corrupt, 'blobs', 'sha256', single.images[0]!.layers[1]!.digest.slice(7));
+    const bytes = await readFile(layer);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    await writeFile(layer, bytes);
+    const target = `docker://${registry.host}/concil/corrupt:1`;
+    const result = await runCli(['copy', `oci:${corrupt}:${single.tag}`, target]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/hashes to sha256:.*\[DIGEST_INVALID\]/);
+    await expect(manifestDigestOf(target)).rejects.toThrow(/manifest unknown/);
   });
 
   it('says so in one line when the tag does not exist', async () => {

@@ -78,4 +78,4 @@ export {
   platformSchema,
 } from './schemas.js';
 export { parseJson, validate } from './validate.js';
-export { ensureVerified, VerifyingStream } from './verify-stream.js';
+export { ensureVerified, pipeIntoVerifier, VerifyingStream } from './verify-stream.js';

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { computeDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
-import { ensureVerified, VerifyingStream } from './verify-stream.js';
+import { ensureVerified, pipeIntoVerifier, VerifyingStream } from './verify-stream.js';
 
 const content = randomBytes(3 * (1 << 20) + 777);
 const good = { digest: computeDigest(content), size: content.length };
@@ -123,5 +123,29 @@ describe('ensureVerified', () => {
     const done = drain(verified);
     source.destroy(new Error('connection reset'));
     await expect(done).rejects.toThrow('connection reset');
+  });
+});
+
+describe('pipeIntoVerifier', () => {
+  it('fails when the content failed before it was piped, instead of waiting for ever', {
+    timeout: 5000,
+  }, async () => {
+    const small = content.subarray(0, 1000);
+    const corrupt = Buffer.from(small);
+    corrupt[0] = (corrupt[0] ?? 0) ^ 1;
+    const desc = { digest: computeDigest(small), size: small.length };
+    // A small blob verifies (and fails) on its own while, say, an upload session starts.
+    const early = ensureVerified(Readable.from([corrupt]), desc);
+    await new Promise((resolve) => early.once('close', resolve));
+    const verifier = pipeIntoVerifier(early, new VerifyingStream(desc));
+    expect((await failure(drain(verifier))).code).toBe('DIGEST_INVALID');
+  });
+
+  it('fails when the content is destroyed before its end without an error', { timeout: 5000 }, async () => {
+    const source = new Readable({ read() {} });
+    const verifier = pipeIntoVerifier(source, new VerifyingStream(good));
+    const done = drain(verifier);
+    source.destroy();
+    await expect(done).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
   });
 });

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Descriptor } from '@concil/oci-spec';
+import { type Descriptor, pipeIntoVerifier } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import { RegistryError } from './errors.js';
 import { referenceText, repositoryPath } from './reference-text.js';
@@ -125,10 +125,5 @@ export async function fetchBlob(
   }
 
   const source = Readable.from(download(), { objectMode: false });
-  const verifier = new VerifiedBlobStream(desc, ctx.reference);
-  source.on('error', (error) => verifier.destroy(error));
-  verifier.on('close', () => {
-    if (!source.destroyed) source.destroy();
-  });
-  return source.pipe(verifier);
+  return pipeIntoVerifier(source, new VerifiedBlobStream(desc, ctx.reference));
 }

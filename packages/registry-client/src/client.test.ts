@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { computeDigest, encodeManifest, type ImageManifest, MediaType } from '@concil/oci-spec';
+import {
+  computeDigest,
+  encodeManifest,
+  ensureVerified,
+  type ImageManifest,
+  MediaType,
+  OciSpecError,
+} from '@concil/oci-spec';
 import { startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCredentialProvider } from './auth/config-sources.js';
@@ -15,6 +22,14 @@ beforeAll(async () => {
   registry = await startRegistry();
   client = new RegistryClient(registry.host, { credentials: async () => undefined });
 });
+
+/** How many upload sessions of a repository the registry cancelled (DELETE answered 204). */
+async function cancelledUploads(repository: string): Promise<number> {
+  const log = await readFile(registry.logPath, 'utf8');
+  return (
+    log.match(new RegExp(`"DELETE /v2/${repository}/blobs/uploads/\\S+ HTTP/1.1" 204`, 'g'))?.length ?? 0
+  );
+}
 
 afterAll(async () => {
   await client?.close();
@@ -106,6 +121,26 @@ describe('RegistryClient against docker-registry', () => {
     expect((error as RegistryError).code).toBe('DIGEST_INVALID');
     expect(await client.headBlob('apps/bad', blob.descriptor.digest)).toBeUndefined();
   });
+
+  for (const chunked of [false, true]) {
+    it(`ends a ${chunked ? 'chunked' : 'monolithic'} upload whose content failed verification before it started`, {
+      timeout: 10_000,
+    }, async () => {
+      const blob = randomBlob(10_000);
+      const corrupt = Buffer.from(blob.bytes);
+      corrupt[5] = (corrupt[5] ?? 0) ^ 1;
+      // A copy hands on content it verifies itself: a small blob fails while the upload starts.
+      const content = ensureVerified(Readable.from([corrupt]), blob.descriptor);
+      const repository = `apps/early-${chunked ? 'chunked' : 'monolithic'}`;
+      const error = await client
+        .pushBlob(repository, blob.descriptor, content, { chunked, chunkSize: 4096 })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OciSpecError);
+      expect((error as OciSpecError).code).toBe('DIGEST_INVALID');
+      expect(await client.headBlob(repository, blob.descriptor.digest)).toBeUndefined();
+      expect(await cancelledUploads(repository)).toBe(1);
+    });
+  }
 
   it('mounts a blob across repositories, and falls back to an upload when it cannot', async () => {
     const blob = randomBlob(4096);

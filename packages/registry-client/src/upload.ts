@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Descriptor } from '@concil/oci-spec';
+import { type Descriptor, pipeIntoVerifier } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import type { BlobRequestOptions } from './blobs.js';
 import { RegistryError } from './errors.js';
@@ -136,12 +136,11 @@ export async function pushBlob(
     content.destroy();
     return { mounted: true };
   }
-  const verifier = new VerifiedBlobStream(desc, ctx.reference);
-  content.on('error', (error) => verifier.destroy(error));
-  // Failures surface where the bytes are read (the request body); this only keeps an early one
-  // from being reported as unhandled before the first read.
+  // A failure of the content (also one before this point) or of the verification fails the
+  // request body, which ends the request; the listener only keeps an early failure from being
+  // reported as unhandled before the first read.
+  const verifier = pipeIntoVerifier(content, new VerifiedBlobStream(desc, ctx.reference));
   verifier.on('error', () => {});
-  content.pipe(verifier);
 
   const chunked = options.chunked || desc.size > (options.chunkedThreshold ?? DEFAULT_CHUNKED_THRESHOLD);
   let location = started.location;
@@ -169,10 +168,11 @@ export async function pushBlob(
     // A monolithic body that failed verification aborts the request above; check anyway.
     if (verifier.errored) throw verifier.errored;
   } catch (error) {
-    content.destroy();
     verifier.destroy();
     await cancelUpload(session, repository, location);
-    throw verifier.errored instanceof RegistryError ? verifier.errored : error;
+    // The content's own failure (a corrupt source) or the verifier's is the cause; the failed
+    // request only follows from it.
+    throw content.errored ?? (verifier.errored instanceof RegistryError ? verifier.errored : error);
   }
   return { mounted: false };
 }

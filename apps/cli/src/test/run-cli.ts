@@ -44,6 +44,8 @@ export async function runCli(
       {
         env: environment,
         maxBuffer: 64 << 20,
+        // A command that hangs is killed, so its test fails instead of leaving it behind.
+        timeout: 120_000,
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
