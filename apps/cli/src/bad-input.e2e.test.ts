@@ -122,4 +122,18 @@ describe('bad input ends with a clear error or a correct result, never a partial
     expect(line).toMatch(/ \[MANIFEST_INVALID\]$/);
     await expectNoDestination(dir);
   });
+
+  it('refuses a mistyped transport in one line, naming the transports, and creates nothing', async () => {
+    const before = await readdir(work);
+    const result = await runCli(
+      ['copy', `oci:${join(work, 'layout')}:latest`, 'oic:x:v1'],
+      {},
+      { cwd: work },
+    );
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toBe(
+      'concil: "oic:x:v1": unknown transport "oic:"; use docker://HOST/REPO[:TAG], dir:PATH, oci:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or a path (./oic:x:v1 for a directory of that name) [TARGET_INVALID]',
+    );
+    expect(await readdir(work)).toEqual(before);
+  });
 });

@@ -9,9 +9,14 @@ export type TargetSpec =
   | { kind: 'oci-archive'; path: string; reference?: string }
   | { kind: 'docker-archive'; path: string; reference?: string };
 
+/** The locations there are, as the messages name them. */
+const TRANSPORTS =
+  'docker://HOST/REPO[:TAG], dir:PATH, oci:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]';
+
 /**
  * Parses `docker://…`, `dir:PATH`, `oci:PATH[:tag]`, `oci-archive:FILE[:tag]`,
  * `docker-archive:FILE[:name[:tag]]` and a bare path (an image directory, as in the Python concil).
+ * Any other `word:` prefix is refused; a path whose first part has a colon is written `./word:…`.
  */
 export function parseTargetSpec(spec: string): TargetSpec {
   if (spec.startsWith('docker://')) return { kind: 'registry', reference: parseReference(spec) };
@@ -41,6 +46,15 @@ export function parseTargetSpec(spec: string): TargetSpec {
     throw new ImageError(
       'TARGET_INVALID',
       `"${spec}": this kind of location is not supported yet; use docker://, dir:, oci:, oci-archive: or docker-archive:`,
+      spec,
+    );
+  }
+  // `word:…` names a transport: a typo (`oic:`) must not become a directory named after it.
+  const transport = /^[A-Za-z0-9][A-Za-z0-9_.+-]*:/.exec(spec)?.[0];
+  if (transport) {
+    throw new ImageError(
+      'TARGET_INVALID',
+      `"${spec}": unknown transport "${transport}"; use ${TRANSPORTS} or a path (./${spec} for a directory of that name)`,
       spec,
     );
   }

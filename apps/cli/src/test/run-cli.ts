@@ -26,11 +26,12 @@ export async function cliEnvironment(): Promise<Record<string, string | undefine
  * Runs the built `concil` as a person would, with a HOME of its own (no stray credentials).
  * `fileSizeLimitKiB`: under `ulimit -f`, so that writing more fails as on a full disk (EFBIG).
  * `input`: written to its standard input, which is then closed.
+ * `cwd`: the working directory (by default the test's).
  */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
-  { fileSizeLimitKiB, input }: { fileSizeLimitKiB?: number; input?: string } = {},
+  { fileSizeLimitKiB, input, cwd }: { fileSizeLimitKiB?: number; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   const [command, commandArgs] =
     fileSizeLimitKiB === undefined
@@ -44,6 +45,7 @@ export async function runCli(
       {
         env: environment,
         maxBuffer: 64 << 20,
+        ...(cwd && { cwd }),
         // A command that hangs is killed, so its test fails instead of leaving it behind.
         timeout: 120_000,
       },
