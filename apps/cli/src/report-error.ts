@@ -1,3 +1,4 @@
+import { Interrupted } from './interrupt.js';
 import { printJson } from './output.js';
 
 /** What a failed command prints with `--json`, on stdout: `{ "error": ErrorObject }`. */
@@ -24,7 +25,7 @@ export function reportError(error: unknown, { debug, json }: { debug: boolean; j
       cause = cause instanceof Error ? cause.cause : undefined;
     }
   }
-  return 1;
+  return error instanceof Interrupted ? error.exitCode : 1;
 }
 
 /** A usage error as commander words it (`error: unknown option '--x'`), as a JSON error object. */

@@ -1,18 +1,32 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Descriptor, type Digest, DigestingStream, ensureVerified } from '@concil/oci-spec';
+import { OWNED_SUFFIX, ownedSuffix, removeLeftovers } from './leftovers.js';
 
-/** A temporary name in the same directory, so the final rename is atomic. */
+/** A temporary name in the same directory, so the final rename is atomic; it names its process. */
 export function temporaryPath(finalPath: string): string {
-  return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(finalPath), `.${basename(finalPath)}.${ownedSuffix()}.tmp`);
 }
 
-/** Writes a stream to a file that appears under its final name only once it is complete. */
-export async function writeFileAtomic(finalPath: string, content: Readable | Uint8Array): Promise<void> {
+const TEMPORARY = new RegExp(String.raw`^\..+\.${OWNED_SUFFIX}\.tmp$`);
+
+/** Removes the temporary files in `dir` that a process which is gone (killed) left behind. */
+export function removeTemporaryLeftovers(dir: string): Promise<void> {
+  return removeLeftovers(dir, TEMPORARY);
+}
+
+/**
+ * Writes a stream to a file that appears under its final name only once it is complete; an
+ * aborted `signal` stops the write and removes the temporary file.
+ */
+export async function writeFileAtomic(
+  finalPath: string,
+  content: Readable | Uint8Array,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
   const temporary = temporaryPath(finalPath);
   try {
     const sink = createWriteStream(temporary, { highWaterMark: 1 << 20 });
@@ -22,7 +36,7 @@ export async function writeFileAtomic(finalPath: string, content: Readable | Uin
         sink.end(content, resolve);
       });
     } else {
-      await pipeline(content, sink);
+      await pipeline(content, sink, options);
     }
     await rename(temporary, finalPath);
   } catch (error) {
@@ -36,22 +50,24 @@ export async function writeVerifiedFile(
   finalPath: string,
   desc: Descriptor,
   content: Readable,
+  options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  await writeFileAtomic(finalPath, ensureVerified(content, desc));
+  await writeFileAtomic(finalPath, ensureVerified(content, desc), options);
 }
 
 /**
  * Writes content of unknown digest to `temporary`, hashing it on the way, then renames it to the
- * path its digest names (on the same file system). On failure nothing stays behind.
+ * path its digest names (on the same file system). On failure or abort nothing stays behind.
  */
 export async function writeContentAddressedFile(
   temporary: string,
   content: Readable,
   pathOf: (digest: Digest) => string,
+  options: { signal?: AbortSignal } = {},
 ): Promise<{ digest: Digest; size: number }> {
   const hashing = new DigestingStream();
   try {
-    await pipeline(content, hashing, createWriteStream(temporary, { highWaterMark: 1 << 20 }));
+    await pipeline(content, hashing, createWriteStream(temporary, { highWaterMark: 1 << 20 }), options);
     await rename(temporary, pathOf(hashing.digest));
     return { digest: hashing.digest, size: hashing.size };
   } catch (error) {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,6 +65,20 @@ async function makeLayout(path: string, text = 'world'): Promise<Descriptor> {
   return descriptor;
 }
 
+/** Every file below a directory, with its size, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => {
+        const path = join(entry.parentPath, entry.name);
+        return `${path.slice(dir.length)} ${(await stat(path)).size}`;
+      }),
+  );
+  return files.sort();
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'concil-copy-'));
 });
@@ -119,6 +133,24 @@ describe('copy between local targets', () => {
     });
     expect((await readdir(dst)).sort()).toEqual(before);
     expect((await readdir(work)).filter((name) => name.includes('.concil-'))).toEqual([]);
+  });
+
+  it('takes back the blobs a failed copy added to an OCI layout, and keeps what was there', async () => {
+    const existing = join(work, 'existing-layout');
+    await makeLayout(existing, 'kept');
+    const before = await filesUnder(existing);
+    const index = await readFile(join(existing, 'index.json'));
+    await expect(
+      copy(new OciLayout(join(work, 'corrupt'), 'v1'), new OciLayout(existing, 'v2')),
+    ).rejects.toThrow(expect.objectContaining({ code: 'DIGEST_INVALID' }));
+    expect(await filesUnder(existing)).toEqual(before);
+    expect(await readFile(join(existing, 'index.json'))).toEqual(index);
+
+    const fresh = join(work, 'fresh-layout');
+    await expect(
+      copy(new OciLayout(join(work, 'corrupt'), 'v1'), new OciLayout(fresh, 'v1')),
+    ).rejects.toThrow(expect.objectContaining({ code: 'DIGEST_INVALID' }));
+    await expect(readdir(fresh)).rejects.toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 
   it('refuses to overwrite a directory that is not an image directory', async () => {

@@ -43,6 +43,7 @@ export interface CopyOptions {
    */
   edit?: ImageEditor;
   onProgress?: (event: CopyProgress) => void;
+  /** Stops the copy: the transfers end, the destination takes back what it wrote (`abort()`). */
   signal?: AbortSignal;
 }
 
@@ -78,7 +79,8 @@ export async function copy(src: ReadOnlyTarget, dst: Target, options: CopyOption
     return { descriptor: top, ...run.counts };
   } catch (error) {
     await dst.abort?.();
-    throw error;
+    // Stopped through its signal, the copy fails with the signal's reason, whatever broke first.
+    throw options.signal?.aborted ? options.signal.reason : error;
   }
 }
 

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   computeDigest,
   type Descriptor,
+  type FetchOptions,
   isManifestOrIndexMediaType,
   parseDigest,
   parseManifest,
@@ -18,6 +18,7 @@ import {
   writeVerifiedFile,
 } from './atomic-file.js';
 import { ImageError } from './errors.js';
+import { OWNED_SUFFIX, ownedSuffix, removeLeftovers } from './leftovers.js';
 import { hasFileOfSize, openBlobFile } from './read-stream.js';
 
 const VERSION_FILE = 'version';
@@ -72,6 +73,7 @@ export class ImageDirectory implements Target {
   readonly path: string;
   #staging: string | undefined;
   #stagingReady: Promise<string> | undefined;
+  #swept: Promise<void> | undefined;
   #root: Descriptor | undefined;
   /** Blobs the existing directory already had, carried over into the new one on commit. */
   readonly #kept = new Map<string, string>();
@@ -107,6 +109,7 @@ export class ImageDirectory implements Target {
   }
 
   async exists(desc: Descriptor): Promise<boolean> {
+    await this.#removeLeftovers();
     const name = fileNameFor(desc);
     if (this.#staging && (await hasFileOfSize(join(this.#staging, name), desc.size))) return true;
     if (await hasFileOfSize(join(this.path, name), desc.size)) {
@@ -116,16 +119,19 @@ export class ImageDirectory implements Target {
     return false;
   }
 
-  async push(desc: Descriptor, content: Readable): Promise<void> {
+  async push(desc: Descriptor, content: Readable, options: FetchOptions = {}): Promise<void> {
     const staging = await this.#stagingDirectory();
-    await writeVerifiedFile(join(staging, fileNameFor(desc)), desc, content);
+    await writeVerifiedFile(join(staging, fileNameFor(desc)), desc, content, options);
   }
 
-  async ingest(mediaType: string, content: Readable): Promise<Descriptor> {
+  async ingest(mediaType: string, content: Readable, options: FetchOptions = {}): Promise<Descriptor> {
     const staging = await this.#stagingDirectory();
     const temporary = temporaryPath(join(staging, 'ingest'));
-    const { digest, size } = await writeContentAddressedFile(temporary, content, (d) =>
-      join(staging, fileNameFor({ mediaType, digest: d })),
+    const { digest, size } = await writeContentAddressedFile(
+      temporary,
+      content,
+      (d) => join(staging, fileNameFor({ mediaType, digest: d })),
+      options,
     );
     return { mediaType, digest, size };
   }
@@ -158,6 +164,12 @@ export class ImageDirectory implements Target {
     this.#stagingReady = undefined;
   }
 
+  /** Once, before a copy looks at the destination: what killed copies to it left. */
+  #removeLeftovers(): Promise<void> {
+    this.#swept ??= removeStagingLeftovers(this.path);
+    return this.#swept;
+  }
+
   /** Where the existing directory keeps a manifest: as its root or as an instance. */
   async #existingManifest(desc: Descriptor): Promise<string> {
     const current = await this.resolve().catch(() => undefined);
@@ -167,12 +179,15 @@ export class ImageDirectory implements Target {
     );
   }
 
-  /** Created once, on the first write; blobs are pushed in parallel, so the promise is shared. */
+  /**
+   * Created once, on the first write (blobs are pushed in parallel, so the promise is shared),
+   * after sweeping what killed copies to the same place left.
+   */
   #stagingDirectory(): Promise<string> {
     this.#stagingReady ??= (async () => {
       await assertWritableImageDirectory(this.path, this.name);
-      const name = `.${basename(this.path)}.concil-${randomBytes(6).toString('hex')}`;
-      const staging = join(dirname(this.path), name);
+      await this.#removeLeftovers();
+      const staging = join(dirname(this.path), `${stagingPrefix(this.path)}${ownedSuffix()}`);
       await mkdir(staging, { recursive: true });
       this.#staging = staging;
       return staging;
@@ -194,6 +209,29 @@ async function assertWritableImageDirectory(path: string, name: string): Promise
       path,
     );
   }
+}
+
+/** Staging directories sit beside the destination: `.<name>.concil-<pid>-<random>[.old]`. */
+function stagingPrefix(destination: string): string {
+  return `.${basename(destination)}.concil-`;
+}
+
+const STAGING = new RegExp(String.raw`^\..+\.concil-${OWNED_SUFFIX}(?<old>\.old)?$`);
+
+/**
+ * Removes the staging directories of copies to `destination` whose process is gone. A killed
+ * commit may have moved the old directory aside (`.old`) without putting the new one in place:
+ * then the old one goes back.
+ */
+async function removeStagingLeftovers(destination: string): Promise<void> {
+  await removeLeftovers(dirname(destination), STAGING, async (path, match) => {
+    if (!basename(path).startsWith(stagingPrefix(destination))) return;
+    if (match.groups?.old && !(await stat(destination).catch(() => undefined))) {
+      await rename(path, destination);
+      return;
+    }
+    await rm(path, { recursive: true, force: true });
+  });
 }
 
 async function linkOrCopy(from: string, to: string): Promise<void> {

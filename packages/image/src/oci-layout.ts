@@ -1,8 +1,17 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Descriptor, type ImageIndex, MediaType, parseDigest, type Target } from '@concil/oci-spec';
 import {
+  type Descriptor,
+  type FetchOptions,
+  type ImageIndex,
+  MediaType,
+  parseDigest,
+  type Target,
+} from '@concil/oci-spec';
+import {
+  removeTemporaryLeftovers,
   temporaryPath,
   writeContentAddressedFile,
   writeFileAtomic,
@@ -17,12 +26,17 @@ const INDEX_FILE = 'index.json';
 
 /**
  * An OCI image layout (`oci:PATH[:tag]`). Blobs are content-addressed and each is renamed into
- * place complete; `index.json` is rewritten last, so a failed copy leaves only unreferenced blobs.
+ * place complete; `index.json` is rewritten last. A failed copy takes back what it added (the
+ * blobs that were not there, the directories it made), so the layout stays as it was.
  */
 export class OciLayout implements Target {
   readonly name: string;
   readonly path: string;
   readonly reference: string | undefined;
+  /** Files this copy wrote where there were none, and directories it made: what abort() removes. */
+  readonly #added = new Set<string>();
+  readonly #madeDirectories = new Set<string>();
+  #swept: Promise<void> | undefined;
 
   constructor(path: string, reference?: string) {
     this.path = resolvePath(path);
@@ -42,22 +56,32 @@ export class OciLayout implements Target {
     return hasFileOfSize(this.#blobPath(desc.digest), desc.size);
   }
 
-  async push(desc: Descriptor, content: Readable): Promise<void> {
+  async push(desc: Descriptor, content: Readable, options: FetchOptions = {}): Promise<void> {
     const path = this.#blobPath(desc.digest);
-    await mkdir(join(path, '..'), { recursive: true });
-    await writeVerifiedFile(path, desc, content);
+    await this.#makeDirectory(dirname(path));
+    await this.#writeNew(path, () => writeVerifiedFile(path, desc, content, options));
   }
 
-  async ingest(mediaType: string, content: Readable): Promise<Descriptor> {
+  async ingest(mediaType: string, content: Readable, options: FetchOptions = {}): Promise<Descriptor> {
     const directory = join(this.path, 'blobs', 'sha256');
-    await mkdir(directory, { recursive: true });
+    await this.#makeDirectory(directory);
     const temporary = temporaryPath(join(directory, 'ingest'));
-    const { digest, size } = await writeContentAddressedFile(temporary, content, (d) => this.#blobPath(d));
+    const { digest, size } = await writeContentAddressedFile(
+      temporary,
+      content,
+      (d) => {
+        // Known only now: remembered as added when the layout did not have it.
+        const path = this.#blobPath(d);
+        if (!existsSync(path)) this.#added.add(path);
+        return path;
+      },
+      options,
+    );
     return { mediaType, digest, size };
   }
 
   async tag(desc: Descriptor, reference = this.reference): Promise<void> {
-    await mkdir(this.path, { recursive: true });
+    await this.#makeDirectory(this.path);
     const index = await this.#readIndex().catch((error: ImageError) => {
       if (error.code === 'NOT_FOUND') return emptyIndex();
       throw error;
@@ -72,8 +96,56 @@ export class OciLayout implements Target {
     );
     manifests.push(entry);
     const encode = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value)}\n`);
-    await writeFileAtomic(join(this.path, LAYOUT_FILE), encode({ imageLayoutVersion: '1.0.0' }));
+    const layoutFile = join(this.path, LAYOUT_FILE);
+    await this.#writeNew(layoutFile, () =>
+      writeFileAtomic(layoutFile, encode({ imageLayoutVersion: '1.0.0' })),
+    );
     await writeFileAtomic(join(this.path, INDEX_FILE), encode({ ...index, manifests }));
+  }
+
+  /** The copy succeeded: what it added stays. */
+  async commit(): Promise<void> {
+    this.#added.clear();
+    this.#madeDirectories.clear();
+  }
+
+  /** The copy failed: removes what it added; the layout's existing content stays. */
+  async abort(): Promise<void> {
+    for (const path of this.#added) await rm(path, { force: true });
+    // Deepest first; a directory that something else has put files in stays.
+    const made = [...this.#madeDirectories].sort((a, b) => b.length - a.length);
+    for (const dir of made) await rmdir(dir).catch(() => undefined);
+    await this.commit();
+  }
+
+  /**
+   * Makes a directory, remembering the ones it made; the first time, it sweeps the temporary
+   * files that killed copies into this layout left.
+   */
+  async #makeDirectory(dir: string): Promise<void> {
+    this.#swept ??= this.#removeLeftovers();
+    await this.#swept;
+    const first = await mkdir(dir, { recursive: true });
+    if (!first) return;
+    for (let made = dir; made.startsWith(first); made = dirname(made)) this.#madeDirectories.add(made);
+  }
+
+  async #removeLeftovers(): Promise<void> {
+    const blobs = join(this.path, 'blobs');
+    const algorithms = await readdir(blobs).catch(() => [] as string[]);
+    for (const dir of [this.path, ...algorithms.map((algorithm) => join(blobs, algorithm))]) {
+      await removeTemporaryLeftovers(dir);
+    }
+  }
+
+  /** Writes a file, remembered as added when there was none of its name before. */
+  async #writeNew(path: string, write: () => Promise<void>): Promise<void> {
+    const existed = await stat(path).then(
+      () => true,
+      () => false,
+    );
+    await write();
+    if (!existed) this.#added.add(path);
   }
 
   #blobPath(digest: string): string {

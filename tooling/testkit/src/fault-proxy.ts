@@ -26,6 +26,8 @@ interface FaultBase {
  * - `drop`: forward, then cut the connection after `afterBytes` bytes of the body.
  * - `corrupt`: forward with every chunk's first byte flipped (same length, wrong digest).
  * - `truncate`: forward `afterBytes` bytes without a Content-Length and end the response cleanly.
+ * - `stall`: forward `afterBytes` bytes, then send nothing more, the connection left open: a
+ *   transfer caught in the middle for as long as the test needs (until the client gives up).
  * - `body`: replace the upstream body (and drop its Docker-Content-Digest), e.g. a malformed manifest.
  * - `rewrite`: hand the whole upstream response to a function that returns another one, for
  *   features a real docker-registry 2.8 lacks (e.g. paginated tag lists).
@@ -39,6 +41,7 @@ export type Fault =
   | (FaultBase & { kind: 'drop'; afterBytes: number })
   | (FaultBase & { kind: 'corrupt' })
   | (FaultBase & { kind: 'truncate'; afterBytes: number })
+  | (FaultBase & { kind: 'stall'; afterBytes: number })
   | (FaultBase & { kind: 'body'; body: string | Uint8Array; contentType?: string })
   | (FaultBase & { kind: 'rewrite'; rewrite: (response: UpstreamResponse) => UpstreamResponse })
   | (FaultBase & { kind: 'redirect' })
@@ -228,7 +231,7 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
         to.write(copy);
         return;
       }
-      if (fault.kind !== 'drop' && fault.kind !== 'truncate') {
+      if (fault.kind !== 'drop' && fault.kind !== 'truncate' && fault.kind !== 'stall') {
         to.write(chunk);
         return;
       }
@@ -242,6 +245,8 @@ export async function startFaultProxy(upstreamUrl: string, faults: Fault[] = [])
       from.destroy();
       if (fault.kind === 'truncate') {
         to.end(slice);
+      } else if (fault.kind === 'stall') {
+        to.write(slice);
       } else {
         to.write(slice, () => to.socket?.destroy());
       }

@@ -74,6 +74,30 @@ describe('startFaultProxy', () => {
     await proxy.stop();
     await registry.stop();
   });
+
+  it('stalls a response after some bytes until the connection closes', async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy(registry.url, [
+      { kind: 'stall', afterBytes: 1, match: { path: /^\/v2\/$/ } },
+    ]);
+    const received = await new Promise<{ body: string; ended: Promise<string> }>((resolve, reject) => {
+      const req = request(`${proxy.url}/v2/`, (response) => {
+        response.setEncoding('utf8').once('data', (body: string) => {
+          const ended = new Promise<string>((done) => {
+            response.on('end', () => done('end'));
+            response.on('aborted', () => done('aborted'));
+          });
+          resolve({ body, ended });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(received.body).toBe('{');
+    await proxy.stop();
+    expect(await received.ended).toBe('aborted');
+    await registry.stop();
+  });
 });
 
 describe('tools', () => {

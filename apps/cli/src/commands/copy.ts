@@ -3,6 +3,7 @@ import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
 import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
 import { formatBytes } from '../format.js';
+import { interruptible } from '../interrupt.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
@@ -67,13 +68,16 @@ export function registerCopy(program: Command): void {
     const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
     const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
-      const result = await copy(src, dst, {
-        ...(platform && { platform }),
-        all: options.all === true,
-        concurrency: options.concurrency,
-        ...(edit && { edit }),
-        ...(progress.onProgress && { onProgress: progress.onProgress }),
-      });
+      const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
+        copy(src, dst, {
+          ...(platform && { platform }),
+          all: options.all === true,
+          concurrency: options.concurrency,
+          ...(edit && { edit }),
+          ...(progress.onProgress && { onProgress: progress.onProgress }),
+          signal,
+        }),
+      );
       progress.stop();
       if (options.json) {
         printJson({

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,17 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended the command, when one did (then `code` is 1). */
+  signal?: NodeJS.Signals;
+}
+
+export interface CliOptions {
+  /** Under `ulimit -f`, so that writing more fails as on a full disk (EFBIG). */
+  fileSizeLimitKiB?: number;
+  /** Written to its standard input, which is then closed. */
+  input?: string;
+  /** The working directory (by default the test's). */
+  cwd?: string;
 }
 
 let home: Promise<string> | undefined;
@@ -22,24 +33,29 @@ export async function cliEnvironment(): Promise<Record<string, string | undefine
   return { PATH: process.env.PATH, HOME, CONCIL_CONFIG: join(HOME, 'config.json') };
 }
 
-/**
- * Runs the built `concil` as a person would, with a HOME of its own (no stray credentials).
- * `fileSizeLimitKiB`: under `ulimit -f`, so that writing more fails as on a full disk (EFBIG).
- * `input`: written to its standard input, which is then closed.
- * `cwd`: the working directory (by default the test's).
- */
+/** Runs the built `concil` as a person would, with a HOME of its own (no stray credentials). */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
-  { fileSizeLimitKiB, input, cwd }: { fileSizeLimitKiB?: number; input?: string; cwd?: string } = {},
+  options: CliOptions = {},
 ): Promise<CliResult> {
+  return (await startCli(args, env, options)).result;
+}
+
+/** Starts the built `concil` as `runCli` does; the child is there to send it signals. */
+export async function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  { fileSizeLimitKiB, input, cwd }: CliOptions = {},
+): Promise<{ child: ChildProcess; result: Promise<CliResult> }> {
   const [command, commandArgs] =
     fileSizeLimitKiB === undefined
       ? [process.execPath, [main, ...args]]
       : ['bash', ['-c', `ulimit -f ${fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, main, ...args]];
   const environment = { ...(await cliEnvironment()), ...env };
-  return new Promise((resolve) => {
-    const child = execFile(
+  let child: ChildProcess | undefined;
+  const result = new Promise<CliResult>((resolve) => {
+    child = execFile(
       command,
       commandArgs,
       {
@@ -51,9 +67,10 @@ export async function runCli(
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        resolve({ code, stdout, stderr, ...(error?.signal && { signal: error.signal }) });
       },
     );
     if (input !== undefined) child.stdin?.end(input);
   });
+  return { child: child!, result };
 }
