@@ -49,6 +49,27 @@ describe('concil copy against a real registry, checked by skopeo and umoci', () 
     });
   }
 
+  it('converts a v2s2 image to OCI for an OCI layout that skopeo and umoci read, unless digests are kept', async () => {
+    const source = `docker://${registry.host}/skopeo/v2s2:1`;
+    const layout = join(work, 'v2s2-layout');
+    const kept = await runCli(['copy', '--preserve-digests', source, `oci:${layout}:v1`]);
+    expect(kept.code).toBe(1);
+    expect(kept.stderr.trim().split('\n')).toHaveLength(1);
+    expect(kept.stderr).toMatch(/holds only OCI manifests.*\[UNSUPPORTED\]/);
+    await expect(stat(layout)).rejects.toThrow(/ENOENT/);
+
+    const copied = await runCli(['copy', '--json', source, `oci:${layout}:v1`]);
+    expect(copied.code).toBe(0);
+    const { descriptor } = JSON.parse(copied.stdout);
+    expect(descriptor.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(descriptor.digest).not.toBe(await manifestDigestOf(source));
+    const { stdout } = await run('skopeo', ['inspect', `oci:${layout}:v1`]);
+    expect(JSON.parse(stdout).Digest).toBe(descriptor.digest);
+    const bundle = join(work, 'bundle-v2s2-layout');
+    await run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, bundle]);
+    expect((await stat(join(bundle, 'rootfs', 'etc'))).isDirectory()).toBe(true);
+  });
+
   it('pushes a directory it wrote; the registry then serves the same manifest digest', async () => {
     const dir = join(work, 'from-v2s2');
     const target = `docker://${registry.host}/concil/pushed:2`;

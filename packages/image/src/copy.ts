@@ -14,6 +14,7 @@ import {
 } from '@concil/oci-spec';
 import pLimit from 'p-limit';
 import { bytesStream } from './bytes-stream.js';
+import { convertManifestToOci, isDockerManifest } from './convert-to-oci.js';
 import {
   checkPlan,
   type ImageEditor,
@@ -22,9 +23,10 @@ import {
   leavesUntouched,
   type PlannedLayer,
 } from './copy-plan.js';
+import { ImageError } from './errors.js';
 import { ingestBlob } from './ingest-blob.js';
 import type { LayerTransform, SourceLayer, TransformedLayer } from './layer-transform.js';
-import { type OutputLayer, rewriteImage, rewriteIndex } from './rewrite-image.js';
+import { type EncodedContent, type OutputLayer, rewriteImage, rewriteIndex } from './rewrite-image.js';
 
 export interface CopyOptions {
   /** The tag or digest to copy from the source (targets holding one image ignore it). */
@@ -45,6 +47,11 @@ export interface CopyOptions {
   onProgress?: (event: CopyProgress) => void;
   /** Stops the copy: the transfers end, the destination takes back what it wrote (`abort()`). */
   signal?: AbortSignal;
+  /**
+   * Keep every manifest's digest: a Docker image that a target holding only OCI manifests (an OCI
+   * layout) would have to convert is refused instead (skopeo's `--preserve-digests`).
+   */
+  preserveDigests?: boolean;
 }
 
 export type CopyProgress =
@@ -52,7 +59,10 @@ export type CopyProgress =
   | { type: 'bytes'; desc: Descriptor; bytes: number };
 
 export interface CopyResult {
-  /** The root that was copied and tagged: an index with `all`, else one image manifest. */
+  /**
+   * The root that was copied and tagged, as the destination holds it (edited, or converted to
+   * OCI for an OCI layout): an index with `all`, else one image manifest.
+   */
   descriptor: Descriptor;
   blobsCopied: number;
   blobsSkipped: number;
@@ -67,7 +77,8 @@ const DEFAULT_CONCURRENCY = 4;
 /**
  * The one graph copy: index → manifests → config and layers, from any source to any target.
  * Blobs the destination has are skipped, the rest move in parallel, each verified byte by byte;
- * manifests are pushed after their blobs and the root last, then the destination commits.
+ * manifests are pushed after their blobs and the root last, then the destination commits. For a
+ * target that holds only OCI manifests, Docker ones are converted on the way (media types only).
  */
 export async function copy(src: ReadOnlyTarget, dst: Target, options: CopyOptions = {}): Promise<CopyResult> {
   const run = new CopyRun(src, dst, options);
@@ -119,11 +130,14 @@ class CopyRun {
       const chosen = selectPlatform(parsed.index, this.options.platform ?? defaultPlatform(), this.src.name);
       return this.copyImage(chosen, await fetchManifest(this.src, chosen, this.#fetchOptions()));
     }
+    this.#refuseConversion(root, parsed);
     const children = await this.#all(parsed.index.manifests.map((child) => this.copyRoot(child)));
-    if (children.every((child, i) => child.digest === parsed.index.manifests[i]!.digest)) {
+    const unchanged = children.every((child, i) => child.digest === parsed.index.manifests[i]!.digest);
+    if (unchanged && !this.#mustConvert(parsed.mediaType)) {
       await this.pushManifest(root, parsed.bytes);
       return bareDescriptor(root);
     }
+    // Around children edited or converted to OCI: a Docker list of OCI manifests becomes an OCI index.
     const index = rewriteIndex(parsed.bytes, children);
     await this.pushManifest(index.descriptor, index.bytes);
     return index.descriptor;
@@ -136,19 +150,51 @@ class CopyRun {
    */
   async copyImage(desc: Descriptor, parsed: ParsedManifest): Promise<Descriptor> {
     if (parsed.kind !== 'manifest') return bareDescriptor(desc);
+    this.#refuseConversion(desc, parsed);
     const edit = await this.#planFor(desc, parsed);
     if (!edit) {
       const blobs = [parsed.manifest.config, ...parsed.manifest.layers.filter((layer) => !isForeign(layer))];
       await this.#all(blobs.map((blob) => this.copyBlob(blob)));
-      await this.pushManifest(desc, parsed.bytes);
-      return bareDescriptor(desc);
+      return this.#pushImageManifest({ descriptor: bareDescriptor(desc), bytes: parsed.bytes });
     }
     const { image, plan } = edit;
+    if (plan.format === 'docker' && this.dst.requiresOciManifests) {
+      throw new ImageError(
+        'UNSUPPORTED',
+        `${this.dst.name} holds only OCI manifests: the Docker v2s2 format asked for cannot be written there; write it to dir:, docker-archive: or a registry, or ask for OCI`,
+        this.dst.name,
+      );
+    }
     const outputs = await this.#all(plan.layers.map((layer) => this.#outputLayer(image, layer)));
     const rewritten = rewriteImage(image, plan, outputs, this.src.name);
     await this.pushManifest(rewritten.config.descriptor, rewritten.config.bytes);
-    await this.pushManifest(rewritten.manifest.descriptor, rewritten.manifest.bytes);
-    return rewritten.manifest.descriptor;
+    return this.#pushImageManifest(rewritten.manifest);
+  }
+
+  /**
+   * Pushes an image manifest as the destination holds it: as it is, or converted to OCI (media
+   * types only, so its digest changes) for a target that holds only OCI manifests.
+   */
+  async #pushImageManifest(manifest: EncodedContent): Promise<Descriptor> {
+    const { descriptor, bytes } = this.#mustConvert(manifest.descriptor.mediaType)
+      ? convertManifestToOci(manifest.bytes)
+      : manifest;
+    await this.pushManifest(descriptor, bytes);
+    return descriptor;
+  }
+
+  #mustConvert(mediaType: string): boolean {
+    return this.dst.requiresOciManifests === true && isDockerManifest(mediaType);
+  }
+
+  /** With `preserveDigests`, a Docker manifest the destination would have to convert is refused. */
+  #refuseConversion(desc: Descriptor, parsed: ParsedManifest): void {
+    if (!this.options.preserveDigests || !this.#mustConvert(parsed.mediaType)) return;
+    throw new ImageError(
+      'UNSUPPORTED',
+      `${this.dst.name} holds only OCI manifests, and ${desc.digest} of ${this.src.name} is a Docker ${parsed.kind === 'index' ? 'manifest list' : 'v2s2 manifest'}: converting it changes its digest, which preserving digests forbids; copy without preserving digests (media types are converted, blobs stay as they are), or to dir: or a registry`,
+      desc.digest,
+    );
   }
 
   /** Small content (a manifest, an index, a rewritten config) the destination does not have yet. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand, parsePairs } from './config-edit.js';
 import { copy } from './copy.js';
 import { editImage, type ImageEdits } from './edit-image.js';
+import { ImageDirectory } from './image-directory.js';
 import { OciLayout } from './oci-layout.js';
 import { example } from './readme-edit.example.js';
 import { blobPath, expectedFixtureTree, imageIn, run, unpackWithUmoci } from './testing/fixture-image.js';
@@ -72,8 +73,13 @@ describe('config edits', () => {
       'org.example.note': 'edited',
     });
 
-    const v2s2 = await editTo('v2s2', { format: 'docker' });
-    const manifest = JSON.parse(await readFile(blobPath(v2s2.dst, v2s2.result.descriptor.digest), 'utf8'));
+    // An OCI layout holds OCI manifests only: v2s2 is written to an image directory.
+    await expect(editTo('v2s2-layout', { format: 'docker' })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    const v2s2 = join(work, 'v2s2');
+    await copy(new OciLayout(fixture.dir, 'latest'), new ImageDirectory(v2s2), {
+      edit: await editImage({ format: 'docker' }),
+    });
+    const manifest = JSON.parse(await readFile(join(v2s2, 'manifest.json'), 'utf8'));
     expect(manifest.mediaType).toBe(MediaType.dockerManifest);
     expect(manifest.config.mediaType).toBe(MediaType.dockerConfig);
     expect(manifest.annotations).toBeUndefined();
@@ -86,10 +92,11 @@ describe('config edits', () => {
       code: 'UNSUPPORTED',
     });
     // a Docker source annotated without a format asked for is written as OCI
-    const fromDocker = await editTo('from-docker', { annotations: { a: 'b' } }, v2s2.dst);
-    const oci = JSON.parse(
-      await readFile(blobPath(fromDocker.dst, fromDocker.result.descriptor.digest), 'utf8'),
-    );
+    const fromDocker = join(work, 'from-docker');
+    const result = await copy(new ImageDirectory(v2s2), new OciLayout(fromDocker, 'latest'), {
+      edit: await editImage({ annotations: { a: 'b' } }),
+    });
+    const oci = JSON.parse(await readFile(blobPath(fromDocker, result.descriptor.digest), 'utf8'));
     expect(oci.mediaType).toBe(MediaType.ociManifest);
     expect(oci.annotations).toEqual({ a: 'b' });
   });

@@ -17,6 +17,8 @@ import { type PackEntry, writeTarFile } from './tar-pack.js';
 export class OciArchive extends ArchiveTarget {
   readonly name: string;
   readonly reference: string | undefined;
+  /** An OCI layout in a tar: skopeo reads only OCI manifests from it, a copy converts Docker ones. */
+  readonly requiresOciManifests = true;
 
   constructor(path: string, reference?: string) {
     super(path);

@@ -33,6 +33,8 @@ export class OciLayout implements Target {
   readonly name: string;
   readonly path: string;
   readonly reference: string | undefined;
+  /** skopeo and umoci read only OCI manifests from a layout: a copy converts Docker ones. */
+  readonly requiresOciManifests = true;
   /** Files this copy wrote where there were none, and directories it made: what abort() removes. */
   readonly #added = new Set<string>();
   readonly #madeDirectories = new Set<string>();

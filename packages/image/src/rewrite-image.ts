@@ -138,7 +138,7 @@ function outputFlavour(
 }
 
 /** The layer's media type in the manifest format written; unknown types are kept as they are. */
-function inFlavour(desc: Descriptor, flavour: ManifestFlavour): Descriptor {
+export function inFlavour(desc: Descriptor, flavour: ManifestFlavour): Descriptor {
   const kind = layerKindOf(desc.mediaType);
   return kind ? { ...desc, mediaType: layerMediaType(kind, flavour) } : desc;
 }

@@ -53,6 +53,11 @@ export interface ReadOnlyTarget extends Fetcher, ExistenceChecker, Resolver {
 
 export interface Target extends ReadOnlyTarget, Pusher, Tagger {
   /**
+   * The target holds OCI manifests and indexes only (an OCI image layout): a copy converts
+   * Docker ones on the way in, which changes their digests.
+   */
+  readonly requiresOciManifests?: boolean;
+  /**
    * Makes a blob available from another target without copying bytes (a registry's cross-
    * repository mount). Returns false when it cannot, and the caller copies instead.
    */

@@ -21,6 +21,8 @@ describe('layerKindOf', () => {
     [MediaType.dockerLayerGzip, kind('gzip')],
     [MediaType.dockerLayerForeignGzip, kind('gzip', { nondistributable: true })],
     [MediaType.dockerLayerTar, kind('none')],
+    [MediaType.dockerLayerZstd, kind('zstd')],
+    [MediaType.dockerLayerForeignTar, kind('none', { nondistributable: true })],
     [`${MediaType.ociLayerGzip}+encrypted`, kind('gzip', { encrypted: true })],
     [`${MediaType.ociLayerZstd}+encrypted`, kind('zstd', { encrypted: true })],
     [`${MediaType.ociLayerTar}+encrypted`, kind('none', { encrypted: true })],

@@ -31,6 +31,8 @@ const kindByBaseType = new Map<string, Omit<LayerKind, 'encrypted'>>([
   [MediaType.dockerLayerGzip, { compression: 'gzip', nondistributable: false }],
   [MediaType.dockerLayerForeignGzip, { compression: 'gzip', nondistributable: true }],
   [MediaType.dockerLayerTar, { compression: 'none', nondistributable: false }],
+  [MediaType.dockerLayerZstd, { compression: 'zstd', nondistributable: false }],
+  [MediaType.dockerLayerForeignTar, { compression: 'none', nondistributable: true }],
 ]);
 
 /** The generic kind of a layer media type, or undefined when it is not a layer type we know. */

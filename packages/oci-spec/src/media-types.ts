@@ -19,6 +19,9 @@ export const MediaType = {
   /** An uncompressed layer, as `docker save` archives hold them (skopeo names them so too). */
   dockerLayerTar: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  /** Not in Docker's schema 2 document, but written by Docker and containers/image. */
+  dockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
+  dockerLayerForeignTar: 'application/vnd.docker.image.rootfs.foreign.diff.tar',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;

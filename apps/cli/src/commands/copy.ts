@@ -37,6 +37,10 @@ export function registerCopy(program: Command): void {
       new Option('--all', 'copy every platform of an index (not with --platform)').conflicts('platform'),
     )
     .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
+    .option(
+      '--preserve-digests',
+      'fail rather than convert a Docker image for an OCI layout (which changes its digest)',
+    )
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')
     .option('--no-cache', 'always read a registry source from the registry, not from the local cache')
@@ -74,6 +78,7 @@ export function registerCopy(program: Command): void {
           all: options.all === true,
           concurrency: options.concurrency,
           ...(edit && { edit }),
+          preserveDigests: options.preserveDigests === true,
           ...(progress.onProgress && { onProgress: progress.onProgress }),
           signal,
         }),
