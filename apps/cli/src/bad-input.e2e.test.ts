@@ -1,5 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mountReadOnly } from '@concil/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PASSWORD, type ProxiedImage, startProxiedImage, USER } from './test/proxied-image.js';
 import { runCli } from './test/run-cli.js';
@@ -135,5 +136,29 @@ describe('bad input ends with a clear error or a correct result, never a partial
       'concil: "oic:x:v1": unknown transport "oic:"; use docker://HOST/REPO[:TAG], dir:PATH, oci:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or a path (./oic:x:v1 for a directory of that name) [TARGET_INVALID]',
     );
     expect(await readdir(work)).toEqual(before);
+  });
+
+  it('names a read-only destination READ_ONLY and a file as destination NOT_A_DIRECTORY, in one line', async () => {
+    const readOnly = await mountReadOnly();
+    try {
+      const image = join(readOnly.path, 'image');
+      const result = await runCli(['copy', `oci:${join(work, 'layout')}:latest`, image]);
+      expect(result.code).toBe(1);
+      expect(oneLine(result.stderr)).toMatch(
+        new RegExp(
+          `^concil: cannot write dir:${image}: the file system is read-only \\(.*\\); choose a place on a writable file system \\[READ_ONLY\\]$`,
+        ),
+      );
+      expect(await readdir(readOnly.path)).toEqual([]);
+    } finally {
+      await readOnly.unmount();
+    }
+    const file = join(work, 'a-file');
+    await writeFile(file, 'not a directory');
+    const result = await runCli(['copy', `oci:${join(work, 'layout')}:latest`, file]);
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toBe(
+      `concil: cannot write dir:${file}: a file stands where a directory must be (${file}); name a directory or a new path [NOT_A_DIRECTORY]`,
+    );
   });
 });

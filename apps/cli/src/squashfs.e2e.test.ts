@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { mountReadOnly } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './test/run-cli.js';
 
@@ -72,6 +73,23 @@ describe('concil squashfs', () => {
     expect(result.stderr).toMatch(/^concil squashfs: corrupt squashfs image: .* \[CORRUPT_IMAGE\]\n$/);
     expect(await readFile(destination, 'utf8')).toBe('an older tar');
     expect((await readdir(dir)).sort()).toEqual(['damaged.sqfs', 'good.tar', 'layer.sqfs', 'out.tar']);
+  });
+
+  it('reports a read-only output directory as READ_ONLY in one line, naming the image', async () => {
+    const readOnly = await mountReadOnly();
+    try {
+      const image = join(readOnly.path, 'layer.sqfs');
+      const result = await runCli(['squashfs', 'create', layer, image]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^concil squashfs: cannot create the image next to its final name: EROFS: read-only file system, open '[^']+' \\(${image}\\) \\[READ_ONLY\\]\n$`,
+        ),
+      );
+      expect(await readdir(readOnly.path)).toEqual([]);
+    } finally {
+      await readOnly.unmount();
+    }
   });
 
   it('reports an image it cannot open in one line when extracting to standard output', async () => {

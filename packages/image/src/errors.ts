@@ -27,7 +27,11 @@ export type ImageErrorCode =
   /** None of the private keys given is one an encrypted layer was encrypted for. */
   | 'NOT_A_RECIPIENT'
   /** An encrypted layer whose HMAC or plaintext digest does not match: changed or cut short. */
-  | 'DECRYPTION_FAILED';
+  | 'DECRYPTION_FAILED'
+  /** The file system refused: no permission, read-only, a file where a directory must be. */
+  | 'PERMISSION_DENIED'
+  | 'READ_ONLY'
+  | 'NOT_A_DIRECTORY';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';
@@ -39,4 +43,32 @@ export class ImageError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** What an errno means for a person, its code here, and what to do about it. */
+const FILE_SYSTEM_CAUSES: Record<string, [ImageErrorCode, string, string]> = {
+  ENOENT: ['NOT_FOUND', 'it does not exist', ''],
+  EACCES: ['PERMISSION_DENIED', 'permission denied', '; check the permissions'],
+  EPERM: ['PERMISSION_DENIED', 'permission denied', '; check the permissions'],
+  EROFS: ['READ_ONLY', 'the file system is read-only', '; choose a place on a writable file system'],
+  ENOTDIR: ['NOT_A_DIRECTORY', 'a file stands where a directory must be', '; name a directory or a new path'],
+  EISDIR: ['TARGET_INVALID', 'a directory stands where a file must be', ''],
+  ENOSPC: ['WRITE_FAILED', 'no space is left on the device', '; free some space'],
+  EDQUOT: ['WRITE_FAILED', 'the disk quota is used up', '; free some space'],
+  EFBIG: ['WRITE_FAILED', 'the file grew larger than the system allows', ''],
+};
+
+/**
+ * A failure of the file system (an error with an errno and a syscall) as an ImageError with the
+ * code of its errno and a message that names `subject` (a target's name), the cause, the path and
+ * what to do; `doing` says what failed, e.g. "cannot write". Any other error is returned as is.
+ */
+export function fileSystemError(error: unknown, doing: string, subject: string): unknown {
+  const failure = error as NodeJS.ErrnoException;
+  const known =
+    typeof failure?.syscall === 'string' && failure.code ? FILE_SYSTEM_CAUSES[failure.code] : undefined;
+  if (!known) return error;
+  const [code, cause, hint] = known;
+  const path = failure.path ? ` (${failure.path})` : '';
+  return new ImageError(code, `${doing} ${subject}: ${cause}${path}${hint}`, subject, { cause: error });
 }

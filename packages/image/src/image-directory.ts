@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -17,8 +17,9 @@ import {
   writeFileAtomic,
   writeVerifiedFile,
 } from './atomic-file.js';
-import { ImageError } from './errors.js';
+import { fileSystemError, ImageError } from './errors.js';
 import { OWNED_SUFFIX, ownedSuffix, removeLeftovers } from './leftovers.js';
+import { makeDirectory } from './make-directory.js';
 import { hasFileOfSize, openBlobFile } from './read-stream.js';
 
 const VERSION_FILE = 'version';
@@ -86,13 +87,12 @@ export class ImageDirectory implements Target {
   async resolve(): Promise<Descriptor> {
     const bytes = await readFile(join(this.path, ROOT_MANIFEST)).catch(
       async (cause: NodeJS.ErrnoException) => {
+        if (cause.code !== 'ENOENT') throw fileSystemError(cause, 'cannot read', this.name);
         throw new ImageError(
           'NOT_FOUND',
-          cause.code !== 'ENOENT'
-            ? `cannot read ${join(this.path, ROOT_MANIFEST)}: ${cause.message}`
-            : (await stat(this.path).catch(() => undefined))
-              ? `${this.name} is not an image directory: it has no ${ROOT_MANIFEST}`
-              : missingDirectory(this.name.slice('dir:'.length)),
+          (await stat(this.path).catch(() => undefined))
+            ? `${this.name} is not an image directory: it has no ${ROOT_MANIFEST}`
+            : missingDirectory(this.name.slice('dir:'.length)),
           this.path,
           { cause },
         );
@@ -120,20 +120,28 @@ export class ImageDirectory implements Target {
   }
 
   async push(desc: Descriptor, content: Readable, options: FetchOptions = {}): Promise<void> {
-    const staging = await this.#stagingDirectory();
-    await writeVerifiedFile(join(staging, fileNameFor(desc)), desc, content, options);
+    try {
+      const staging = await this.#stagingDirectory();
+      await writeVerifiedFile(join(staging, fileNameFor(desc)), desc, content, options);
+    } catch (error) {
+      throw fileSystemError(error, 'cannot write', this.name);
+    }
   }
 
   async ingest(mediaType: string, content: Readable, options: FetchOptions = {}): Promise<Descriptor> {
-    const staging = await this.#stagingDirectory();
-    const temporary = temporaryPath(join(staging, 'ingest'));
-    const { digest, size } = await writeContentAddressedFile(
-      temporary,
-      content,
-      (d) => join(staging, fileNameFor({ mediaType, digest: d })),
-      options,
-    );
-    return { mediaType, digest, size };
+    try {
+      const staging = await this.#stagingDirectory();
+      const temporary = temporaryPath(join(staging, 'ingest'));
+      const { digest, size } = await writeContentAddressedFile(
+        temporary,
+        content,
+        (d) => join(staging, fileNameFor({ mediaType, digest: d })),
+        options,
+      );
+      return { mediaType, digest, size };
+    } catch (error) {
+      throw fileSystemError(error, 'cannot write', this.name);
+    }
   }
 
   async tag(desc: Descriptor): Promise<void> {
@@ -141,6 +149,12 @@ export class ImageDirectory implements Target {
   }
 
   async commit(): Promise<void> {
+    await this.#commit().catch((error: unknown) => {
+      throw fileSystemError(error, 'cannot write', this.name);
+    });
+  }
+
+  async #commit(): Promise<void> {
     const staging = await this.#stagingDirectory();
     for (const [name, from] of this.#kept) await linkOrCopy(from, join(staging, name));
     const root = this.#root;
@@ -188,7 +202,7 @@ export class ImageDirectory implements Target {
       await assertWritableImageDirectory(this.path, this.name);
       await this.#removeLeftovers();
       const staging = join(dirname(this.path), `${stagingPrefix(this.path)}${ownedSuffix()}`);
-      await mkdir(staging, { recursive: true });
+      await makeDirectory(staging);
       this.#staging = staging;
       return staging;
     })();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -17,8 +17,9 @@ import {
   writeFileAtomic,
   writeVerifiedFile,
 } from './atomic-file.js';
-import { ImageError } from './errors.js';
+import { fileSystemError, ImageError } from './errors.js';
 import { findInLayoutIndex, parseLayoutIndex, REF_NAME_ANNOTATION } from './layout-index.js';
+import { makeDirectory } from './make-directory.js';
 import { hasFileOfSize, openBlobFile } from './read-stream.js';
 
 const LAYOUT_FILE = 'oci-layout';
@@ -60,11 +61,21 @@ export class OciLayout implements Target {
 
   async push(desc: Descriptor, content: Readable, options: FetchOptions = {}): Promise<void> {
     const path = this.#blobPath(desc.digest);
-    await this.#makeDirectory(dirname(path));
-    await this.#writeNew(path, () => writeVerifiedFile(path, desc, content, options));
+    try {
+      await this.#makeDirectory(dirname(path));
+      await this.#writeNew(path, () => writeVerifiedFile(path, desc, content, options));
+    } catch (error) {
+      throw fileSystemError(error, 'cannot write', this.name);
+    }
   }
 
   async ingest(mediaType: string, content: Readable, options: FetchOptions = {}): Promise<Descriptor> {
+    return this.#ingest(mediaType, content, options).catch((error: unknown) => {
+      throw fileSystemError(error, 'cannot write', this.name);
+    });
+  }
+
+  async #ingest(mediaType: string, content: Readable, options: FetchOptions): Promise<Descriptor> {
     const directory = join(this.path, 'blobs', 'sha256');
     await this.#makeDirectory(directory);
     const temporary = temporaryPath(join(directory, 'ingest'));
@@ -83,6 +94,12 @@ export class OciLayout implements Target {
   }
 
   async tag(desc: Descriptor, reference = this.reference): Promise<void> {
+    await this.#tag(desc, reference).catch((error: unknown) => {
+      throw fileSystemError(error, 'cannot write', this.name);
+    });
+  }
+
+  async #tag(desc: Descriptor, reference: string | undefined): Promise<void> {
     await this.#makeDirectory(this.path);
     const index = await this.#readIndex().catch((error: ImageError) => {
       if (error.code === 'NOT_FOUND') return emptyIndex();
@@ -127,7 +144,7 @@ export class OciLayout implements Target {
   async #makeDirectory(dir: string): Promise<void> {
     this.#swept ??= this.#removeLeftovers();
     await this.#swept;
-    const first = await mkdir(dir, { recursive: true });
+    const first = await makeDirectory(dir);
     if (!first) return;
     for (let made = dir; made.startsWith(first); made = dirname(made)) this.#madeDirectories.add(made);
   }
@@ -158,6 +175,7 @@ export class OciLayout implements Target {
   async #readIndex(): Promise<ImageIndex> {
     const file = join(this.path, INDEX_FILE);
     const bytes = await readFile(file).catch((cause: NodeJS.ErrnoException) => {
+      if (cause.code !== 'ENOENT') throw fileSystemError(cause, 'cannot read', this.name);
       throw new ImageError(
         'NOT_FOUND',
         `${this.name} is not an OCI image layout: ${file} is missing`,

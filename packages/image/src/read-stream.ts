@@ -2,11 +2,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '@concil/oci-spec';
-import { ImageError } from './errors.js';
+import { fileSystemError, ImageError } from './errors.js';
 
 /** Opens a local blob file for reading, refusing one whose size does not match its descriptor. */
 export async function openBlobFile(path: string, desc: Descriptor, where: string): Promise<Readable> {
-  const info = await stat(path).catch(() => undefined);
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw fileSystemError(error, 'cannot read', where);
+  });
   if (!info?.isFile()) {
     throw new ImageError(
       'NOT_FOUND',

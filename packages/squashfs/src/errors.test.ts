@@ -10,7 +10,7 @@ import {
   SquashfsError,
 } from './index.js';
 import { END, featuresTar, packTar, pad, paxBlock, rawHeader, withField } from './testing/corpus.js';
-import { run, tempDir } from './testing/peers.js';
+import { exec, run, tempDir } from './testing/peers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -295,6 +295,34 @@ describe('createSquashfs on bad input', () => {
     );
     expect(err.code).toBe('NOT_FOUND');
     expect(err.path).toBe(join(tmp.dir, 'missing-dir', 'out.sqfs'));
+  });
+
+  it('says READ_ONLY when the output directory is on a read-only file system', async () => {
+    // A read-only tmpfs: chmod would not stop root, as which the tests run.
+    const readOnly = join(tmp.dir, 'read-only');
+    mkdirSync(readOnly);
+    await exec('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', readOnly]);
+    try {
+      const err = await failure(createSquashfs([await featuresTar()], join(readOnly, 'out.sqfs')));
+      expect(err.code).toBe('READ_ONLY');
+      expect(err.path).toBe(join(readOnly, 'out.sqfs'));
+      expect(err.message).toMatch(
+        /^cannot create the image next to its final name: EROFS: read-only file system/,
+      );
+      expectNoOutput(readOnly);
+    } finally {
+      await exec('umount', [readOnly]);
+    }
+  });
+
+  it('says NOT_A_DIRECTORY when a file stands where the output directory must be', async () => {
+    const file = join(tmp.dir, 'a-file');
+    writeFileSync(file, 'not a directory');
+    const err = await failure(createSquashfs([await featuresTar()], join(file, 'out.sqfs')));
+    expect(err.code).toBe('NOT_A_DIRECTORY');
+    expect(err.path).toBe(join(file, 'out.sqfs'));
+    const reading = await failure(openSquashfs(join(file, 'in.sqfs')));
+    expect(reading.code).toBe('NOT_A_DIRECTORY');
   });
 
   it('keeps an existing file under the final name when conversion fails', async () => {

@@ -10,7 +10,13 @@ export type SquashfsErrorCode =
   | 'CORRUPT_IMAGE'
   | 'NOT_FOUND'
   | 'LIMIT_EXCEEDED'
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** The file system refused: no permission, read-only, a file where a directory must be. */
+  | 'PERMISSION_DENIED'
+  | 'READ_ONLY'
+  | 'NOT_A_DIRECTORY'
+  /** The system refused to read a file for another reason (an I/O error, too many open files). */
+  | 'READ_FAILED';
 
 /** The one error class of this package: `code` for programs, `path` for people. */
 export class SquashfsError extends Error {
@@ -24,6 +30,34 @@ export class SquashfsError extends Error {
     this.code = code;
     this.path = path;
   }
+}
+
+/** The codes of what the file system refuses, by errno; a full disk is `WRITE_FAILED`. */
+const FILE_SYSTEM_CODES: Record<string, SquashfsErrorCode> = {
+  ENOENT: 'NOT_FOUND',
+  EACCES: 'PERMISSION_DENIED',
+  EPERM: 'PERMISSION_DENIED',
+  EROFS: 'READ_ONLY',
+  ENOTDIR: 'NOT_A_DIRECTORY',
+  ENOSPC: 'WRITE_FAILED',
+  EDQUOT: 'WRITE_FAILED',
+  EFBIG: 'WRITE_FAILED',
+};
+
+/**
+ * A failure of the file system (an error with an errno and a syscall) while `doing` something to
+ * `path`, with the code of its errno (`fallback` for others); undefined for any other error.
+ */
+export function fileSystemFailure(
+  err: unknown,
+  doing: string,
+  path: string,
+  fallback: SquashfsErrorCode,
+): SquashfsError | undefined {
+  const failure = err as NodeJS.ErrnoException;
+  if (typeof failure?.syscall !== 'string') return undefined;
+  const code = (failure.code && FILE_SYSTEM_CODES[failure.code]) || fallback;
+  return new SquashfsError(code, `${doing}: ${failure.message}`, path, { cause: err });
 }
 
 export function corrupt(message: string, path?: string): SquashfsError {

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { corrupt, SquashfsError } from './errors.js';
+import { corrupt, fileSystemFailure } from './errors.js';
 
 /** Bounds-checked random access to the image file: every read past the end is a clear error. */
 export class ImageFile {
@@ -12,9 +12,7 @@ export class ImageFile {
     try {
       this.fd = openSync(path, 'r');
     } catch (err) {
-      throw new SquashfsError('NOT_FOUND', `cannot open squashfs image: ${(err as Error).message}`, path, {
-        cause: err,
-      });
+      throw fileSystemFailure(err, 'cannot open squashfs image', path, 'READ_FAILED') ?? err;
     }
     this.size = fstatSync(this.fd).size;
   }

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { SquashfsError } from './errors.js';
+import { fileSystemFailure } from './errors.js';
 import { decompressedTar, isCompressed } from './tar-decompress.js';
 
 const CHUNK = 1 << 20;
@@ -21,7 +21,7 @@ export async function* tarFileChunks(path: string): AsyncGenerator<Buffer> {
   try {
     file = await open(path, 'r');
   } catch (cause) {
-    throw new SquashfsError('NOT_FOUND', `cannot read the tar: ${(cause as Error).message}`, path, { cause });
+    throw fileSystemFailure(cause, 'cannot read the tar', path, 'READ_FAILED') ?? cause;
   }
   const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK));
   let position = 0;

@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type CompressorName, createCompressor } from './compressor.js';
 import { DataWriter, type FragmentEntry } from './data-writer.js';
-import { SquashfsError } from './errors.js';
+import { fileSystemFailure, SquashfsError } from './errors.js';
 import { DEFAULT_BLOCK_SIZE, DEVICE_BLOCK_SIZE, Flags, SUPERBLOCK_SIZE } from './format.js';
 import { lookupBlocks, placedLookupTable } from './metadata-writer.js';
 import { ABSENT_TABLE, encodeSuperblock } from './superblock.js';
@@ -76,11 +76,9 @@ export async function createSquashfs(
     fd = openSync(tmpPath, 'wx+');
   } catch (err) {
     compressor.close();
-    throw new SquashfsError(
-      'NOT_FOUND',
-      `cannot create the image next to its final name: ${(err as Error).message}`,
-      outputPath,
-      { cause: err },
+    throw (
+      fileSystemFailure(err, 'cannot create the image next to its final name', outputPath, 'WRITE_FAILED') ??
+      err
     );
   }
   let data: DataWriter | undefined;
@@ -190,7 +188,11 @@ export async function createSquashfs(
     try {
       unlinkSync(tmpPath);
     } catch {}
-    throw writeFailure(err, outputPath) ?? err;
+    throw (
+      (isOutputFailure(err) &&
+        fileSystemFailure(err, 'cannot write the image', outputPath, 'WRITE_FAILED')) ||
+      err
+    );
   }
 }
 
@@ -204,10 +206,7 @@ function fragmentEntries(fragments: readonly FragmentEntry[]): Buffer {
   return entries;
 }
 
-/** The system's refusal to write the image (disk full, file too large) named as such, with the image. */
-function writeFailure(err: unknown, outputPath: string): SquashfsError | undefined {
-  if ((err as NodeJS.ErrnoException).syscall !== 'write') return undefined;
-  return new SquashfsError('WRITE_FAILED', `cannot write the image: ${(err as Error).message}`, outputPath, {
-    cause: err,
-  });
+/** The system refused to write, size or rename the image (not to read the input). */
+function isOutputFailure(err: unknown): boolean {
+  return ['write', 'ftruncate', 'rename'].includes((err as NodeJS.ErrnoException).syscall ?? '');
 }

@@ -1,6 +1,9 @@
+import { stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy } from './fault-proxy.js';
+import { mountReadOnly } from './read-only-mount.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 import { ensureTools, findTool } from './tools.js';
 
@@ -111,5 +114,14 @@ describe('tools', () => {
       'umoci',
       'unsquashfs',
     ]);
+  });
+});
+
+describe('mountReadOnly', () => {
+  it('gives a directory where writing fails with EROFS, and unmounts it', async () => {
+    const mount = await mountReadOnly();
+    await expect(writeFile(join(mount.path, 'x'), 'x')).rejects.toMatchObject({ code: 'EROFS' });
+    await mount.unmount();
+    await expect(stat(mount.path)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
