@@ -75,7 +75,7 @@ describe('concil squashfs', () => {
     expect((await readdir(dir)).sort()).toEqual(['damaged.sqfs', 'good.tar', 'layer.sqfs', 'out.tar']);
   });
 
-  it('reports a read-only output directory as READ_ONLY in one line, naming the image', async () => {
+  it('reports a read-only output directory as READ_ONLY in one line, naming the image or the tar', async () => {
     const readOnly = await mountReadOnly();
     try {
       const image = join(readOnly.path, 'layer.sqfs');
@@ -84,6 +84,17 @@ describe('concil squashfs', () => {
       expect(result.stderr).toMatch(
         new RegExp(
           `^concil squashfs: cannot create the image next to its final name: EROFS: read-only file system, open '[^']+' \\(${image}\\) \\[READ_ONLY\\]\n$`,
+        ),
+      );
+      const extracted = await runCli([
+        'squashfs',
+        'extract',
+        join(work, 'layer.sqfs'),
+        join(readOnly.path, 'out.tar'),
+      ]);
+      expect(extracted.stderr).toMatch(
+        new RegExp(
+          `^concil: cannot write ${readOnly.path}/out.tar: the file system is read-only .*\\[READ_ONLY\\]\n$`,
         ),
       );
       expect(await readdir(readOnly.path)).toEqual([]);

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Descriptor, type Digest, DigestingStream, ensureVerified } from '@concil/oci-spec';
+import { fileSystemError } from './errors.js';
 import { OWNED_SUFFIX, ownedSuffix, removeLeftovers } from './leftovers.js';
 
 /** A temporary name in the same directory, so the final rename is atomic; it names its process. */
@@ -20,7 +21,8 @@ export function removeTemporaryLeftovers(dir: string): Promise<void> {
 
 /**
  * Writes a stream to a file that appears under its final name only once it is complete; an
- * aborted `signal` stops the write and removes the temporary file.
+ * aborted `signal` stops the write and removes the temporary file. What the file system refuses
+ * is an ImageError naming the file (`READ_ONLY`, `NO_SPACE`, …).
  */
 export async function writeFileAtomic(
   finalPath: string,
@@ -40,9 +42,17 @@ export async function writeFileAtomic(
     }
     await rename(temporary, finalPath);
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    throw await failedWrite(error, temporary, finalPath);
   }
+}
+
+/**
+ * The error of a write that failed, once its temporary file is removed. The removal's own failure
+ * (the file is not there, or unreachable: ENOTDIR) is not what to report.
+ */
+async function failedWrite(error: unknown, temporary: string, subject: string): Promise<unknown> {
+  await rm(temporary, { force: true }).catch(() => undefined);
+  return fileSystemError(error, 'cannot write', subject);
 }
 
 /** Writes content that must match its descriptor; on a mismatch nothing appears under finalPath. */
@@ -71,7 +81,6 @@ export async function writeContentAddressedFile(
     await rename(temporary, pathOf(hashing.digest));
     return { digest: hashing.digest, size: hashing.size };
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    throw await failedWrite(error, temporary, temporary);
   }
 }

@@ -60,11 +60,12 @@ const FILE_SYSTEM_CAUSES: Record<string, [ImageErrorCode, string, string]> = {
 
 /**
  * A failure of the file system (an error with an errno and a syscall) as an ImageError with the
- * code of its errno and a message that names `subject` (a target's name), the cause, the path and
- * what to do; `doing` says what failed, e.g. "cannot write". Any other error is returned as is.
+ * code of its errno and a message that names `subject` (a target's name, a file), the cause, the
+ * path and what to do; `doing` says what failed, e.g. "cannot write". One that a helper already
+ * named (by a file) is named again by `subject`. Any other error is returned as it is.
  */
 export function fileSystemError(error: unknown, doing: string, subject: string): unknown {
-  const failure = error as NodeJS.ErrnoException;
+  const failure = (error instanceof ImageError ? error.cause : error) as NodeJS.ErrnoException;
   const known =
     typeof failure?.syscall === 'string' && failure.code ? FILE_SYSTEM_CAUSES[failure.code] : undefined;
   if (!known) return error;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Target } from '@concil/oci-spec';
 import { buildFixtureLayout, mountReadOnly, type ReadOnlyMount } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from './atomic-file.js';
 import { copy } from './copy.js';
 import { ImageDirectory } from './image-directory.js';
 import { OciLayout } from './oci-layout.js';
@@ -77,6 +78,20 @@ describe('a copy the file system refuses says why, with a code', () => {
     ).rejects.toMatchObject({
       code: 'NOT_A_DIRECTORY',
       message: `cannot read dir:${file}: a file stands where a directory must be (${join(file, 'manifest.json')}); name a directory or a new path`,
+    });
+  });
+
+  it('READ_ONLY and NOT_A_DIRECTORY from writeFileAtomic, naming the file', async () => {
+    const bytes = new TextEncoder().encode('content');
+    await expect(writeFileAtomic(join(readOnly.path, 'out.tar'), bytes)).rejects.toMatchObject({
+      code: 'READ_ONLY',
+      subject: join(readOnly.path, 'out.tar'),
+    });
+    await expect(writeFileAtomic(join(file, 'out.tar'), bytes)).rejects.toMatchObject({
+      code: 'NOT_A_DIRECTORY',
+      message: expect.stringMatching(
+        new RegExp(`^cannot write ${join(file, 'out.tar')}: a file stands where`),
+      ),
     });
   });
 });
