@@ -49,6 +49,7 @@ export {
   manifestAcceptList,
   manifestMediaTypes,
 } from './media-types.js';
+export { pipeInto } from './pipe-into.js';
 export {
   defaultPlatform,
   formatPlatform,
@@ -78,4 +79,4 @@ export {
   platformSchema,
 } from './schemas.js';
 export { parseJson, validate } from './validate.js';
-export { ensureVerified, pipeIntoVerifier, VerifyingStream } from './verify-stream.js';
+export { ensureVerified, VerifyingStream } from './verify-stream.js';

@@ -4,7 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { computeDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
-import { ensureVerified, pipeIntoVerifier, VerifyingStream } from './verify-stream.js';
+import { pipeInto } from './pipe-into.js';
+import { ensureVerified, VerifyingStream } from './verify-stream.js';
 
 const content = randomBytes(3 * (1 << 20) + 777);
 const good = { digest: computeDigest(content), size: content.length };
@@ -126,7 +127,7 @@ describe('ensureVerified', () => {
   });
 });
 
-describe('pipeIntoVerifier', () => {
+describe('pipeInto', () => {
   it('fails when the content failed before it was piped, instead of waiting for ever', {
     timeout: 5000,
   }, async () => {
@@ -137,13 +138,13 @@ describe('pipeIntoVerifier', () => {
     // A small blob verifies (and fails) on its own while, say, an upload session starts.
     const early = ensureVerified(Readable.from([corrupt]), desc);
     await new Promise((resolve) => early.once('close', resolve));
-    const verifier = pipeIntoVerifier(early, new VerifyingStream(desc));
+    const verifier = pipeInto(early, new VerifyingStream(desc));
     expect((await failure(drain(verifier))).code).toBe('DIGEST_INVALID');
   });
 
   it('fails when the content is destroyed before its end without an error', { timeout: 5000 }, async () => {
     const source = new Readable({ read() {} });
-    const verifier = pipeIntoVerifier(source, new VerifyingStream(good));
+    const verifier = pipeInto(source, new VerifyingStream(good));
     const done = drain(verifier);
     source.destroy();
     await expect(done).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });

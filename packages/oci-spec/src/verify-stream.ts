@@ -1,7 +1,8 @@
-import { finished, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
 import { type DigestAlgorithm, Digester, parseDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
+import { pipeInto } from './pipe-into.js';
 
 /**
  * A pass-through that hashes every byte and fails the stream when the content does not match
@@ -81,21 +82,7 @@ export function ensureVerified(
   desc: Pick<Descriptor, 'digest' | 'size'>,
 ): VerifyingStream {
   if (content instanceof VerifyingStream && content.verifies(desc)) return keepErrorForConsumer(content);
-  return keepErrorForConsumer(pipeIntoVerifier(content, new VerifyingStream(desc)));
-}
-
-/**
- * Pipes content into a verifier, which fails when the content fails — also when it failed before
- * this call (a small blob verified while an upload started), which `.pipe` would never report,
- * leaving the verifier's consumer waiting for ever — or ends early. A verifier that fails or is
- * abandoned releases the content (a socket, a file) at once.
- */
-export function pipeIntoVerifier<T extends VerifyingStream>(content: Readable, verifier: T): T {
-  finished(content, (error) => {
-    if (error) verifier.destroy(error);
-  });
-  verifier.on('close', () => content.destroy());
-  return content.pipe(verifier);
+  return keepErrorForConsumer(pipeInto(content, new VerifyingStream(desc)));
 }
 
 /**

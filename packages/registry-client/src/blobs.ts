@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type Descriptor, pipeIntoVerifier } from '@concil/oci-spec';
+import { type Descriptor, pipeInto } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import { RegistryError } from './errors.js';
 import { referenceText, repositoryPath } from './reference-text.js';
@@ -125,5 +125,5 @@ export async function fetchBlob(
   }
 
   const source = Readable.from(download(), { objectMode: false });
-  return pipeIntoVerifier(source, new VerifiedBlobStream(desc, ctx.reference));
+  return pipeInto(source, new VerifiedBlobStream(desc, ctx.reference));
 }

@@ -101,6 +101,22 @@ describe('RegistryTarget.ingest', () => {
     expect(methods.at(-1)).toBe('DELETE');
   });
 
+  it('cancels the upload when the content ends early without an error, instead of waiting for ever', {
+    timeout: 10_000,
+  }, async () => {
+    const target = openRegistryTarget(`${proxy.host}/ingest/vanished`, { credentials: noCredentials });
+    const content = new Readable({ read() {} });
+    content.push(randomBlob(50_000).bytes);
+    const start = proxy.requests.length;
+    const ingesting = target.ingest(MediaType.ociLayerGzip, content).catch((e: unknown) => e);
+    // Gone before its end, as a transform destroyed by its own failure handling.
+    content.destroy();
+    expect(await ingesting).toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    const methods = proxy.requests.slice(start).map((r) => r.method);
+    expect(methods).not.toContain('PUT');
+    expect(methods.at(-1)).toBe('DELETE');
+  });
+
   it('refuses to commit when the registry reports another size than was sent', async () => {
     const target = openRegistryTarget(`${proxy.host}/ingest/short`, { credentials: noCredentials });
     const layer = randomBlob(100_000);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type Digest, DigestingStream } from '@concil/oci-spec';
+import { type Digest, DigestingStream, pipeInto } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import type { BlobRequestOptions } from './blobs.js';
 import { RegistryError } from './errors.js';
@@ -29,10 +29,9 @@ export async function ingestBlob(
   const scopes = [repositoryScope(repository, 'push,pull')];
   const signal = options.signal && { signal: options.signal };
   let location: URL | undefined;
-  const hashing = new DigestingStream();
-  content.on('error', (error) => hashing.destroy(error));
-  // Failures surface where the bytes are read (the request body); this only keeps an early one
-  // from being reported as unhandled before the first read.
+  // A content that fails or ends early fails the request body; the listener only keeps an early
+  // failure from being reported as unhandled before the first read.
+  const hashing = pipeInto(content, new DigestingStream());
   hashing.on('error', () => {});
   try {
     const started = await startUpload(session, repository, undefined, undefined, options);
@@ -41,7 +40,6 @@ export async function ingestBlob(
         reference,
       });
     location = started.location;
-    content.pipe(hashing);
     const patched = await session.send({
       method: 'PATCH',
       path: location.toString(),

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type Descriptor, pipeIntoVerifier } from '@concil/oci-spec';
+import { type Descriptor, pipeInto } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import type { BlobRequestOptions } from './blobs.js';
 import { RegistryError } from './errors.js';
@@ -139,7 +139,7 @@ export async function pushBlob(
   // A failure of the content (also one before this point) or of the verification fails the
   // request body, which ends the request; the listener only keeps an early failure from being
   // reported as unhandled before the first read.
-  const verifier = pipeIntoVerifier(content, new VerifiedBlobStream(desc, ctx.reference));
+  const verifier = pipeInto(content, new VerifiedBlobStream(desc, ctx.reference));
   verifier.on('error', () => {});
 
   const chunked = options.chunked || desc.size > (options.chunkedThreshold ?? DEFAULT_CHUNKED_THRESHOLD);
