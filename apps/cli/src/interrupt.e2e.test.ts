@@ -48,7 +48,7 @@ async function copyCaughtMidBlob(destination: string, watch: string) {
 }
 
 describe('concil copy stopped by a signal', () => {
-  it('cleans up an image directory on SIGINT and exits 130 with one line', { timeout: 30_000 }, async () => {
+  it('cleans up an image directory on SIGINT and exits 130 with one line', async () => {
     const parent = join(work, 'sigint');
     await mkdir(parent);
     const destination = join(parent, 'image');
@@ -62,7 +62,7 @@ describe('concil copy stopped by a signal', () => {
     expect(await readdir(parent)).toEqual([]);
   });
 
-  it('takes back what it added to an OCI layout on SIGTERM and exits 143', { timeout: 30_000 }, async () => {
+  it('takes back what it added to an OCI layout on SIGTERM and exits 143', async () => {
     const layout = join(work, 'sigterm-layout');
     // Holds another image: the base layer is shared, the config and top layer are not.
     await buildFixtureLayout(layout, { platforms: ['linux/arm64'], tag: 'other' });
@@ -81,7 +81,7 @@ describe('concil copy stopped by a signal', () => {
 });
 
 describe('concil copy after one was killed (SIGKILL)', () => {
-  it('sweeps the staging the killed copy left beside an image directory', { timeout: 30_000 }, async () => {
+  it('sweeps the staging the killed copy left beside an image directory', async () => {
     const parent = join(work, 'sigkill-dir');
     await mkdir(parent);
     const destination = join(parent, 'image');
@@ -96,7 +96,7 @@ describe('concil copy after one was killed (SIGKILL)', () => {
     expect(await readdir(parent)).toEqual(['image']);
   });
 
-  it('sweeps the temporary files the killed copy left in an OCI layout', { timeout: 30_000 }, async () => {
+  it('sweeps the temporary files the killed copy left in an OCI layout', async () => {
     const layout = join(work, 'sigkill-layout');
     const { child, result, partial } = await copyCaughtMidBlob(`oci:${layout}:v1`, layout);
     child.kill('SIGKILL');
