@@ -24,7 +24,9 @@ export async function openBlobFile(path: string, desc: Descriptor, where: string
       desc.digest,
     );
   }
-  return createReadStream(path, { highWaterMark: 1 << 20 });
+  // 256 KiB reads: few system calls, and few bytes waiting in the queues behind (a push of 1 GB
+  // with 1 MiB reads held ~15 MiB more).
+  return createReadStream(path, { highWaterMark: 256 * 1024 });
 }
 
 /** True when a file exists with exactly the expected size. */

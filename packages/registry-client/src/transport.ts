@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type { Dispatcher } from 'undici';
 import { RegistryError } from './errors.js';
+import { EnvHttpProxyAgent } from './undici.js';
 
 export interface TransportOptions {
   /** Skip TLS certificate verification. Only for registries you control; never the default. */

@@ -54,9 +54,10 @@ export function registerCopy(program: Command): void {
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [{ copy, editImage, openTarget }, { parsePlatform }] = await Promise.all([
+    const [{ copy, editImage, openTarget }, { parsePlatform }, { withYoungCollections }] = await Promise.all([
       import('@concil/image'),
       import('@concil/oci-spec'),
+      import('../young-collections.js'),
     ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const srcOptions = await locationOptions(source, options, options.srcCreds);
@@ -79,7 +80,7 @@ export function registerCopy(program: Command): void {
           concurrency: options.concurrency,
           ...(edit && { edit }),
           preserveDigests: options.preserveDigests === true,
-          ...(progress.onProgress && { onProgress: progress.onProgress }),
+          onProgress: withYoungCollections(progress.onProgress),
           signal,
         }),
       );
