@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Authorizer } from './auth/authorizer.js';
 import { afterRetries, type ErrorContext, errorFromResponse } from './error-response.js';
 import { RegistryError } from './errors.js';
@@ -13,6 +13,7 @@ import {
   sleep,
 } from './retry.js';
 import { isTlsError } from './transport.js';
+import { loadUndici } from './undici.js';
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
 
@@ -96,6 +97,7 @@ export class RegistrySession {
     let authRetried = false;
     let redirects = 0;
     const dispatcher = await this.#dispatcher();
+    const { request } = await loadUndici();
     for (;;) {
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
       const toRegistry = url.origin === this.baseUrl.origin;
