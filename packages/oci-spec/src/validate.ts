@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { OciSpecError, type OciSpecErrorCode } from './errors.js';
 
 export function parseJson(bytes: Uint8Array | string, code: OciSpecErrorCode, subject: string): unknown {

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOf } from '@concil/oci-spec';
 import { type AuthEntry, concilConfigPath } from '@concil/registry-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StoreError } from './errors.js';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { descriptorSchema, platformSchema } from '@concil/oci-spec';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StoreLayout } from './layout.js';
 
