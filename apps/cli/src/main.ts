@@ -1,6 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// A small young generation: network reads leave many short-lived buffers, and a copy of 1 GB
-// otherwise holds ~200 MiB of them before a collection (same speed, 30% less memory).
+// The program of the concil command (started by concil.ts, which sets Node's flags).
 // Commands import the packages they run on when they run: `concil squashfs` and `--help` never pay
 // the tenth of a second the registry stack (undici, schemas) takes to load.
 import { Command } from 'commander';
