@@ -3,7 +3,9 @@
 // at the commands' dynamic imports stays in chunks that load only when a command runs. The
 // packages themselves stay unbundled ESM for library users; only this app is bundled.
 import { readdirSync, readFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { constants as http2Constants } from 'node:http2';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -30,6 +32,73 @@ function workerEntryPoints() {
   return entries;
 }
 
+/** The directory of package `name` as `from` (this app, or one of our packages) resolves it, with a `/`. */
+function packageDir(name, from = '.') {
+  const fromFile = from === '.' ? fileURLToPath(import.meta.url) : fileURLToPath(import.meta.resolve(from));
+  let dir = dirname(createRequire(fromFile).resolve(name));
+  while (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name !== name) dir = dirname(dir);
+  return `${dir}/`;
+}
+
+/**
+ * undici without what concil does not use: undici-entry.mjs takes the place of its index.js.
+ */
+function slimUndici() {
+  const undiciDir = packageDir('undici', '@concil/registry-client');
+  const { version } = JSON.parse(readFileSync(join(undiciDir, 'package.json'), 'utf8'));
+  if (!version.startsWith('7.')) {
+    throw new Error(`undici ${version}: compare undici-entry.mjs with its index.js, then allow it here`);
+  }
+  const entry = join(here, 'undici-entry.mjs');
+  return {
+    name: 'slim-undici',
+    setup(build) {
+      build.onResolve({ filter: /^undici$/ }, () => ({ path: entry }));
+      build.onLoad({ filter: /undici-entry\.mjs$/ }, async () => ({
+        contents: await readFile(entry, 'utf8'),
+        resolveDir: undiciDir,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * Built-in modules that CommonJS dependencies require when they load but use only on rare paths,
+ * given to them as a stand-in that requires the real module on first use of a member. Each with
+ * the members read when the dependency loads, copied at build time.
+ */
+const LAZY_BUILTINS = [
+  // commander spawns a child process only for a subcommand that is an executable file
+  { dependency: 'commander', builtin: 'node:child_process', known: {} },
+  // undici opens HTTP/2 sessions only when allowH2 is set (never in concil); node:http2 brings node:tls
+  {
+    dependency: 'undici',
+    from: '@concil/registry-client',
+    builtin: 'node:http2',
+    known: { constants: http2Constants },
+  },
+];
+
+function lazyBuiltins() {
+  const lazy = LAZY_BUILTINS.map((entry) => ({ ...entry, dir: packageDir(entry.dependency, entry.from) }));
+  return {
+    name: 'lazy-builtins',
+    setup(build) {
+      build.onResolve({ filter: /^node:/ }, ({ path, importer }) => {
+        const found = lazy.find(({ builtin, dir }) => builtin === path && importer.startsWith(dir));
+        return found && { path: `${found.dependency}:${path}`, namespace: 'lazy', pluginData: found };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ pluginData: { builtin, known } }) => ({
+        contents: `module.exports = new Proxy(${JSON.stringify(known)}, {
+  get: (known, name) => (name in known ? known[name] : require(${JSON.stringify(builtin)})[name]),
+});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 await rm(dist, { recursive: true, force: true });
 const result = await build({
   entryPoints: {
@@ -51,6 +120,7 @@ const result = await build({
   banner: {
     js: "import { createRequire as __concilRequire } from 'node:module';\nconst require = __concilRequire(import.meta.url);",
   },
+  plugins: [slimUndici(), lazyBuiltins()],
   logLevel: 'warning',
   // CONCIL_BUNDLE_META=FILE writes esbuild's metafile: which modules went into which output file.
   metafile: process.env.CONCIL_BUNDLE_META !== undefined,
