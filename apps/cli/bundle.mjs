@@ -116,9 +116,17 @@ const result = await build({
   // A native addon with a package per platform, loaded with require() when xz is asked for: an
   // optional dependency of this package too, so that it resolves from dist/.
   external: ['@napi-rs/lzma'],
-  // CommonJS dependencies (commander, cli-progress) require() Node's built-in modules.
+  // CommonJS dependencies (commander, cli-progress, undici) require() Node's built-in modules:
+  // a require() for each file, made on its first call (most files never call it).
   banner: {
-    js: "import { createRequire as __concilRequire } from 'node:module';\nconst require = __concilRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __concilCreateRequire } from 'node:module';",
+      'let __concilRequire;',
+      'function require(id) {',
+      '  __concilRequire ??= __concilCreateRequire(import.meta.url);',
+      '  return __concilRequire(id);',
+      '}',
+    ].join('\n'),
   },
   plugins: [slimUndici(), lazyBuiltins()],
   logLevel: 'warning',
