@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixtureLayout, startRegistry } from '@concil/testkit';
 
-const cli = join(import.meta.dirname, '..', 'apps', 'cli', 'dist', 'main.js');
+const concilLauncher = join(import.meta.dirname, '..', 'concil');
 const work = mkdtempSync(join(tmpdir(), 'concil-demo-'));
 // The demo's cache and configuration live in its own temporary directory, not in ~/.concil.
 const config = join(work, 'config.json');
 writeFileSync(config, JSON.stringify({ cache_dir: join(work, 'cache') }));
 const concil = (...args) => {
   console.log(`\n$ concil ${args.join(' ')}`);
-  execFileSync(process.execPath, [cli, ...args], {
+  execFileSync(concilLauncher, args, {
     stdio: 'inherit',
     env: { ...process.env, CONCIL_CONFIG: config },
   });

@@ -50,6 +50,32 @@ export async function measure(command, args = [], options = {}) {
   }
 }
 
+/**
+ * The wall time (seconds) of a command started directly, with nothing in between (no GNU time):
+ * for commands that last milliseconds, where the start of a helper process would show. Rejects
+ * with the command's stderr when it fails.
+ */
+export async function wallTime(command, args = [], options = {}) {
+  const started = process.hrtime.bigint();
+  const { code, stderr } = await new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk) => {
+      if (err.length < 1 << 16) err += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (exitCode) => resolve({ code: exitCode, stderr: err }));
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim().slice(-2000)}`);
+  return seconds;
+}
+
 export function median(values) {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,9 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --liftoff-only
-// A small young generation: network reads leave many short-lived buffers, and a copy of 1 GB
-// otherwise holds ~200 MiB of them before a collection (same speed, 30% less memory).
-// WebAssembly stays baseline code: undici's HTTP parser is wasm, and optimizing its hot parse
-// function leaves ~9 MiB in a compiler thread's malloc arena for good; parsing blob headers and
-// handing on body spans is no slower without it.
+// The program of the concil command (started by concil.ts, which sets Node's flags).
 // Commands import the packages they run on when they run: `concil squashfs` and `--help` never pay
 // the tenth of a second the registry stack (undici, schemas) takes to load.
 import { Command } from 'commander';

@@ -1,13 +1,17 @@
 import type { CopyProgress } from '@concil/image';
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { formatBytes } from './format.js';
 
-/** A progress display for copies: one bar per blob in flight, on a terminal only. */
-export function createCopyProgress(enabled: boolean): {
+/**
+ * A progress display for copies: one bar per blob in flight, on a terminal only (the bar library
+ * is loaded only then).
+ */
+export async function createCopyProgress(enabled: boolean): Promise<{
   onProgress?: (event: CopyProgress) => void;
   stop(): void;
-} {
+}> {
   if (!enabled) return { stop() {} };
+  const { MultiBar, Presets } = await import('cli-progress');
   const bars = new MultiBar(
     {
       // Bars count bytes; the tokens show them in the unit that suits the blob (876 B, 2.1 MB).

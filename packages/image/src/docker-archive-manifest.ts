@@ -1,5 +1,5 @@
 import { parseJson, validate } from '@concil/oci-spec';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageError } from './errors.js';
 
 /** One image of a `docker save` archive's `manifest.json`. */

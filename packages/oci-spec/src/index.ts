@@ -78,5 +78,5 @@ export {
   imageManifestSchema,
   platformSchema,
 } from './schemas.js';
-export { parseJson, validate } from './validate.js';
+export { parseJson, schemaParseOptions, validate } from './validate.js';
 export { ensureVerified, VerifyingStream } from './verify-stream.js';

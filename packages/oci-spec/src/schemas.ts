@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDigest } from './digest.js';
 
 /** Schemas for untrusted JSON. Unknown fields are allowed (the specs require it) and kept. */

@@ -13,7 +13,7 @@ import {
   sleep,
 } from './retry.js';
 import { isTlsError } from './transport.js';
-import { request } from './undici.js';
+import { loadUndici } from './undici.js';
 
 export type ResponseBody = Dispatcher.ResponseData['body'];
 
@@ -97,6 +97,7 @@ export class RegistrySession {
     let authRetried = false;
     let redirects = 0;
     const dispatcher = await this.#dispatcher();
+    const { request } = await loadUndici();
     for (;;) {
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
       const toRegistry = url.origin === this.baseUrl.origin;

@@ -1,9 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from './errors.js';
-import { EnvHttpProxyAgent } from './undici.js';
+import { loadUndici } from './undici.js';
 
 export interface TransportOptions {
   /** Skip TLS certificate verification. Only for registries you control; never the default. */
@@ -61,8 +60,10 @@ export async function loadTlsMaterial(
       }
     }
   }
+  // node:tls only when needed: loading it is a tenth of a plain-HTTP or local command's start-up.
+  const ca = extraCas.length > 0 ? [...(await import('node:tls')).rootCertificates, ...extraCas] : undefined;
   return {
-    ...(extraCas.length > 0 && { ca: [...rootCertificates, ...extraCas] }),
+    ...(ca && { ca }),
     ...(cert !== undefined && { cert }),
     ...(key !== undefined && { key }),
   };
@@ -87,6 +88,7 @@ export async function createDispatcher(
     );
   }
   const tls = { ...material, rejectUnauthorized: !options.insecure };
+  const { EnvHttpProxyAgent } = await loadUndici();
   return new EnvHttpProxyAgent({
     connect: tls,
     requestTls: tls,

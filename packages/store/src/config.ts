@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hostOf } from '@concil/oci-spec';
+import { hostOf, schemaParseOptions } from '@concil/oci-spec';
 import { type AuthEntry, concilConfigPath } from '@concil/registry-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StoreError } from './errors.js';
 
 /**
@@ -138,7 +138,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new StoreError('CONFIG_INVALID', `${path} must hold a JSON object`, path);
   }
-  const result = configFileSchema.safeParse(json);
+  const result = configFileSchema.safeParse(json, schemaParseOptions);
   if (!result.success) {
     const problems = result.error.issues
       .map((issue) => `"${issue.path.join('.') || '(root)'}": ${issue.message}`)

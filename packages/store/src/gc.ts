@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { computeStreamDigest, type DigestAlgorithm, isDigest } from '@concil/oci-spec';
+import { computeStreamDigest, type DigestAlgorithm, isDigest, schemaParseOptions } from '@concil/oci-spec';
 import pLimit from 'p-limit';
 import { removeLeftovers, sizeOf } from './atomic-file.js';
 import { contentOf } from './cached-image.js';
@@ -189,6 +189,7 @@ async function readLayerRecord(store: Store, digest: string) {
   try {
     const parsed = layerRecordSchema.safeParse(
       JSON.parse(await readFile(store.layout.layerRecordPath(digest), 'utf8')),
+      schemaParseOptions,
     );
     return parsed.success ? parsed.data : undefined;
   } catch {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What the store records about a layer blob: the diff_id of its tar and its squashfs image. */
 export const layerRecordSchema = z.object({

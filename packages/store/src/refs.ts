@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { descriptorSchema, platformSchema } from '@concil/oci-spec';
-import { z } from 'zod';
+import { descriptorSchema, platformSchema, schemaParseOptions } from '@concil/oci-spec';
+import * as z from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StoreLayout } from './layout.js';
 
@@ -36,7 +36,7 @@ async function readRecordFile(path: string): Promise<RefRecord | undefined> {
     return undefined;
   }
   try {
-    const parsed = refRecordSchema.safeParse(JSON.parse(text));
+    const parsed = refRecordSchema.safeParse(JSON.parse(text), schemaParseOptions);
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -2,7 +2,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Descriptor, type Digest, isDigest, type Platform, type ReadOnlyTarget } from '@concil/oci-spec';
+import {
+  type Descriptor,
+  type Digest,
+  isDigest,
+  type Platform,
+  type ReadOnlyTarget,
+  schemaParseOptions,
+} from '@concil/oci-spec';
 import type { OpenRegistryTargetOptions } from '@concil/registry-client';
 import { sizeOf, touchAccess, writeFileAtomic } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
@@ -163,6 +170,7 @@ export class Store {
     try {
       const parsed = layerRecordSchema.safeParse(
         JSON.parse(await readFile(this.layout.layerRecordPath(layerDigest), 'utf8')),
+        schemaParseOptions,
       );
       if (!parsed.success) return undefined;
       record = parsed.data;

@@ -71,7 +71,7 @@ export function registerCopy(program: Command): void {
         (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
       openSource();
     const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
-    const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+    const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
       const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
         copy(src, dst, {

@@ -20,7 +20,7 @@ export function registerPull(program: Command): void {
     .option('--creds <user:pass>', 'credentials for the registry')
     .action(async (image: string, options) => {
       const store = await openLocalStore();
-      const progress = createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+      const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
       try {
         const pulled = await store.pull(image, {
           ...(options.platform && { platform: options.platform }),

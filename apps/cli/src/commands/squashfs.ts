@@ -1,13 +1,5 @@
 import { once } from 'node:events';
-import {
-  type CompressorName,
-  createSquashfs,
-  decompressedTar,
-  formatEntry,
-  openSquashfs,
-  SquashfsError,
-  squashfsToTar,
-} from '@concil/squashfs';
+import type { CompressorName } from '@concil/squashfs';
 import type { Command } from 'commander';
 import { printJson } from '../output.js';
 import { entryRecord, writeJsonArray } from '../squashfs-json.js';
@@ -30,13 +22,18 @@ function blockSize(value: string): number {
   return Number(m[1]) * unit;
 }
 
+type Squashfs = typeof import('@concil/squashfs');
+
 /**
- * Report SquashfsErrors as one readable line and a non-zero exit code instead of a stack trace;
- * with `--json`, main prints them as a JSON error object.
+ * Runs an action with the squashfs package, loaded only now (see main.ts). Reports SquashfsErrors
+ * as one readable line and a non-zero exit code instead of a stack trace; with `--json`, main
+ * prints them as a JSON error object.
  */
-async function reporting(action: () => Promise<void>, json = false): Promise<void> {
+async function reporting(action: (squashfs: Squashfs) => Promise<void>, json = false): Promise<void> {
+  const squashfs = await import('@concil/squashfs');
+  const { SquashfsError } = squashfs;
   try {
-    await action();
+    await action(squashfs);
   } catch (err) {
     if (err instanceof SquashfsError && !json) {
       process.stderr.write(`concil squashfs: ${err.message} [${err.code}]\n`);
@@ -88,7 +85,7 @@ export function registerSquashfs(program: Command): void {
           json?: boolean;
         },
       ) =>
-        reporting(async () => {
+        reporting(async ({ createSquashfs, decompressedTar }) => {
           // A file by its path: the writer reads it through reused buffers and recognises its compression.
           const input = tar === '-' ? decompressedTar(process.stdin) : tar;
           const stats = await createSquashfs(input, image, {
@@ -119,7 +116,7 @@ export function registerSquashfs(program: Command): void {
     .argument('<image>', 'squashfs image')
     .option('--json', 'print a JSON array of { path, type, mode, uid, gid, size, mtime, nlink, … }')
     .action((image: string, opts: { json?: boolean }) =>
-      reporting(async () => {
+      reporting(async ({ formatEntry, openSquashfs }) => {
         quietOnClosedStdout();
         const reader = await openSquashfs(image);
         try {
@@ -137,7 +134,7 @@ export function registerSquashfs(program: Command): void {
     .argument('<image>', 'squashfs image')
     .argument('<tar>', 'tar to write, or - for standard output')
     .action((image: string, tar: string) =>
-      reporting(async () => {
+      reporting(async ({ squashfsToTar }) => {
         if (tar !== '-') {
           // The tar appears under its name only once complete: a failure leaves what was there.
           const { writeFileAtomic } = await import('@concil/image');

@@ -3,9 +3,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const main = join(import.meta.dirname, '..', '..', 'dist', 'main.js');
-/** The built command's entry script. */
-export const cliScript = main;
+/** The launcher at the root of the repository: what the README tells people to run. */
+export const concilLauncher = join(import.meta.dirname, '..', '..', '..', '..', 'concil');
 
 export interface CliResult {
   code: number;
@@ -33,7 +32,11 @@ export async function cliEnvironment(): Promise<Record<string, string | undefine
   return { PATH: process.env.PATH, HOME, CONCIL_CONFIG: join(HOME, 'config.json') };
 }
 
-/** Runs the built `concil` as a person would, with a HOME of its own (no stray credentials). */
+/**
+ * Runs the built `concil` as a person would (`./concil …`), with a HOME of its own (no stray credentials).
+ * `fileSizeLimitKiB`: under `ulimit -f`, so that writing more fails as on a full disk (EFBIG).
+ * `input`: written to its standard input, which is then closed.
+ */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
@@ -50,8 +53,8 @@ export async function startCli(
 ): Promise<{ child: ChildProcess; result: Promise<CliResult> }> {
   const [command, commandArgs] =
     fileSizeLimitKiB === undefined
-      ? [process.execPath, [main, ...args]]
-      : ['bash', ['-c', `ulimit -f ${fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, main, ...args]];
+      ? [concilLauncher, args]
+      : ['bash', ['-c', `ulimit -f ${fileSizeLimitKiB} && exec "$0" "$@"`, concilLauncher, ...args]];
   const environment = { ...(await cliEnvironment()), ...env };
   let child: ChildProcess | undefined;
   const result = new Promise<CliResult>((resolve) => {

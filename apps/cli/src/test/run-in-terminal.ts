@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
-import { cliEnvironment, cliScript } from './run-cli.js';
+import { cliEnvironment, concilLauncher } from './run-cli.js';
 
 export interface TerminalAnswer {
   /** Typed once the screen shows this (after what earlier answers waited for). */
@@ -25,7 +25,7 @@ export async function runInTerminal(
   answers: TerminalAnswer[] = [],
   env: Record<string, string> = {},
 ): Promise<TerminalResult> {
-  const command = [process.execPath, cliScript, ...args].map(quote).join(' ');
+  const command = [concilLauncher, ...args].map(quote).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { ...(await cliEnvironment()), TERM: 'xterm', ...env },
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -1,7 +1,7 @@
 import { isLoopbackHost } from '@concil/oci-spec';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
-import { request } from '../undici.js';
+import { loadUndici } from '../undici.js';
 import { type Challenge, mergeScopes, parseChallenges } from './challenge.js';
 import { type CredentialProvider, type Credentials, hasCredentials } from './credentials.js';
 import { TokenCache } from './token-cache.js';
@@ -170,6 +170,7 @@ export class Authorizer {
       }
     }
     const issuedAt = Date.now();
+    const { request } = await loadUndici();
     let response: Dispatcher.ResponseData;
     try {
       response = await request(url, {

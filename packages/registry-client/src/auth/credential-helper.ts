@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { RegistryError } from '../errors.js';
 import type { Credentials } from './credentials.js';
 
@@ -12,6 +11,8 @@ export async function getFromCredentialHelper(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Credentials | undefined> {
   const program = `docker-credential-${helper}`;
+  // Loaded here: node:child_process (and node:net with it) is a cost most runs never need.
+  const { spawn } = await import('node:child_process');
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
       const child = spawn(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });

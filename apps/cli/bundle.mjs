@@ -1,0 +1,113 @@
+// Builds the concil command as a few files of plain JavaScript (esbuild), so that it starts fast:
+// Node reads a handful of files instead of resolving and loading hundreds of modules. Code split
+// at the commands' dynamic imports stays in chunks that load only when a command runs. The
+// packages themselves stay unbundled ESM for library users; only this app is bundled.
+import { readdirSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { constants as http2Constants } from 'node:http2';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = import.meta.dirname;
+const dist = join(here, 'dist');
+
+/**
+ * Worker threads start from a script path found beside the calling module (builtWorkerScript): in
+ * the bundle that is dist/ itself, so every built `*-worker.js` of our packages becomes an entry
+ * point of the same name there.
+ */
+function workerEntryPoints() {
+  const { dependencies } = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8'));
+  const entries = {};
+  for (const pkg of Object.keys(dependencies).filter((name) => name.startsWith('@concil/'))) {
+    const pkgDist = dirname(fileURLToPath(import.meta.resolve(pkg)));
+    for (const file of readdirSync(pkgDist).filter((name) => name.endsWith('-worker.js'))) {
+      const name = file.slice(0, -'.js'.length);
+      if (entries[name]) throw new Error(`two packages build a worker named ${file}`);
+      entries[name] = join(pkgDist, file);
+    }
+  }
+  return entries;
+}
+
+/** The directory of package `name` as `from` (this app, or one of our packages) resolves it, with a `/`. */
+function packageDir(name, from = '.') {
+  const fromFile = from === '.' ? fileURLToPath(import.meta.url) : fileURLToPath(import.meta.resolve(from));
+  let dir = dirname(createRequire(fromFile).resolve(name));
+  while (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name !== name) dir = dirname(dir);
+  return `${dir}/`;
+}
+
+/**
+ * Built-in modules that CommonJS dependencies require when they load but use only on rare paths,
+ * given to them as a stand-in that requires the real module on first use of a member. Each with
+ * the members read when the dependency loads, copied at build time.
+ */
+const LAZY_BUILTINS = [
+  // commander spawns a child process only for a subcommand that is an executable file
+  { dependency: 'commander', builtin: 'node:child_process', known: {} },
+  // undici opens HTTP/2 sessions only when allowH2 is set (never in concil); node:http2 brings node:tls
+  {
+    dependency: 'undici',
+    from: '@concil/registry-client',
+    builtin: 'node:http2',
+    known: { constants: http2Constants },
+  },
+];
+
+function lazyBuiltins() {
+  const lazy = LAZY_BUILTINS.map((entry) => ({ ...entry, dir: packageDir(entry.dependency, entry.from) }));
+  return {
+    name: 'lazy-builtins',
+    setup(build) {
+      build.onResolve({ filter: /^node:/ }, ({ path, importer }) => {
+        const found = lazy.find(({ builtin, dir }) => builtin === path && importer.startsWith(dir));
+        return found && { path: `${found.dependency}:${path}`, namespace: 'lazy', pluginData: found };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ pluginData: { builtin, known } }) => ({
+        contents: `module.exports = new Proxy(${JSON.stringify(known)}, {
+  get: (known, name) => (name in known ? known[name] : require(${JSON.stringify(builtin)})[name]),
+});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+await rm(dist, { recursive: true, force: true });
+const result = await build({
+  entryPoints: {
+    // concil.js turns on Node's compile cache before main.js and what it imports are loaded.
+    concil: join(here, 'src', 'concil.ts'),
+    main: join(here, 'src', 'main.ts'),
+    ...workerEntryPoints(),
+  },
+  outdir: dist,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22.15',
+  // A native addon with a package per platform, loaded with require() when xz is asked for: an
+  // optional dependency of this package too, so that it resolves from dist/.
+  external: ['@napi-rs/lzma'],
+  // CommonJS dependencies (commander, cli-progress, undici) require() Node's built-in modules:
+  // a require() for each file, made on its first call (most files never call it).
+  banner: {
+    js: [
+      "import { createRequire as __concilCreateRequire } from 'node:module';",
+      'let __concilRequire;',
+      'function require(id) {',
+      '  __concilRequire ??= __concilCreateRequire(import.meta.url);',
+      '  return __concilRequire(id);',
+      '}',
+    ].join('\n'),
+  },
+  plugins: [lazyBuiltins()],
+  logLevel: 'warning',
+  // CONCIL_BUNDLE_META=FILE writes esbuild's metafile: which modules went into which output file.
+  metafile: process.env.CONCIL_BUNDLE_META !== undefined,
+});
+if (result.metafile) await writeFile(process.env.CONCIL_BUNDLE_META, JSON.stringify(result.metafile));

@@ -1,0 +1,81 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildFixtureLayout,
+  type FixtureLayout,
+  pushFixture,
+  startHttpProxy,
+  startRegistry,
+  type TestRegistry,
+} from '@concil/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './test/run-cli.js';
+
+// The built command is a bundle whose undici is trimmed and whose rarely used built-in modules
+// (node:http2, node:child_process) load on first use: these run those paths for real.
+let work: string;
+let fixture: FixtureLayout;
+let registry: TestRegistry;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'concil-bundle-'));
+  registry = await startRegistry();
+  fixture = await buildFixtureLayout(join(work, 'layout'));
+  await pushFixture(fixture.dir, `${registry.host}/app:1`, { format: 'oci' });
+}, 120_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/**
+ * The Node built-in modules a run of the command loaded (process.moduleLoadList at exit). Its
+ * standard output is a pipe here, a socket: node:net is always among them.
+ */
+async function builtinsLoadedBy(args: string[]): Promise<string[]> {
+  const record = join(work, 'loaded.json');
+  const preload = join(work, 'record-builtins.cjs');
+  await writeFile(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.moduleLoadList)));\n`,
+  );
+  const result = await runCli(args, { NODE_OPTIONS: `--require ${preload}` });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const loaded: string[] = JSON.parse(await readFile(record, 'utf8'));
+  return loaded.filter((name) => name.startsWith('NativeModule ')).map((name) => name.slice(13));
+}
+
+describe('the bundled concil', () => {
+  it('reaches a registry through the proxy HTTP_PROXY names', async () => {
+    const proxy = await startHttpProxy();
+    try {
+      const result = await runCli(['list', `docker://${registry.host}/app:1`], {
+        HTTP_PROXY: proxy.url,
+        NO_PROXY: '',
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`digest:       ${fixture.root.digest}`);
+      expect(proxy.targets).toContain(registry.host);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('loads neither the registry stack nor child processes for --help and for listing a directory', async () => {
+    const help = await builtinsLoadedBy(['--help']);
+    for (const name of ['crypto', 'http', 'tls', 'child_process', 'zlib', 'worker_threads']) {
+      expect(help).not.toContain(name);
+    }
+    const dir = join(work, 'dir');
+    expect((await runCli(['copy', '-q', `oci:${fixture.dir}:latest`, dir])).code).toBe(0);
+    const list = await builtinsLoadedBy(['list', dir]);
+    expect(list).toContain('crypto'); // the blobs are verified
+    for (const name of ['http', 'http2', 'tls', 'child_process', 'zlib', 'worker_threads']) {
+      expect(list).not.toContain(name);
+    }
+  });
+});
