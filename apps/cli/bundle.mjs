@@ -105,6 +105,8 @@ const result = await build({
       '}',
     ].join('\n'),
   },
+  // CommonJS dependencies may name their own file (write-file-atomic hashes it into temporary names).
+  define: { __filename: 'import.meta.filename', __dirname: 'import.meta.dirname' },
   plugins: [lazyBuiltins()],
   logLevel: 'warning',
   // CONCIL_BUNDLE_META=FILE writes esbuild's metafile: which modules went into which output file.

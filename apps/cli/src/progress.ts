@@ -11,7 +11,7 @@ export async function createCopyProgress(enabled: boolean): Promise<{
   stop(): void;
 }> {
   if (!enabled) return { stop() {} };
-  const { MultiBar, Presets } = await import('cli-progress');
+  const { MultiBar, Presets } = await import('./progress-bars.js');
   const bars = new MultiBar(
     {
       // Bars count bytes; the tokens show them in the unit that suits the blob (876 B, 2.1 MB).
