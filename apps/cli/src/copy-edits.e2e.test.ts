@@ -73,7 +73,6 @@ describe('concil copy [edits…] SRC DST', () => {
     const merged = join(work, 'merged');
     const result = await runCli([
       'copy',
-      '-q',
       '--merge-layers',
       '..',
       '--format',

@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 const env = () => ({ HOME: home, CONCIL_CONFIG: join(home, '.concil', 'config.json') });
-const concilCopy = (...args: string[]) => runCli(['copy', '-q', ...args], env());
+const concilCopy = (...args: string[]) => runCli(['copy', ...args], env());
 
 async function layersOf(layout: string) {
   const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
@@ -197,7 +197,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
     // On a terminal, without the file, the password is asked for, hidden.
     const prompted = join(work, 'rsa-prompted');
     const { code, screen } = await runInTerminal(
-      ['copy', '-q', '--decryption-key', join(keys, 'rsa.pem'), `oci:${encrypted}:v1`, `oci:${prompted}:v1`],
+      ['copy', '--decryption-key', join(keys, 'rsa.pem'), `oci:${encrypted}:v1`, `oci:${prompted}:v1`],
       [{ when: new RegExp(`Password for ${join(keys, 'rsa.pem')}:`), type: 'sesame\r' }],
     );
     expect(code).toBe(0);

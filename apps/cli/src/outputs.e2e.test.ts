@@ -38,6 +38,11 @@ describe('what concil prints says what happened', () => {
     );
   });
 
+  it('prints nothing on success with -q, as skopeo copy -q', async () => {
+    const result = await runCli(['copy', '-q', single, `docker://${registry.host}/concil/quiet:1`]);
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
   it('lists an index as an index: its platforms, and which one is shown', async () => {
     const arm = multi.images.find((image) => image.platform.startsWith('linux/arm64'));
     const amd = multi.images.find((image) => image.platform === 'linux/amd64');

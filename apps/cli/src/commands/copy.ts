@@ -42,7 +42,7 @@ export function registerCopy(program: Command): void {
       'fail rather than convert a Docker image for an OCI layout (which changes its digest)',
     )
     .option('--json', 'print the result as JSON')
-    .option('-q, --quiet', 'no progress display')
+    .option('-q, --quiet', 'no progress display and no summary (as skopeo copy -q)')
     .option('--no-cache', 'always read a registry source from the registry, not from the local cache')
     .option('--src-creds <user:pass>', 'credentials for the source registry')
     .option('--dest-creds <user:pass>', 'credentials for the destination registry');
@@ -91,7 +91,7 @@ export function registerCopy(program: Command): void {
           destination: await shownLocation(destination),
           ...result,
         });
-      } else {
+      } else if (!options.quiet) {
         process.stdout.write(
           `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
             `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
