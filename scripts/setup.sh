@@ -14,6 +14,9 @@ command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v openssl >/dev/null || need_apt+=(openssl)
 [ -x /usr/bin/time ] || need_apt+=(time) # peak memory in the benches
+command -v podman >/dev/null || need_apt+=(podman) # the Docker Engine API peer (pipeline)
+command -v runc >/dev/null || need_apt+=(runc)     # runs the OCI bundles we write
+command -v notary >/dev/null || need_apt+=(notary) # notary, notary-server, notary-signer (trust)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
