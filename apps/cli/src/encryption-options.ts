@@ -7,6 +7,7 @@ export interface EncryptionFlags {
   encryption?: string[];
   encryptLayer?: number[];
   decryptionKey?: string[];
+  addRecipient?: string[];
   keyPasswordFile?: string;
 }
 
@@ -17,7 +18,8 @@ const collect =
 export const ENCRYPTION_EXAMPLES = `
 Encryption (OCI image encryption, as skopeo and containerd read it):
   convert and encrypt:  concil copy --squashfs --encryption team.pub.pem oci:app:1 docker://registry.example.com/app:1-enc
-  decrypt:              concil copy --decryption-key team.pem docker://registry.example.com/app:1-enc oci:app:1`;
+  decrypt:              concil copy --decryption-key team.pem docker://registry.example.com/app:1-enc oci:app:1
+  add a recipient:      concil copy --add-recipient ops.pub.pem --decryption-key team.pem oci:app:1-enc oci:app:1-enc2`;
 
 /** `concil copy`'s flags for layer encryption and decryption. */
 export function addEncryptionOptions(command: Command): Command {
@@ -41,6 +43,14 @@ export function addEncryptionOptions(command: Command): Command {
         '--decryption-key <private-key>',
         'decrypt the encrypted layers with this private key (PEM or JWK); repeatable, the first that opens a layer is used',
       ).argParser(collect((value: string) => value)),
+    )
+    .addOption(
+      new Option(
+        '--add-recipient <public-key>',
+        'let this public key open the encrypted layers too, without re-encrypting them (needs --decryption-key); repeatable',
+      )
+        .argParser(collect((value: string) => value.replace(/^jwe:/, '')))
+        .conflicts('encryption'),
     )
     .addOption(
       new Option(
@@ -73,7 +83,13 @@ export async function encryptionEdit(
       '--encrypt-layer chooses layers to encrypt: give --encryption too',
     );
   }
-  if (!flags.decryptionKey?.length) return undefined;
+  if (!flags.decryptionKey?.length) {
+    if (!flags.addRecipient) return undefined;
+    throw new image.ImageError(
+      'PLAN_INVALID',
+      '--add-recipient needs --decryption-key: a private key that opens the layers now',
+    );
+  }
   const password = flags.keyPasswordFile
     ? passwordFromFile(flags.keyPasswordFile)
     : process.stdin.isTTY && process.stderr.isTTY
@@ -82,6 +98,10 @@ export async function encryptionEdit(
   const keys = [];
   for (const path of flags.decryptionKey) {
     keys.push(await image.readDecryptionKey(path, { ...(password && { password: () => password(path) }) }));
+  }
+  if (flags.addRecipient?.length) {
+    const recipients = await Promise.all(flags.addRecipient.map((path) => image.readEncryptionKey(path)));
+    return image.addRecipients(recipients, keys, { ...(after && { after }) });
   }
   return image.decryptLayers(keys, { ...(after && { followedBy: after }) });
 }

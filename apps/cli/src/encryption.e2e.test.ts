@@ -207,4 +207,62 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       (await layersOf(decrypted)).map((l) => l.digest),
     );
   });
+
+  it('--add-recipient lets a second key open the layers, which keep their bytes; without --decryption-key it says what is missing', async () => {
+    for (const name of ['first', 'second']) {
+      expect((await runCli(['config', 'generate-encryption-key', name], env())).code).toBe(0);
+    }
+    const keys = join(home, '.concil', 'keys');
+    const encrypted = join(work, 'for-first');
+    expect(
+      (
+        await concilCopy(
+          '--encryption',
+          join(keys, 'first.pub.pem'),
+          `oci:${source}:latest`,
+          `oci:${encrypted}:v1`,
+        )
+      ).code,
+    ).toBe(0);
+    const widened = join(work, 'for-both');
+    const added = await concilCopy(
+      '--add-recipient',
+      join(keys, 'second.pub.pem'),
+      '--decryption-key',
+      join(keys, 'first.pem'),
+      `oci:${encrypted}:v1`,
+      `oci:${widened}:v1`,
+    );
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toMatch(/, 2 layers transformed\n$/);
+    expect((await layersOf(widened)).map((l) => l.digest)).toEqual(
+      (await layersOf(encrypted)).map((l) => l.digest),
+    );
+    const listed = await runCli(['list', `oci:${widened}:v1`], env());
+    expect(listed.stdout.match(/tar\+gzip\+encrypted +2 recipients\n/g)).toHaveLength(2);
+    const bySecond = join(work, 'by-second');
+    const decrypted = await concilCopy(
+      '--decryption-key',
+      join(keys, 'second.pem'),
+      `oci:${widened}:v1`,
+      `oci:${bySecond}:v1`,
+    );
+    expect(decrypted.code).toBe(0);
+    expect((await layersOf(bySecond)).map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.layer.v1.tar+gzip',
+    ]);
+
+    const refused = await concilCopy(
+      '--add-recipient',
+      join(keys, 'second.pub.pem'),
+      `oci:${encrypted}:v1`,
+      `oci:${join(work, 'none')}:v1`,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'concil: --add-recipient needs --decryption-key: a private key that opens the layers now [PLAN_INVALID]\n',
+    );
+    await expect(readdir(join(work, 'none'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });

@@ -10,6 +10,7 @@ export { directoryToTar } from './directory-tar.js';
 export { DockerArchive } from './docker-archive.js';
 export { editImage, hasEdits, type ImageEdits } from './edit-image.js';
 export {
+  addRecipients,
   type DecryptLayersOptions,
   decryptLayer,
   decryptLayers,
@@ -28,7 +29,7 @@ export {
   readEncryptionKey,
 } from './encryption/encryption-keys.js';
 export { countRecipients } from './encryption/key-wrap.js';
-export { layerDecryption, layerEncryption } from './encryption/layer-encryption.js';
+export { layerDecryption, layerEncryption, recipientAddition } from './encryption/layer-encryption.js';
 export { JWE_KEYS_ANNOTATION, PUBOPTS_ANNOTATION } from './encryption/layer-options.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';

@@ -5,7 +5,12 @@ import { ImageError } from '../errors.js';
 import { filterLayer, thenFilter } from '../layer-filter.js';
 import type { LayerTransform, SourceLayer } from '../layer-transform.js';
 import type { DecryptionKey, EncryptionKey } from './encryption-keys.js';
-import { layerDecryption, layerEncryption, openLayerDecryption } from './layer-encryption.js';
+import {
+  layerDecryption,
+  layerEncryption,
+  openLayerDecryption,
+  recipientAddition,
+} from './layer-encryption.js';
 
 /** Encrypts one source layer for `recipients` (1→1; the config keeps the layer's diff_id). */
 export function encryptLayer(recipients: readonly EncryptionKey[]): LayerTransform {
@@ -91,6 +96,44 @@ export function decryptLayers(
     const plan = await options.followedBy?.({ ...image, manifest: { ...image.manifest, layers: plain } });
     const planned = plan?.layers ?? layers.map((_, source) => ({ source }));
     return { ...plan, layers: planned.map((layer) => decrypt(layer, layers)) };
+  };
+}
+
+/**
+ * An editor that adds `recipients` to every encrypted layer of the image, opening each layer's key
+ * with one of `keys`; the layers' data is not re-encrypted (their digests stay). `after` may edit
+ * the image's config, not its layers: their bytes must stay as they are.
+ */
+export function addRecipients(
+  recipients: readonly EncryptionKey[],
+  keys: readonly DecryptionKey[],
+  options: { after?: ImageEditor } = {},
+): ImageEditor {
+  const transform = filterLayer(recipientAddition(recipients, keys));
+  return async (image) => {
+    const base = await options.after?.(image);
+    const planned = base?.layers ?? image.manifest.layers.map((_, source) => ({ source }));
+    if (!image.manifest.layers.some(isEncrypted)) {
+      throw new ImageError(
+        'PLAN_INVALID',
+        `${image.descriptor.digest} has no encrypted layer to add a recipient to: use --encryption to encrypt it`,
+        image.descriptor.digest,
+      );
+    }
+    return {
+      ...base,
+      layers: planned.map((layer): PlannedLayer => {
+        if ('transform' in layer) {
+          throw new ImageError(
+            'PLAN_INVALID',
+            'adding recipients keeps every layer as it is: it cannot be combined with layer edits or conversions',
+          );
+        }
+        return isEncrypted(image.manifest.layers[layer.source]!)
+          ? { transform, sources: [layer.source] }
+          : layer;
+      }),
+    };
   };
 }
 

@@ -11,7 +11,7 @@ import { OciLayout } from '../oci-layout.js';
 import { type KeyFiles, writeKeyPair } from '../testing/encryption-keys.js';
 import { blobPath, imageIn, run } from '../testing/fixture-image.js';
 import { squashfsTree, tarTree } from '../testing/layer-tree.js';
-import { decryptLayers, encryptLayers } from './encrypt-layers.js';
+import { addRecipients, decryptLayers, encryptLayers } from './encrypt-layers.js';
 import { readDecryptionKey, readEncryptionKey } from './encryption-keys.js';
 import { JWE_KEYS_ANNOTATION, PUBOPTS_ANNOTATION } from './layer-options.js';
 
@@ -220,5 +220,58 @@ describe('skopeo encrypts, concil decrypts', () => {
       });
       expect(await layersOf(decrypted)).toEqual(original());
     }
+  });
+});
+
+describe('a recipient added to encrypted layers', () => {
+  it('opens them with skopeo, as the first key still does; the encrypted blobs are the same bytes', async () => {
+    const encrypted = fresh('skopeo-encrypted');
+    await skopeoEncrypts(encrypted, rsa);
+    const before = await manifestOf(encrypted);
+    const widened = fresh('widened');
+    const result = await copy(new OciLayout(encrypted, 'v1'), new OciLayout(widened, 'v1'), {
+      edit: addRecipients([await readEncryptionKey(ec521.pub)], [await readDecryptionKey(rsa.priv)]),
+    });
+    expect(result.layersTransformed).toBe(2);
+    const after = (await imageIn(widened, result.descriptor.digest)).manifest;
+    expect(after.layers.map((l) => [l.mediaType, l.digest, l.size])).toEqual(
+      before.layers.map((l) => [l.mediaType, l.digest, l.size]),
+    );
+    for (const [i, layer] of after.layers.entries()) {
+      // ocicrypt's form: the old JWE as it was, a comma, a new JWE for the new recipient.
+      const [old, added, ...more] = layer.annotations![JWE_KEYS_ANNOTATION]!.split(',');
+      expect(old).toBe(before.layers[i]!.annotations![JWE_KEYS_ANNOTATION]);
+      expect(more).toEqual([]);
+      const jwe = JSON.parse(Buffer.from(added!, 'base64').toString());
+      expect(jwe.recipients.map((r: { header: { alg: string } }) => r.header.alg)).toEqual([
+        'ECDH-ES+A256KW',
+      ]);
+      expect(layer.annotations![PUBOPTS_ANNOTATION]).toBe(before.layers[i]!.annotations![PUBOPTS_ANNOTATION]);
+    }
+    for (const key of [ec521, rsa]) {
+      const decrypted = fresh('skopeo-decrypted');
+      await run('skopeo', ['copy', '--decryption-key', key.priv, `oci:${widened}:v1`, `oci:${decrypted}:v1`]);
+      expect(await layersOf(decrypted)).toEqual(original());
+    }
+  });
+
+  it('needs a key that opens the layers now: NOT_A_RECIPIENT, nothing written', async () => {
+    const encrypted = fresh('skopeo-encrypted');
+    await skopeoEncrypts(encrypted, rsa);
+    const widened = fresh('widened');
+    await expect(
+      copy(new OciLayout(encrypted, 'v1'), new OciLayout(widened, 'v1'), {
+        edit: addRecipients([await readEncryptionKey(ec521.pub)], [await readDecryptionKey(ec256.priv)]),
+      }),
+    ).rejects.toMatchObject({ code: 'NOT_A_RECIPIENT' });
+    await expect(readFile(join(widened, 'index.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('of an image with no encrypted layer: PLAN_INVALID', async () => {
+    await expect(
+      copy(new OciLayout(fixture.dir, 'latest'), new OciLayout(fresh('plain'), 'v1'), {
+        edit: addRecipients([await readEncryptionKey(ec521.pub)], [await readDecryptionKey(rsa.priv)]),
+      }),
+    ).rejects.toMatchObject({ code: 'PLAN_INVALID' });
   });
 });

@@ -26,7 +26,7 @@ export function layerEncryption(recipients: readonly EncryptionKey[]): BlobFilte
     throw new ImageError('KEY_INVALID', 'encrypting layers needs at least one public key');
   }
   return {
-    id: `encrypt:${fingerprint(recipients.map((r) => r.key.export({ type: 'spki', format: 'der' })))}`,
+    id: `encrypt:${publicKeysId(recipients)}`,
     async apply(blob, { ingest }) {
       const kind = layerKindOf(blob.mediaType);
       const layer = blob.digest ?? blob.mediaType;
@@ -68,7 +68,7 @@ export function layerDecryption(keys: readonly DecryptionKey[]): BlobFilter {
     throw new ImageError('KEY_INVALID', 'decrypting layers needs at least one private key');
   }
   return {
-    id: `decrypt:${fingerprint(keys.map((k) => createPublicKey(k.key).export({ type: 'spki', format: 'der' })))}`,
+    id: `decrypt:${privateKeysId(keys)}`,
     async apply(blob, { ingest }) {
       const annotations = blob.annotations ?? {};
       const opened = await openLayerDecryption(blob.mediaType, annotations, keys, blob.digest);
@@ -83,6 +83,41 @@ export function layerDecryption(keys: readonly DecryptionKey[]): BlobFilter {
           Object.entries(annotations).filter(([key]) => !key.startsWith(ENCRYPTION_ANNOTATION_PREFIX)),
         ),
       );
+    },
+  };
+}
+
+/**
+ * Adds `recipients` to an encrypted layer without touching its data: the layer's key, opened with
+ * the first of `keys` that can, is wrapped for them in one more JWE, appended to the annotation
+ * after a comma as ocicrypt appends recipients. The blob is stored byte for byte (same digest).
+ */
+export function recipientAddition(
+  recipients: readonly EncryptionKey[],
+  keys: readonly DecryptionKey[],
+): BlobFilter {
+  if (recipients.length === 0 || keys.length === 0) {
+    throw new ImageError(
+      'KEY_INVALID',
+      'adding recipients needs their public keys and a private key that opens the layers now',
+    );
+  }
+  return {
+    id: `add-recipients:${publicKeysId(recipients)}:${privateKeysId(keys)}`,
+    async apply(blob, { ingest }) {
+      const layer = blob.digest ?? blob.mediaType;
+      if (!layerKindOf(blob.mediaType)?.encrypted) {
+        throw new ImageError(
+          'UNSUPPORTED',
+          `layer ${layer} is ${blob.mediaType}, not an encrypted layer`,
+          layer,
+        );
+      }
+      const annotations = blob.annotations ?? {};
+      const wrapped = annotations[JWE_KEYS_ANNOTATION];
+      const added = await wrapLayerKeys(await unwrapLayerKeys(wrapped, keys, layer), recipients);
+      const stored = await ingest(blob.mediaType, await blob.open());
+      return withAnnotations(stored, { ...annotations, [JWE_KEYS_ANNOTATION]: `${wrapped},${added}` });
     },
   };
 }
@@ -117,6 +152,14 @@ export async function openLayerDecryption(
 
 function withAnnotations(desc: Descriptor, annotations: Record<string, string>): Descriptor {
   return Object.keys(annotations).length > 0 ? { ...desc, annotations } : desc;
+}
+
+function publicKeysId(recipients: readonly EncryptionKey[]): string {
+  return fingerprint(recipients.map((r) => r.key.export({ type: 'spki', format: 'der' })));
+}
+
+function privateKeysId(keys: readonly DecryptionKey[]): string {
+  return fingerprint(keys.map((k) => createPublicKey(k.key).export({ type: 'spki', format: 'der' })));
 }
 
 /** Names a set of keys in a transform id without showing them: a short hash of their encodings. */
