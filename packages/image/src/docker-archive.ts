@@ -36,24 +36,22 @@ const MANIFEST_FILE = 'manifest.json';
 type ArchivedBlob = { bytes: Uint8Array } | { member: string; check?: { diffId: string; position: number } };
 
 /**
- * The `docker save` format (`docker-archive:FILE[:name:tag]`): `manifest.json` listing each
- * image's config and layer tars, in the older layout (`<id>/layer.tar`, `repositories`) or the
- * newer (`blobs/sha256/<hex>`). Read, the image `name:tag` names is a Docker v2s2 image whose
- * layers are the uncompressed tars, each checked against its config's diff_id as it is read.
- * Written, the archive holds the one copied image, its layers decompressed, named `name:tag`; it
- * replaces the file only when the copy commits.
+ * Reads the `docker save` format from an indexed tar (a file, or a daemon's answer spooled):
+ * `manifest.json` listing each image's config and layer tars, in the older layout
+ * (`<id>/layer.tar`, `repositories`) or the newer (`blobs/sha256/<hex>`). The image `name:tag`
+ * names is a Docker v2s2 image whose layers are the uncompressed tars, each checked against its
+ * config's diff_id as it is read.
  */
-export class DockerArchive extends ArchiveTarget {
-  readonly name: string;
-  /** `name:tag`, as RepoTags list it. */
-  readonly reference: string | undefined;
+export class DockerArchiveReader {
   readonly #blobs = new Map<string, ArchivedBlob>();
 
-  constructor(path: string, reference?: string) {
-    super(path);
-    this.reference = reference;
-    this.name = `docker-archive:${path}${reference ? `:${reference}` : ''}`;
-  }
+  constructor(
+    /** How the archive is shown to a person, e.g. `docker-archive:FILE`. */
+    readonly name: string,
+    readonly archive: () => Promise<TarArchive>,
+    /** `name:tag`, as RepoTags list it. */
+    readonly reference?: string,
+  ) {}
 
   /** The image `reference` names (or the only one), as a v2s2 manifest made from manifest.json. */
   async resolve(reference = this.reference): Promise<Descriptor> {
@@ -61,8 +59,8 @@ export class DockerArchive extends ArchiveTarget {
     if (!archive.find(MANIFEST_FILE)) {
       throw new ImageError(
         'LAYOUT_INVALID',
-        `${this.name} is not a docker save archive: ${this.path} holds no ${MANIFEST_FILE}`,
-        this.path,
+        `${this.name} is not a docker save archive: it holds no ${MANIFEST_FILE}`,
+        archive.path,
       );
     }
     const images = parseDockerArchiveManifest(
@@ -70,6 +68,11 @@ export class DockerArchive extends ArchiveTarget {
       `${this.name} ${MANIFEST_FILE}`,
     );
     return this.#describe(archive, selectDockerArchiveImage(images, reference, this.name));
+  }
+
+  /** Whether `resolve` found the blob in the archive. */
+  async exists(desc: Descriptor): Promise<boolean> {
+    return this.#blobs.has(desc.digest);
   }
 
   async fetch(desc: Descriptor): Promise<Readable> {
@@ -157,6 +160,34 @@ export class DockerArchive extends ArchiveTarget {
     }
     this.#blobs.set(diffId, { member, check: { diffId, position } });
     return { mediaType: MediaType.dockerLayerTar, digest: diffId, size: found.size };
+  }
+}
+
+/**
+ * The `docker save` format as a target (`docker-archive:FILE[:name:tag]`), read through
+ * `DockerArchiveReader`. Written, the archive holds the one copied image, its layers
+ * decompressed, named `name:tag`; it replaces the file only when the copy commits.
+ */
+export class DockerArchive extends ArchiveTarget {
+  readonly name: string;
+  /** `name:tag`, as RepoTags list it. */
+  readonly reference: string | undefined;
+  readonly #reader: DockerArchiveReader;
+
+  constructor(path: string, reference?: string) {
+    super(path);
+    this.reference = reference;
+    this.name = `docker-archive:${path}${reference ? `:${reference}` : ''}`;
+    this.#reader = new DockerArchiveReader(this.name, () => this.archive(), reference);
+  }
+
+  /** The image `reference` names (or the only one), as a v2s2 manifest made from manifest.json. */
+  resolve(reference = this.reference): Promise<Descriptor> {
+    return this.#reader.resolve(reference);
+  }
+
+  fetch(desc: Descriptor): Promise<Readable> {
+    return this.#reader.fetch(desc);
   }
 
   protected async writeArchive(

@@ -7,7 +7,8 @@ export { convertManifestToOci } from './convert-to-oci.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
 export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
 export { directoryToTar } from './directory-tar.js';
-export { DockerArchive } from './docker-archive.js';
+export { DockerArchive, DockerArchiveReader } from './docker-archive.js';
+export { normalizeRepoTag } from './docker-archive-manifest.js';
 export { editImage, hasEdits, type ImageEdits } from './edit-image.js';
 export {
   addRecipients,
@@ -59,4 +60,6 @@ export {
   readImageManifest,
 } from './read-image.js';
 export { hasFileOfSize, openBlobFile } from './read-stream.js';
+export { TarArchive } from './tar-archive.js';
+export { addTarEntry, type PackEntry } from './tar-pack.js';
 export { parseTargetSpec, type TargetSpec } from './target-spec.js';

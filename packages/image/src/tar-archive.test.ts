@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeDigest } from '@concil/oci-spec';
@@ -81,6 +82,31 @@ describe('TarArchive', () => {
     await expect(TarArchive.open(text, 'test:text')).rejects.toMatchObject({
       code: 'LAYOUT_INVALID',
       message: expect.stringContaining(`test:text: ${text} is not a readable tar archive`),
+    });
+  });
+
+  it('spools a tar stream read once and reads its members in any order, leaving no file behind', async () => {
+    const file = join(work, 'streamed.tar');
+    await run('tar', ['-C', join(work, 'tree'), '-cf', file, '.']);
+    const spoolDirectory = await mkdtemp(join(work, 'spool-'));
+    const archive = await TarArchive.spool(createReadStream(file), 'test:stream', spoolDirectory);
+    expect(await readdir(spoolDirectory)).toEqual([]);
+    for (const name of Object.keys(contents).reverse()) {
+      expect(computeDigest(await readAll(archive.read(name)))).toBe(computeDigest(contents[name]!));
+    }
+    expect(computeDigest(await readAll(archive.read('legacy/layer.tar')))).toBe(
+      computeDigest(contents['blobs/sha256/big']!),
+    );
+    expect(await archive.head('small.txt', 4)).toEqual(Buffer.from('hell'));
+    await archive.close();
+  });
+
+  it('refuses a spooled stream that is not a tar', async () => {
+    const text = join(work, 'streamed-text');
+    await writeFile(text, 'not a tar archive at all'.repeat(40));
+    await expect(TarArchive.spool(createReadStream(text), 'test:stream')).rejects.toMatchObject({
+      code: 'LAYOUT_INVALID',
+      message: expect.stringContaining('test:stream: the stream is not a readable tar archive'),
     });
   });
 });

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
@@ -27,34 +29,27 @@ const MAX_LINK_HOPS = 8;
  */
 export class TarArchive {
   readonly #entries: Map<string, TarEntry>;
+  /** A spooled archive is read through its open file, which no longer has a name on the disk. */
+  readonly #spool: FileHandle | undefined;
 
   private constructor(
     readonly path: string,
     readonly name: string,
     entries: Map<string, TarEntry>,
+    spool?: FileHandle,
   ) {
     this.#entries = entries;
+    this.#spool = spool;
   }
 
   static async open(path: string, name: string): Promise<TarArchive> {
     await refuseCompressed(path, name);
-    const entries = new Map<string, TarEntry>();
-    const extract = tarStream.extract();
-    const indexing = (async () => {
-      for await (const entry of extract) {
-        const { header } = entry;
-        const member = memberPath(header.name, name);
-        // tar-stream 3 records where each entry's data starts: exactly what reading by offset needs.
-        const offset = (header as { byteOffset?: number }).byteOffset;
-        if (typeof offset !== 'number') throw new Error('tar-stream gave no byteOffset');
-        const link = header.type === 'symlink' || header.type === 'link' ? header.linkname : undefined;
-        const target = link === undefined ? undefined : linkTarget(member, link, header.type === 'symlink');
-        entries.set(member, { type: header.type ?? 'file', offset, size: header.size ?? 0, target });
-        entry.resume();
-      }
-    })();
     try {
-      await Promise.all([pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), extract), indexing]);
+      return new TarArchive(
+        path,
+        name,
+        await indexTar(name, createReadStream(path, { highWaterMark: 1 << 20 })),
+      );
     } catch (cause) {
       if (cause instanceof ImageError) throw cause;
       const error = cause as NodeJS.ErrnoException;
@@ -67,7 +62,42 @@ export class TarArchive {
         { cause },
       );
     }
-    return new TarArchive(path, name, entries);
+  }
+
+  /**
+   * A tar stream that can be read only once, in order (a daemon's `docker save` answer), indexed
+   * while it is copied to a spool file in `directory`, so its members can then be read in any
+   * order. The spool file is unlinked as soon as it is open: its space is freed on `close()` or
+   * when the process ends, and nothing is left behind on the disk whatever happens.
+   */
+  static async spool(stream: Readable, name: string, directory = tmpdir()): Promise<TarArchive> {
+    const path = join(directory, `.concil-spool-${randomBytes(6).toString('hex')}.tar`);
+    const handle = await open(path, 'wx+', 0o600);
+    await rm(path);
+    try {
+      let position = 0;
+      const copy = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          handle.write(chunk, 0, chunk.length, position).then(() => callback(null, chunk), callback);
+          position += chunk.length;
+        },
+      });
+      return new TarArchive(path, name, await indexTar(name, stream, copy), handle);
+    } catch (error) {
+      await handle.close();
+      if (error instanceof ImageError) throw error;
+      throw new ImageError(
+        'LAYOUT_INVALID',
+        `${name}: the stream is not a readable tar archive (${(error as Error).message})`,
+        name,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Frees a spooled archive's file; an archive read from a file has nothing to free. */
+  async close(): Promise<void> {
+    await this.#spool?.close();
   }
 
   /** Every member's path, in the order of the archive. */
@@ -96,11 +126,9 @@ export class TarArchive {
       throw new ImageError('NOT_FOUND', `${this.name}: the archive holds no file ${member}`, member);
     }
     if (entry.size === 0) return Readable.from([]);
-    return createReadStream(this.path, {
-      start: entry.offset,
-      end: entry.offset + entry.size - 1,
-      highWaterMark: 1 << 20,
-    });
+    const range = { start: entry.offset, end: entry.offset + entry.size - 1, highWaterMark: 1 << 20 };
+    if (this.#spool) return this.#spool.createReadStream({ ...range, autoClose: false });
+    return createReadStream(this.path, range);
   }
 
   /** The first `length` bytes of the regular file at `member` (fewer when it is shorter). */
@@ -109,7 +137,7 @@ export class TarArchive {
     const entry = found && this.#entries.get(found.path);
     if (!entry)
       throw new ImageError('NOT_FOUND', `${this.name}: the archive holds no file ${member}`, member);
-    return readAt(this.path, entry.offset, Math.min(length, entry.size));
+    return readAt(this.#spool ?? this.path, entry.offset, Math.min(length, entry.size));
   }
 
   /** A small member (JSON) as bytes. */
@@ -181,12 +209,33 @@ export function compressionOf(head: Uint8Array): 'gzip' | 'zstd' | 'none' {
   return 'none';
 }
 
-async function readAt(path: string, position: number, length: number): Promise<Buffer> {
-  const file = await open(path);
+async function readAt(file: string | FileHandle, position: number, length: number): Promise<Buffer> {
+  const handle = typeof file === 'string' ? await open(file) : file;
   try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(length), 0, length, position);
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, position);
     return buffer.subarray(0, bytesRead);
   } finally {
-    await file.close();
+    if (handle !== file) await handle.close();
   }
+}
+
+/** Every entry of a tar stream and where its data lies, each path checked as it passes (through `copy`, if given). */
+async function indexTar(name: string, tar: Readable, copy?: Transform): Promise<Map<string, TarEntry>> {
+  const entries = new Map<string, TarEntry>();
+  const extract = tarStream.extract();
+  const indexing = (async () => {
+    for await (const entry of extract) {
+      const { header } = entry;
+      const member = memberPath(header.name, name);
+      // tar-stream 3 records where each entry's data starts: exactly what reading by offset needs.
+      const offset = (header as { byteOffset?: number }).byteOffset;
+      if (typeof offset !== 'number') throw new Error('tar-stream gave no byteOffset');
+      const link = header.type === 'symlink' || header.type === 'link' ? header.linkname : undefined;
+      const target = link === undefined ? undefined : linkTarget(member, link, header.type === 'symlink');
+      entries.set(member, { type: header.type ?? 'file', offset, size: header.size ?? 0, target });
+      entry.resume();
+    }
+  })();
+  await Promise.all([copy ? pipeline(tar, copy, extract) : pipeline(tar, extract), indexing]);
+  return entries;
 }

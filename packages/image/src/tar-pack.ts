@@ -21,7 +21,7 @@ export async function writeTarFile(path: string, entries: AsyncIterable<PackEntr
   const pack = tarStream.pack();
   const writing = pipeline(pack, createWriteStream(path, { highWaterMark: 1 << 20 }));
   try {
-    for await (const entry of entries) await addEntry(pack, entry);
+    for await (const entry of entries) await addTarEntry(pack, entry);
     pack.finalize();
   } catch (error) {
     pack.destroy(error as Error);
@@ -31,7 +31,8 @@ export async function writeTarFile(path: string, entries: AsyncIterable<PackEntr
   await writing;
 }
 
-async function addEntry(pack: tarStream.Pack, entry: PackEntry): Promise<void> {
+/** Adds one member to a tar being packed, its content streamed with back-pressure; resolves when it is in. */
+export async function addTarEntry(pack: tarStream.Pack, entry: PackEntry): Promise<void> {
   const common = { name: entry.name, mtime: MTIME, uid: 0, gid: 0 };
   if ('type' in entry) {
     pack.entry({ ...common, type: 'directory', mode: 0o755 });
