@@ -10,6 +10,7 @@ export {
 export * from './fixtures/index.js';
 export { findFreePort } from './free-port.js';
 export { type HttpProxy, startHttpProxy } from './http-proxy.js';
+export { startPodman, type TestPodman } from './podman.js';
 export { mountReadOnly, type ReadOnlyMount } from './read-only-mount.js';
 export {
   type RegistryAuth,
