@@ -48,6 +48,8 @@ export async function addTarEntry(pack: tarStream.Pack, entry: PackEntry): Promi
     const sink = pack.entry({ ...common, type: 'file', mode: 0o644, size: entry.size }, (error) =>
       error ? reject(error) : resolve(),
     );
+    // Its failure is the callback's (above); destroyed, the entry also emits it, to no one else.
+    sink.on('error', () => {});
     // tar-stream's entries are streamx streams: fed by hand, with back-pressure, not by pipeline.
     void (async () => {
       try {
