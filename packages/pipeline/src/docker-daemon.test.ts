@@ -1,0 +1,210 @@
+import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { copy, openTarget } from '@concil/image';
+import { buildFixtureLayout, type FixtureLayout, startPodman, type TestPodman } from '@concil/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerDaemon } from './docker-daemon.js';
+import { openLocation } from './open-location.js';
+
+const run = promisify(execFile);
+
+// One podman service for the whole file: starting one costs more than most tests here.
+let podman: TestPodman;
+let work: string;
+let layout: FixtureLayout;
+/** The fixture as `docker save` writes it (skopeo's docker-archive), loaded into podman as fixture/app:v1. */
+let savedArchive: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'concil-docker-daemon-'));
+  layout = await buildFixtureLayout(join(work, 'layout'));
+  savedArchive = join(work, 'saved.tar');
+  await run('skopeo', [
+    'copy',
+    '-q',
+    `oci:${layout.dir}:${layout.tag}`,
+    `docker-archive:${savedArchive}:fixture/app:v1`,
+  ]);
+  podman = await startPodman();
+  await podman.load(savedArchive);
+});
+
+afterAll(async () => {
+  await podman?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function configDiffIds(location: string): Promise<string[]> {
+  const { stdout } = await run('skopeo', ['inspect', '--config', location]);
+  return (JSON.parse(stdout) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
+}
+
+async function absent(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+}
+
+describe('docker-daemon: as a source', () => {
+  it('reads an image loaded into podman through its socket, spooled to no file left behind', async () => {
+    const spoolDirectory = await mkdtemp(join(work, 'spool-'));
+    const src = new DockerDaemon('fixture/app:v1', { socket: podman.socketPath, spoolDirectory });
+    const out = join(work, 'from-daemon');
+    try {
+      await copy(src, openTarget(`oci:${out}:v1`));
+      expect(await readdir(spoolDirectory)).toEqual([]);
+    } finally {
+      await src.close();
+    }
+    const diffIds = await podman.diffIds('fixture/app:v1');
+    expect(diffIds).toEqual(layout.images[0]!.diffIds);
+    expect(await configDiffIds(`oci:${out}:v1`)).toEqual(diffIds);
+  });
+
+  it('reads an image by its ID', async () => {
+    const [id] = (await podman.podman(['image', 'inspect', '--format', '{{.Id}}', 'fixture/app:v1'])).split(
+      '\n',
+    );
+    const src = openLocation(`docker-daemon:sha256:${id}`, { socket: podman.socketPath });
+    const out = join(work, 'by-id');
+    await copy(src, openTarget(`oci:${out}:v1`));
+    expect(await configDiffIds(`oci:${out}:v1`)).toEqual(layout.images[0]!.diffIds);
+  });
+
+  it('says when no daemon listens on the socket, and writes nothing', async () => {
+    const socket = join(work, 'no-such.sock');
+    const out = join(work, 'never-absent-socket');
+    const src = openLocation('docker-daemon:fixture/app:v1', { socket });
+    await expect(copy(src, openTarget(`oci:${out}:v1`))).rejects.toMatchObject({
+      code: 'DAEMON_UNREACHABLE',
+      message: `cannot reach a Docker or Podman daemon on ${socket}: there is no socket there; start the daemon (podman system service) or give its socket with --socket PATH`,
+    });
+    expect(await absent(out)).toBe(true);
+  });
+
+  it('says when the daemon has no such image (404), and writes nothing', async () => {
+    const out = join(work, 'never-404');
+    const src = openLocation('docker-daemon:concil/missing:v9', { socket: podman.socketPath });
+    await expect(copy(src, openTarget(`oci:${out}:v1`))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(
+        new RegExp(
+          `^the daemon on ${podman.socketPath} has no image concil/missing:v9 \\(404: .*concil/missing:v9.*\\)`,
+        ),
+      ),
+    });
+    expect(await absent(out)).toBe(true);
+  });
+});
+
+describe('docker-daemon: as a sink', () => {
+  it('loads an image through POST /images/load: podman lists it with the same diff_ids', async () => {
+    const dst = openLocation('docker-daemon:concil/written:v2', { socket: podman.socketPath });
+    await copy(openTarget(`oci:${layout.dir}:${layout.tag}`), dst);
+    expect(await podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).toContain(
+      'docker.io/concil/written:v2',
+    );
+    expect(await podman.diffIds('concil/written:v2')).toEqual(layout.images[0]!.diffIds);
+  });
+
+  it('writes a docker-archive that podman load accepts, with the same diff_ids', async () => {
+    const file = join(work, 'concil-written.tar');
+    await copy(
+      openTarget(`oci:${layout.dir}:${layout.tag}`),
+      openTarget(`docker-archive:${file}:concil/archived:v3`),
+    );
+    // image's writer gives RepoTags docker save's short form, which podman files under localhost/.
+    expect(await podman.load(file)).toBe('Loaded image: localhost/concil/archived:v3\n');
+    expect(await podman.diffIds('localhost/concil/archived:v3')).toEqual(layout.images[0]!.diffIds);
+  });
+});
+
+describe('a docker save tarball that is broken', () => {
+  let broken: string;
+  let corrupt: string;
+  let missingLayer: string;
+  let server: Server;
+  let fakeSocket: string;
+
+  beforeAll(async () => {
+    // podman's own answer, its manifest.json made to name a layer the tarball does not hold.
+    const tree = join(work, 'broken-tree');
+    await mkdir(tree);
+    const saved = join(work, 'podman-saved.tar');
+    const answer = await new DockerDaemon('fixture/app:v1', { socket: podman.socketPath }).engine.saveImage(
+      'fixture/app:v1',
+    );
+    await writeFile(saved, answer);
+    await run('tar', ['-C', tree, '-xf', saved]);
+    const manifest = JSON.parse(await readFile(join(tree, 'manifest.json'), 'utf8')) as [
+      { Layers: string[] },
+    ];
+    missingLayer = `${'0'.repeat(64)}.tar`;
+    const layer = join(tree, manifest[0].Layers[1]!);
+    // A layer whose bytes are not its diff_id: found only once it has streamed.
+    const bytes = await readFile(layer);
+    bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+    await writeFile(layer, bytes);
+    corrupt = join(work, 'corrupt.tar');
+    await run('tar', ['-C', tree, '-cf', corrupt, ...(await readdir(tree))]);
+    manifest[0].Layers[1] = missingLayer;
+    await writeFile(join(tree, 'manifest.json'), JSON.stringify(manifest));
+    broken = join(work, 'broken.tar');
+    await run('tar', ['-C', tree, '-cf', broken, ...(await readdir(tree))]);
+    // A daemon that answers with that tarball: a real HTTP server on a Unix socket.
+    fakeSocket = join(work, 'fake-daemon.sock');
+    server = createServer((req, res) => {
+      if (req.url !== '/images/fixture/app:v1/get') {
+        res.writeHead(404).end('{"message":"no such image"}');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      createReadStream(broken).pipe(res);
+    });
+    await new Promise<void>((resolve) => server.listen(fakeSocket, resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  const layerMessage = (where: string) =>
+    `${where}: manifest.json names layer 2, ${missingLayer}, which the archive does not hold; the archive is incomplete`;
+
+  it('from a daemon: an error naming the layer, and nothing written', async () => {
+    const out = join(work, 'never-broken-daemon');
+    const src = openLocation('docker-daemon:fixture/app:v1', { socket: fakeSocket });
+    await expect(copy(src, openTarget(`oci:${out}:v1`))).rejects.toMatchObject({
+      code: 'LAYER_INVALID',
+      message: layerMessage('docker-daemon:fixture/app:v1'),
+    });
+    expect(await absent(out)).toBe(true);
+  });
+
+  it('from a docker-archive: file into the daemon: an error naming the layer, and no image loaded', async () => {
+    const dst = openLocation('docker-daemon:concil/never:v1', { socket: podman.socketPath });
+    await expect(copy(openTarget(`docker-archive:${broken}`), dst)).rejects.toMatchObject({
+      code: 'LAYER_INVALID',
+      message: layerMessage(`docker-archive:${broken}`),
+    });
+    expect(await podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).not.toContain(
+      'concil/never',
+    );
+  });
+
+  it('a layer that fails its diff_id while it streams into the daemon: the upload breaks off, no image loaded', async () => {
+    const dst = openLocation('docker-daemon:concil/corrupt:v1', { socket: podman.socketPath });
+    await expect(copy(openTarget(`docker-archive:${corrupt}`), dst)).rejects.toMatchObject({
+      code: 'DIFF_ID_MISMATCH',
+    });
+    expect(await podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).not.toContain(
+      'concil/corrupt',
+    );
+  });
+});
