@@ -17,21 +17,12 @@ const run = promisify(execFile);
 let podman: TestPodman;
 let work: string;
 let layout: FixtureLayout;
-/** The fixture as `docker save` writes it (skopeo's docker-archive), loaded into podman as fixture/app:v1. */
-let savedArchive: string;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'concil-docker-daemon-'));
   layout = await buildFixtureLayout(join(work, 'layout'));
-  savedArchive = join(work, 'saved.tar');
-  await run('skopeo', [
-    'copy',
-    '-q',
-    `oci:${layout.dir}:${layout.tag}`,
-    `docker-archive:${savedArchive}:fixture/app:v1`,
-  ]);
   podman = await startPodman();
-  await podman.load(savedArchive);
+  await podman.loadLayout(layout.dir, layout.tag, 'fixture/app:v1');
 });
 
 afterAll(async () => {

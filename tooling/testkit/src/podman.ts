@@ -17,8 +17,13 @@ export interface TestPodman {
   logPath: string;
   /** Runs the podman command on the service's storage (`--root`, `--runroot`, vfs); returns stdout. */
   podman(args: readonly string[]): Promise<string>;
-  /** `podman load -i FILE` into the service's storage; returns the names podman reports. */
+  /** `podman load -i FILE` into the service's storage; returns what podman reports. */
   load(archive: string): Promise<string>;
+  /**
+   * Loads the image an OCI layout tags (a fixture layout) under `name` (`repo:tag`), as docker
+   * save's format through skopeo; podman files it as `docker.io/<name>`.
+   */
+  loadLayout(layout: string, tag: string, name: string): Promise<void>;
   /** The diff_ids of an image the service holds, as `podman image inspect` gives them. */
   diffIds(name: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -74,6 +79,12 @@ export async function startPodman(): Promise<TestPodman> {
     logPath,
     podman,
     load: (archive) => podman(['load', '-i', archive]),
+    loadLayout: async (layout, tag, name) => {
+      const archive = join(dir, 'tmp', `layout-${Date.now()}.tar`);
+      await run('skopeo', ['copy', '-q', `oci:${layout}:${tag}`, `docker-archive:${archive}:${name}`]);
+      await podman(['load', '-i', archive]);
+      await rm(archive);
+    },
     diffIds: async (name) =>
       JSON.parse(await podman(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', name])) as string[],
     stop,
