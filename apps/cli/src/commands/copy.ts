@@ -1,6 +1,7 @@
 import type { OpenTargetOptions } from '@concil/image';
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
+import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
 import { formatBytes } from '../format.js';
 import { interruptible } from '../interrupt.js';
@@ -24,11 +25,11 @@ export function registerCopy(program: Command): void {
   const command = program
     .command('copy')
     .description(
-      'copy an image between registries (docker://), image directories (dir:PATH), OCI layouts (oci:PATH[:tag]) and archives (oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], as docker save writes)',
+      'copy an image between registries (docker://), image directories (dir:PATH), OCI layouts (oci:PATH[:tag]), archives (oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], as docker save writes) and a Docker or Podman daemon (docker-daemon:NAME[:TAG])',
     )
     .argument(
       '<source>',
-      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]',
+      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], docker-daemon:NAME[:TAG]',
     )
     .argument('<destination>', 'where to put the copy, in the same forms')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
@@ -50,18 +51,25 @@ export function registerCopy(program: Command): void {
     const others = Object.keys(conversions).filter((other) => other !== name);
     command.addOption(new Option(flag, `convert every layer to ${what}`).conflicts(others));
   }
+  addSocketOption(command);
   addEncryptionOptions(addEditOptions(command))
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [{ copy, editImage, openTarget }, { parsePlatform }, { withYoungCollections }] = await Promise.all([
+    const [
+      { copy, editImage },
+      { closeLocation, openLocation },
+      { parsePlatform },
+      { withYoungCollections },
+    ] = await Promise.all([
       import('@concil/image'),
+      import('@concil/pipeline'),
       import('@concil/oci-spec'),
       import('../young-collections.js'),
     ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
-    const srcOptions = await locationOptions(source, options, options.srcCreds);
-    const openSource = () => openTarget(source, srcOptions);
+    const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
+    const openSource = () => openLocation(source, srcOptions);
     const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
     const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
     const plainEdit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
@@ -70,7 +78,10 @@ export function registerCopy(program: Command): void {
       (options.cache &&
         (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
       openSource();
-    const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
+    const dst = openLocation(
+      destination,
+      withSocket(await locationOptions(destination, options, options.destCreds), options),
+    );
     const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
       const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
@@ -100,6 +111,7 @@ export function registerCopy(program: Command): void {
       }
     } finally {
       progress.stop();
+      await closeLocation(src);
     }
   });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { printJson } from '../output.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
@@ -9,7 +10,7 @@ export function registerInspect(program: Command): void {
     .description('describe an image as skopeo inspect does (JSON), or print its manifest or config')
     .argument(
       '<image>',
-      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]',
+      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], docker-daemon:NAME[:TAG]',
     )
     .option('--raw', 'print the manifest (an index as it is) byte for byte; with --config, the config')
     .option('--config', 'print the image config (of the chosen platform)')
@@ -17,20 +18,27 @@ export function registerInspect(program: Command): void {
     .option('--no-tags', 'do not list the repository tags (RepoTags stays empty)')
     .option('--json', 'print JSON (the default; accepted for symmetry with the other commands)')
     .option('--creds <user:pass>', 'credentials for the registry');
-  addRegistryOptions(command).action(async (spec: string, options) => {
-    const [{ inspectImage, openTarget, readImageManifest }, { fetchBytes, parseImageConfig, parsePlatform }] =
-      await Promise.all([import('@concil/image'), import('@concil/oci-spec')]);
-    const target = openTarget(spec, targetOptions(options, options.creds));
+  addRegistryOptions(addSocketOption(command)).action(async (spec: string, options) => {
+    const [
+      { inspectImage, readImageManifest },
+      { closeLocation, openLocation },
+      { fetchBytes, parseImageConfig, parsePlatform },
+    ] = await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
+    const target = openLocation(spec, withSocket(targetOptions(options, options.creds), options));
     const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
-    if (options.config) {
-      const { manifest } = await readImageManifest(target, platform);
-      const bytes = await fetchBytes(target, manifest.config);
-      if (options.raw) process.stdout.write(bytes);
-      else printJson(parseImageConfig(bytes, manifest.config.digest));
-    } else if (options.raw) {
-      process.stdout.write(await fetchBytes(target, await target.resolve()));
-    } else {
-      printJson(await inspectImage(target, { ...platform, tags: options.tags }));
+    try {
+      if (options.config) {
+        const { manifest } = await readImageManifest(target, platform);
+        const bytes = await fetchBytes(target, manifest.config);
+        if (options.raw) process.stdout.write(bytes);
+        else printJson(parseImageConfig(bytes, manifest.config.digest));
+      } else if (options.raw) {
+        process.stdout.write(await fetchBytes(target, await target.resolve()));
+      } else {
+        printJson(await inspectImage(target, { ...platform, tags: options.tags }));
+      }
+    } finally {
+      await closeLocation(target);
     }
   });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { formatBytes, formatTable } from '../format.js';
 import { printJson } from '../output.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
@@ -13,21 +14,26 @@ export function registerList(program: Command): void {
     )
     .argument(
       '<image>',
-      'docker://host/repo[:tag], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag]',
+      'docker://host/repo[:tag], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], docker-daemon:NAME[:TAG]',
     )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
     .option('--config', 'also show entrypoint, cmd, user, ports, workdir, labels, env, volumes')
     .option('--history', 'also show the history')
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
-  addRegistryOptions(command).action(async (spec: string, options) => {
+  addRegistryOptions(addSocketOption(command)).action(async (spec: string, options) => {
     const [
-      { countRecipients, JWE_KEYS_ANNOTATION, openTarget, readImage },
+      { countRecipients, JWE_KEYS_ANNOTATION, readImage },
+      { closeLocation, openLocation },
       { formatPlatform, layerKindOf, parsePlatform },
-    ] = await Promise.all([import('@concil/image'), import('@concil/oci-spec')]);
-    const image = await readImage(openTarget(spec, await locationOptions(spec, options, options.creds)), {
+    ] = await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
+    const target = openLocation(
+      spec,
+      withSocket(await locationOptions(spec, options, options.creds), options),
+    );
+    const image = await readImage(target, {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
-    });
+    }).finally(() => closeLocation(target));
     // Of an index: every platform it holds, and which one is shown.
     const platforms = image.index?.index.manifests.map((m) => ({
       platform: m.platform ? formatPlatform(m.platform) : 'unknown',
