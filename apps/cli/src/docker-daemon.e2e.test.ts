@@ -70,6 +70,31 @@ describe('concil with a Docker or Podman daemon (docker-daemon:, --socket)', () 
     expect(await podman.diffIds('concil/cli:v1')).toEqual(fixture.images[0]!.diffIds);
   });
 
+  it('loads zstd layers as they are; refuses squashfs ones, and nothing is loaded', async () => {
+    const source = `oci:${fixture.dir}:${fixture.tag}`;
+    const socket = ['--socket', podman.socketPath];
+    expect(
+      await runCli(['copy', '-q', '--tar-zstd', ...socket, source, 'docker-daemon:concil/zstd:v1']),
+    ).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
+    expect(await podman.diffIds('concil/zstd:v1')).toEqual(fixture.images[0]!.diffIds);
+    const refused = await runCli([
+      'copy',
+      '-q',
+      '--squashfs',
+      ...socket,
+      source,
+      'docker-daemon:concil/squashfs:v1',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toMatch(
+      /^concil: docker-daemon:concil\/squashfs:v1: layer sha256:[0-9a-f]{64} is squashfs; a daemon loads tar layers: copy with --tar \[UNSUPPORTED\]$/,
+    );
+    expect(await podman.podman(['images', '--format', '{{.Repository}}'])).not.toContain('squashfs');
+  });
+
   it('says in one line that no daemon listens on the socket, and writes nothing', async () => {
     const socket = join(work, 'absent.sock');
     const out = join(work, 'never');

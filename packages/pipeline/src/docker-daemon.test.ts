@@ -58,14 +58,19 @@ describe('docker-daemon: as a source', () => {
     expect(await configDiffIds(`oci:${out}:v1`)).toEqual(diffIds);
   });
 
-  it('reads an image by its ID', async () => {
-    const [id] = (await podman.podman(['image', 'inspect', '--format', '{{.Id}}', 'fixture/app:v1'])).split(
-      '\n',
-    );
-    const src = openLocation(`docker-daemon:sha256:${id}`, { socket: podman.socketPath });
-    const out = join(work, 'by-id');
-    await copy(src, openTarget(`oci:${out}:v1`));
-    expect(await configDiffIds(`oci:${out}:v1`)).toEqual(layout.images[0]!.diffIds);
+  it('reads an image by its ID and by its repository digest', async () => {
+    const inspect = (format: string) =>
+      podman.podman(['image', 'inspect', '--format', format, 'fixture/app:v1']).then((out) => out.trim());
+    const id = await inspect('{{.Id}}');
+    const [repoDigest] = JSON.parse(await inspect('{{json .RepoDigests}}')) as string[];
+    for (const [image, out] of [
+      [`sha256:${id}`, join(work, 'by-id')],
+      [repoDigest!, join(work, 'by-digest')],
+    ] as const) {
+      const src = openLocation(`docker-daemon:${image}`, { socket: podman.socketPath });
+      await copy(src, openTarget(`oci:${out}:v1`));
+      expect(await configDiffIds(`oci:${out}:v1`)).toEqual(layout.images[0]!.diffIds);
+    }
   });
 
   it('says when no daemon listens on the socket, and writes nothing', async () => {
@@ -104,6 +109,17 @@ describe('docker-daemon: as a sink', () => {
     expect(await podman.diffIds('concil/written:v2')).toEqual(layout.images[0]!.diffIds);
   });
 
+  it('refuses to load under an ID or a digest, before anything is sent', async () => {
+    const [repoDigest] = JSON.parse(
+      await podman.podman(['image', 'inspect', '--format', '{{json .RepoDigests}}', 'fixture/app:v1']),
+    ) as string[];
+    const dst = openLocation(`docker-daemon:${repoDigest}`, { socket: podman.socketPath });
+    await expect(copy(openTarget(`oci:${layout.dir}:${layout.tag}`), dst)).rejects.toMatchObject({
+      code: 'TARGET_INVALID',
+      message: `docker-daemon:${repoDigest}: an image is loaded into a daemon under a name: write docker-daemon:NAME:TAG, not an ID or digest`,
+    });
+  });
+
   it('writes a docker-archive that podman load accepts, with the same diff_ids', async () => {
     const file = join(work, 'concil-written.tar');
     await copy(
@@ -116,7 +132,7 @@ describe('docker-daemon: as a sink', () => {
   });
 });
 
-describe('a docker save tarball that is broken', () => {
+describe('a docker save tarball that is broken, or cut short', () => {
   let broken: string;
   let corrupt: string;
   let missingLayer: string;
@@ -151,6 +167,12 @@ describe('a docker save tarball that is broken', () => {
     // A daemon that answers with that tarball: a real HTTP server on a Unix socket.
     fakeSocket = join(work, 'fake-daemon.sock');
     server = createServer((req, res) => {
+      if (req.url === '/images/fixture/broken-off:v1/get') {
+        // Half the answer, then the connection drops.
+        res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        res.write(Buffer.alloc(10_240), () => res.destroy());
+        return;
+      }
       if (req.url !== '/images/fixture/app:v1/get') {
         res.writeHead(404).end('{"message":"no such image"}');
         return;
@@ -197,5 +219,19 @@ describe('a docker save tarball that is broken', () => {
     expect(await podman.podman(['images', '--format', '{{.Repository}}:{{.Tag}}'])).not.toContain(
       'concil/corrupt',
     );
+  });
+
+  it('from a daemon whose answer breaks off: an error that says so, and nothing written', async () => {
+    const out = join(work, 'never-broken-off');
+    const src = openLocation('docker-daemon:fixture/broken-off:v1', { socket: fakeSocket });
+    await expect(copy(src, openTarget(`oci:${out}:v1`))).rejects.toMatchObject({
+      code: 'DAEMON_FAILED',
+      message: expect.stringMatching(
+        new RegExp(
+          `^docker-daemon:fixture/broken-off:v1 \\(the daemon on ${fakeSocket}\\): the daemon's answer broke off \\(.+\\); try again$`,
+        ),
+      ),
+    });
+    expect(await absent(out)).toBe(true);
   });
 });
