@@ -53,8 +53,11 @@ export class DaemonLoad {
     this.#layers.add(desc.digest);
   }
 
-  /** Ends the tar with the image `root` (a manifest pushed before) named `repoTag`; waits for the load. */
-  async finish(root: Descriptor, repoTag: string): Promise<void> {
+  /**
+   * Ends the tar with the image `root` (a manifest pushed before) named `repoTag`; waits for the
+   * load, and returns the image's diff_ids.
+   */
+  async finish(root: Descriptor, repoTag: string): Promise<string[]> {
     const manifestBytes = this.#small.get(root.digest);
     if (!manifestBytes)
       throw new PipelineError('NOT_FOUND', `${this.where}: no manifest was copied`, root.digest);
@@ -98,6 +101,7 @@ export class DaemonLoad {
       this.#pack.finalize();
     });
     await this.#loading;
+    return diffIds;
   }
 
   /** Breaks the upload off: the daemon sees a broken tar and loads nothing. */

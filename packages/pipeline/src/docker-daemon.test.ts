@@ -138,6 +138,9 @@ describe('a docker save tarball that is broken, or cut short', () => {
   let missingLayer: string;
   let server: Server;
   let fakeSocket: string;
+  /** What the fake daemon answers to POST /images/load, after reading the upload. */
+  let loadAnswer = '';
+  const staleLayer = `sha256:${'5'.repeat(64)}`;
 
   beforeAll(async () => {
     // podman's own answer, its manifest.json made to name a layer the tarball does not hold.
@@ -167,6 +170,15 @@ describe('a docker save tarball that is broken, or cut short', () => {
     // A daemon that answers with that tarball: a real HTTP server on a Unix socket.
     fakeSocket = join(work, 'fake-daemon.sock');
     server = createServer((req, res) => {
+      if (req.method === 'POST' && req.url === '/images/load?quiet=1') {
+        req.resume().on('end', () => res.writeHead(200).end(loadAnswer));
+        return;
+      }
+      if (req.url === '/images/docker.io/concil/stale:v1/json') {
+        // The tag still names the image it named before.
+        res.writeHead(200).end(JSON.stringify({ Id: 'sha256:0', RootFS: { Layers: [staleLayer] } }));
+        return;
+      }
       if (req.url === '/images/fixture/broken-off:v1/get') {
         // Half the answer, then the connection drops.
         res.writeHead(200, { 'Content-Type': 'application/x-tar' });
@@ -233,5 +245,32 @@ describe('a docker save tarball that is broken, or cut short', () => {
       ),
     });
     expect(await absent(out)).toBe(true);
+  });
+
+  it('into a daemon that answers the load with an error line (as docker does): the error, said', async () => {
+    loadAnswer = '{"errorDetail":{"message":"no space left on device"},"error":"no space left on device"}\n';
+    const dst = openLocation('docker-daemon:concil/refused:v1', { socket: fakeSocket });
+    await expect(copy(openTarget(`oci:${layout.dir}:${layout.tag}`), dst)).rejects.toMatchObject({
+      code: 'DAEMON_FAILED',
+      message: `the daemon on ${fakeSocket} did not load the image: no space left on device`,
+    });
+  });
+
+  it('into a daemon that says it loaded the image but has no such tag: an error, not a success', async () => {
+    loadAnswer = '{"stream":"Loaded image: docker.io/concil/lying:v1"}\n';
+    const dst = openLocation('docker-daemon:concil/lying:v1', { socket: fakeSocket });
+    await expect(copy(openTarget(`oci:${layout.dir}:${layout.tag}`), dst)).rejects.toMatchObject({
+      code: 'DAEMON_FAILED',
+      message: `docker-daemon:concil/lying:v1: the daemon on ${fakeSocket} said it loaded the image, but has no docker.io/concil/lying:v1`,
+    });
+  });
+
+  it('into a daemon whose tag still names another image after the load: an error naming its layers', async () => {
+    loadAnswer = '{"stream":"Loaded image: docker.io/concil/stale:v1"}\n';
+    const dst = openLocation('docker-daemon:concil/stale:v1', { socket: fakeSocket });
+    await expect(copy(openTarget(`oci:${layout.dir}:${layout.tag}`), dst)).rejects.toMatchObject({
+      code: 'DAEMON_FAILED',
+      message: `docker-daemon:concil/stale:v1: the daemon on ${fakeSocket} said it loaded the image, but its docker.io/concil/stale:v1 has other layers (${staleLayer})`,
+    });
   });
 });

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DockerArchiveReader, ImageError, TarArchive } from '@concil/image';
+import { DockerArchiveReader, TarArchive } from '@concil/image';
 import { type Descriptor, formatReference, parseReference, type Target } from '@concil/oci-spec';
 import { DaemonLoad } from './daemon-load.js';
 import { DEFAULT_DOCKER_SOCKET, DockerEngine } from './docker-engine.js';
@@ -109,12 +109,16 @@ export class DockerDaemon implements Target {
       throw new PipelineError('NOT_FOUND', `${this.name}: nothing was copied to load`, this.image);
     }
     const repoTag = sinkTag(root.reference ?? this.image, this.name);
-    await load.finish(root.desc, repoTag);
+    const diffIds = await load.finish(root.desc, repoTag);
+    // The tag may have named another image before: it must now name this one.
     const loaded = await this.engine.inspectImage(repoTag);
-    if (!loaded) {
+    const layers = loaded?.RootFS?.Layers ?? [];
+    if (layers.length !== diffIds.length || layers.some((layer, i) => layer !== diffIds[i])) {
       throw new PipelineError(
         'DAEMON_FAILED',
-        `${this.name}: the daemon on ${this.engine.socketPath} said it loaded the image, but has no ${repoTag}`,
+        loaded
+          ? `${this.name}: the daemon on ${this.engine.socketPath} said it loaded the image, but its ${repoTag} has other layers (${layers.join(', ')})`
+          : `${this.name}: the daemon on ${this.engine.socketPath} said it loaded the image, but has no ${repoTag}`,
         repoTag,
       );
     }
@@ -123,7 +127,7 @@ export class DockerDaemon implements Target {
   }
 
   async abort(): Promise<void> {
-    this.#load?.abort(new ImageError('WRITE_FAILED', `${this.name}: the copy failed; nothing was loaded`));
+    this.#load?.abort(new Error(`${this.name}: the copy failed; nothing was loaded`));
     this.#load = undefined;
     this.#root = undefined;
   }
