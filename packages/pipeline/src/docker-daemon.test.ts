@@ -10,6 +10,7 @@ import { buildFixtureLayout, type FixtureLayout, startPodman, type TestPodman } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerDaemon } from './docker-daemon.js';
 import { openLocation } from './open-location.js';
+import { example } from './readme.example.js';
 
 const run = promisify(execFile);
 
@@ -56,6 +57,13 @@ describe('docker-daemon: as a source', () => {
     const diffIds = await podman.diffIds('fixture/app:v1');
     expect(diffIds).toEqual(layout.images[0]!.diffIds);
     expect(await configDiffIds(`oci:${out}:v1`)).toEqual(diffIds);
+  });
+
+  it("runs the README's example", async () => {
+    const out = join(work, 'readme');
+    const result = await example(podman.socketPath, out);
+    expect(result.blobsCopied).toBe(3);
+    expect(await configDiffIds(`oci:${out}:v1`)).toEqual(layout.images[0]!.diffIds);
   });
 
   it('reads an image by its ID and by its repository digest', async () => {
