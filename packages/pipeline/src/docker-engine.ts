@@ -1,4 +1,4 @@
-import { type IncomingMessage, request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PipelineError } from './errors.js';
@@ -57,8 +57,12 @@ export class DockerEngine {
     }
   }
 
-  /** Sends a request; a refused connection or an error status is a PipelineError naming `subject`. */
-  #send(method: string, path: string, subject: string, body?: Readable): Promise<IncomingMessage> {
+  /**
+   * Sends a request; a refused connection or an error status is a PipelineError naming `subject`.
+   * node:http is loaded only here: a command that opens no daemon location does not pay for it.
+   */
+  async #send(method: string, path: string, subject: string, body?: Readable): Promise<IncomingMessage> {
+    const { request } = await import('node:http');
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socketPath, method, path }, (answer) => {
         const status = answer.statusCode ?? 0;
