@@ -70,6 +70,19 @@ describe('concil with a Docker or Podman daemon (docker-daemon:, --socket)', () 
     expect(await podman.diffIds('concil/cli:v1')).toEqual(fixture.images[0]!.diffIds);
   });
 
+  it('copies from the daemon into the same daemon under another name', async () => {
+    const copied = await runCli([
+      'copy',
+      '-q',
+      '--socket',
+      podman.socketPath,
+      'docker-daemon:fixture/app:v1',
+      'docker-daemon:concil/again:v2',
+    ]);
+    expect(copied).toMatchObject({ code: 0, stderr: '' });
+    expect(await podman.diffIds('concil/again:v2')).toEqual(await podman.diffIds('fixture/app:v1'));
+  });
+
   it('loads zstd layers as they are; refuses squashfs ones, and nothing is loaded', async () => {
     const source = `oci:${fixture.dir}:${fixture.tag}`;
     const socket = ['--socket', podman.socketPath];
