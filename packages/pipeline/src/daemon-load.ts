@@ -44,7 +44,9 @@ export class DaemonLoad {
       content.destroy();
       throw new PipelineError(
         'UNSUPPORTED',
-        `${this.where}: layer ${desc.digest} is ${kind.encrypted ? 'encrypted' : 'squashfs'}; a daemon loads tar layers: copy with --tar${kind.encrypted ? ' and the decryption key' : ''}`,
+        kind.encrypted
+          ? `${this.where}: layer ${desc.digest} is encrypted; a daemon loads plain layers: decrypt it on the way (--decryption-key KEY)`
+          : `${this.where}: layer ${desc.digest} is squashfs; a daemon loads tar layers: copy with --tar`,
         desc.digest,
       );
     }

@@ -50,7 +50,17 @@ export class DockerEngine {
   async inspectImage(name: string): Promise<EngineImage | undefined> {
     try {
       const answer = await this.#send('GET', `/images/${imagePath(name)}/json`, name);
-      return JSON.parse(await readText(answer, MAX_ERROR_BYTES * 16)) as EngineImage;
+      const text = await readText(answer, MAX_ERROR_BYTES * 16);
+      try {
+        return JSON.parse(text) as EngineImage;
+      } catch (cause) {
+        throw new PipelineError(
+          'DAEMON_FAILED',
+          `the daemon on ${this.socketPath} described ${name} in something that is not JSON`,
+          name,
+          { cause },
+        );
+      }
     } catch (error) {
       if ((error as PipelineError).code === 'NOT_FOUND') return undefined;
       throw error;
