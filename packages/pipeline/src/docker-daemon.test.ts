@@ -140,9 +140,10 @@ describe('docker-daemon: as a sink', () => {
   });
 });
 
-describe('a docker save tarball that is broken, or cut short', () => {
+describe("a daemon on a Unix socket that answers with Docker's format, broken tarballs, or nothing", () => {
   let broken: string;
   let corrupt: string;
+  let docker25: string;
   let missingLayer: string;
   let server: Server;
   let fakeSocket: string;
@@ -175,7 +176,23 @@ describe('a docker save tarball that is broken, or cut short', () => {
     await writeFile(join(tree, 'manifest.json'), JSON.stringify(manifest));
     broken = join(work, 'broken.tar');
     await run('tar', ['-C', tree, '-cf', broken, ...(await readdir(tree))]);
-    // A daemon that answers with that tarball: a real HTTP server on a Unix socket.
+    // Docker 25's answer: an OCI layout in the tar beside manifest.json, in name order (it tars a
+    // directory), the layers gzip as pulled (the containerd image store).
+    const ociTree = join(work, 'docker25-tree');
+    await run('cp', ['-r', layout.dir, ociTree]);
+    const image = layout.images[0]!;
+    const blob = (digest: string) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
+    const dockerManifest = [
+      {
+        Config: blob(image.config.digest),
+        RepoTags: ['docker25/app:v1'],
+        Layers: image.layers.map((l) => blob(l.digest)),
+      },
+    ];
+    await writeFile(join(ociTree, 'manifest.json'), JSON.stringify(dockerManifest));
+    docker25 = join(work, 'docker25.tar');
+    await run('tar', ['-C', ociTree, '--sort=name', '-cf', docker25, ...(await readdir(ociTree))]);
+    // A daemon that answers with these tarballs: a real HTTP server on a Unix socket.
     fakeSocket = join(work, 'fake-daemon.sock');
     server = createServer((req, res) => {
       if (req.method === 'POST' && req.url === '/images/load?quiet=1') {
@@ -193,12 +210,15 @@ describe('a docker save tarball that is broken, or cut short', () => {
         res.write(Buffer.alloc(10_240), () => res.destroy());
         return;
       }
-      if (req.url !== '/images/fixture/app:v1/get') {
+      const tarball = { '/images/fixture/app:v1/get': broken, '/images/docker25/app:v1/get': docker25 }[
+        req.url ?? ''
+      ];
+      if (!tarball) {
         res.writeHead(404).end('{"message":"no such image"}');
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-      createReadStream(broken).pipe(res);
+      createReadStream(tarball).pipe(res);
     });
     await new Promise<void>((resolve) => server.listen(fakeSocket, resolve));
   });
@@ -209,6 +229,17 @@ describe('a docker save tarball that is broken, or cut short', () => {
 
   const layerMessage = (where: string) =>
     `${where}: manifest.json names layer 2, ${missingLayer}, which the archive does not hold; the archive is incomplete`;
+
+  it("reads Docker 25's answer: an OCI layout with gzip layers, manifest.json after the blobs", async () => {
+    const out = join(work, 'from-docker25');
+    const src = openLocation('docker-daemon:docker25/app:v1', { socket: fakeSocket });
+    await copy(src, openTarget(`oci:${out}:v1`));
+    const { stdout } = await run('skopeo', ['inspect', `oci:${out}:v1`]);
+    expect((JSON.parse(stdout) as { Layers: string[] }).Layers).toEqual(
+      layout.images[0]!.layers.map((layer) => layer.digest),
+    );
+    expect(await configDiffIds(`oci:${out}:v1`)).toEqual(layout.images[0]!.diffIds);
+  });
 
   it('from a daemon: an error naming the layer, and nothing written', async () => {
     const out = join(work, 'never-broken-daemon');
