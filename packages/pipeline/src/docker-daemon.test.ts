@@ -246,7 +246,7 @@ describe("a daemon on a Unix socket that answers with Docker's format, broken ta
     const src = openLocation('docker-daemon:fixture/app:v1', { socket: fakeSocket });
     await expect(copy(src, openTarget(`oci:${out}:v1`))).rejects.toMatchObject({
       code: 'LAYER_INVALID',
-      message: layerMessage('docker-daemon:fixture/app:v1'),
+      message: layerMessage(`docker-daemon:fixture/app:v1 (the daemon on ${fakeSocket})`),
     });
     expect(await absent(out)).toBe(true);
   });

@@ -21,8 +21,8 @@ export interface DockerDaemonOptions {
  * before it asks for any blob, and daemons send manifest.json and the config after the layers
  * (Podman: the layer tars, the config, manifest.json; Docker: `blobs/sha256/…` in digest order,
  * then index.json and manifest.json). So every layer has arrived before it can be asked for:
- * the stream is spooled, unparsed bytes never kept in memory, to one unlinked file while it is
- * indexed (`TarArchive.spool`), and the image is read from there like a docker-archive: file.
+ * the stream is spooled while it is indexed — to one unlinked file, never into memory
+ * (`TarArchive.spool`) — and the image is read from there as a docker-archive: file is.
  *
  * Written, the image streams as a `docker save` tar straight into `POST /images/load` (see
  * `DaemonLoad`); the tag is checked afterwards. A failed copy breaks the upload off, and the
@@ -46,7 +46,7 @@ export class DockerDaemon implements Target {
     this.#spoolDirectory = options.spoolDirectory;
     this.name = `docker-daemon:${image}`;
     // The daemon's answer holds the one image asked for: it is read whatever its RepoTags say.
-    this.#reader = new DockerArchiveReader(this.name, () => this.#saved());
+    this.#reader = new DockerArchiveReader(this.#where(), () => this.#saved());
   }
 
   resolve(): Promise<Descriptor> {
@@ -64,10 +64,15 @@ export class DockerDaemon implements Target {
     await archive?.close();
   }
 
+  /** The image and the daemon, as errors about what the daemon sent name them. */
+  #where(): string {
+    return `${this.name} (the daemon on ${this.engine.socketPath})`;
+  }
+
   #saved(): Promise<TarArchive> {
     this.#archive ??= (async () => {
       const answer = await this.engine.saveImage(this.image);
-      const where = `${this.name} (the daemon on ${this.engine.socketPath})`;
+      const where = this.#where();
       try {
         return await TarArchive.spool(answer, where, this.#spoolDirectory);
       } catch (error) {
