@@ -1,0 +1,22 @@
+/** The one error class of @concil/pipeline. */
+export type PipelineErrorCode =
+  /** A `-f` filter whose name is not one of the filters. */
+  | 'FILTER_UNKNOWN'
+  /** A filter whose argument cannot be read (a timestamp that is no time, a bad pattern). */
+  | 'FILTER_INVALID'
+  /** A location that names no place concil can read or write. */
+  | 'TARGET_INVALID'
+  | 'UNSUPPORTED';
+
+export class PipelineError extends Error {
+  override readonly name = 'PipelineError';
+  constructor(
+    readonly code: PipelineErrorCode,
+    message: string,
+    /** What the error concerns: a filter as written, a location. */
+    readonly subject?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
