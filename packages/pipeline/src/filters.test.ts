@@ -55,10 +55,10 @@ describe('normalize-timestamps', () => {
     const config = JSON.parse(
       await readFile(blobPath(join(work, 'norm-early'), a.manifest.config.digest), 'utf8'),
     );
-    expect(config.created).toBe('1970-01-01T00:00:00.000Z');
+    expect(config.created).toBe('1970-01-01T00:00:00Z');
     expect(config.history.map((entry: { created: string }) => entry.created)).toEqual([
-      '1970-01-01T00:00:00.000Z',
-      '1970-01-01T00:00:00.000Z',
+      '1970-01-01T00:00:00Z',
+      '1970-01-01T00:00:00Z',
     ]);
     // The diff_ids are those of the layers written.
     const source = await manifestOf(early);

@@ -11,7 +11,8 @@ const MAX_TAR_SECONDS = 8 ** 11 - 1;
  */
 export function normalizeTimestamps(seconds = 0): EntryFilter {
   const mtime = new Date(seconds * 1000);
-  const created = mtime.toISOString();
+  // As Docker and Go write times: no fraction of a second when there is none.
+  const created = mtime.toISOString().replace(/\.000Z$/, 'Z');
   return {
     id: `normalize-timestamps:${seconds}`,
     rewrites: true,
