@@ -13,11 +13,12 @@ export function registerDigest(program: Command): void {
     .option('--json', 'print the descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(command).action(async (spec: string, options) => {
-    const [{ openTarget, readImageManifest }, { parsePlatform }] = await Promise.all([
+    const [{ readImageManifest }, { parsePlatform }, { openLocation }] = await Promise.all([
       import('@concil/image'),
       import('@concil/oci-spec'),
+      import('@concil/pipeline'),
     ]);
-    const target = openTarget(spec, targetOptions(options, options.creds));
+    const target = openLocation(spec, targetOptions(options, options.creds));
     const descriptor = options.platform
       ? (await readImageManifest(target, { platform: parsePlatform(options.platform) })).descriptor
       : await target.resolve();

@@ -18,9 +18,12 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON (the default; accepted for symmetry with the other commands)')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(command).action(async (spec: string, options) => {
-    const [{ inspectImage, openTarget, readImageManifest }, { fetchBytes, parseImageConfig, parsePlatform }] =
-      await Promise.all([import('@concil/image'), import('@concil/oci-spec')]);
-    const target = openTarget(spec, targetOptions(options, options.creds));
+    const [
+      { inspectImage, readImageManifest },
+      { fetchBytes, parseImageConfig, parsePlatform },
+      { openLocation },
+    ] = await Promise.all([import('@concil/image'), import('@concil/oci-spec'), import('@concil/pipeline')]);
+    const target = openLocation(spec, targetOptions(options, options.creds));
     const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
     if (options.config) {
       const { manifest } = await readImageManifest(target, platform);

@@ -20,12 +20,14 @@ export function registerList(program: Command): void {
     .option('--history', 'also show the history')
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
-  addRegistryOptions(command).action(async (spec: string, options) => {
+  addRegistryOptions(command).action(async (location: string, options) => {
     const [
-      { countRecipients, JWE_KEYS_ANNOTATION, openTarget, readImage },
+      { countRecipients, JWE_KEYS_ANNOTATION, readImage },
       { formatPlatform, layerKindOf, parsePlatform },
-    ] = await Promise.all([import('@concil/image'), import('@concil/oci-spec')]);
-    const image = await readImage(openTarget(spec, await locationOptions(spec, options, options.creds)), {
+      { canonicalLocation, openLocation },
+    ] = await Promise.all([import('@concil/image'), import('@concil/oci-spec'), import('@concil/pipeline')]);
+    const spec = canonicalLocation(location);
+    const image = await readImage(openLocation(spec, await locationOptions(spec, options, options.creds)), {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     });
     // Of an index: every platform it holds, and which one is shown.
