@@ -50,7 +50,7 @@ Examples:
       import('@concil/oci-spec'),
       import('../interrupt.js'),
     ]);
-    const search = new SearchFilter(pattern, options.regex === true, pattern);
+    const search = new SearchFilter(pattern, options.regex === true, 'PATTERN');
     const source = canonicalLocation(image);
     const src = openLocation(source, await locationOptions(source, options, options.srcCreds));
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
