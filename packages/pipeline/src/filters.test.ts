@@ -67,7 +67,7 @@ describe('normalize-timestamps', () => {
     );
   });
 
-  it('sets a given TS (seconds or ISO 8601) and keeps zstd and uncompressed layers as they are', async () => {
+  it('sets a given TS (seconds or ISO 8601) and keeps zstd and uncompressed layers as they are, which search reads too', async () => {
     for (const [to, mediaType] of [
       ['zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
       ['none', 'application/vnd.oci.image.layer.v1.tar'],
@@ -83,6 +83,18 @@ describe('normalize-timestamps', () => {
         expect(layer.mediaType).toBe(mediaType);
         for (const line of await tarList(dst, layer, true)) expect(line).toContain(' 2021-01-01 00:00 ');
       }
+      // A search reads these kinds too, and finds in each layer what tar -t lists.
+      const search = new SearchFilter('*.log', false, 'search:*.log');
+      const run = await readThrough(new OciLayout(converted, 't'), [search]);
+      const layers = (await manifestOf(converted)).manifest.layers;
+      const expected: { layer: string; path: string }[] = [];
+      for (const layer of layers) {
+        for (const path of paths(await tarList(converted, layer))) {
+          if (path.endsWith('.log')) expected.push({ layer: layer.digest, path });
+        }
+      }
+      expect(search.matches(run.images).map(({ layer, path }) => ({ layer, path }))).toEqual(expected);
+      expect(expected).toHaveLength(2);
     }
   });
 });
