@@ -9,23 +9,14 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
 import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
-import {
-  formatBytes,
-  formatKiB,
-  formatRatio,
-  formatSeconds,
-  formatThroughput,
-  measure,
-  median,
-  printTable,
-  settle,
-} from './lib/measure.mjs';
+import { formatBytes, formatRatio, measure } from './lib/measure.mjs';
+import { printSummary, runTasks } from './lib/tasks.mjs';
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheDir = join(repoRoot, '.cache', 'bench');
@@ -96,56 +87,12 @@ async function main() {
       },
       { name: 'openssl ceiling', run: () => measure('sh', ['-c', `${ceiling}\nwait`]) },
     ];
-    const results = Object.fromEntries(tasks.map((t) => [t.name, { seconds: [], rss: [], errors: [] }]));
-    for (let run = 1; run <= runs; run++) {
-      for (const task of tasks) {
-        const dest = join(work, `out-${run}`);
-        try {
-          await settle();
-          const { seconds, peakRssKiB } = await task.run(dest);
-          results[task.name].seconds.push(seconds);
-          results[task.name].rss.push(peakRssKiB);
-          log(
-            `run ${run}  ${task.name.padEnd(16)} ${formatSeconds(seconds).padStart(9)}  peak RSS ${formatKiB(peakRssKiB)}`,
-          );
-        } catch (error) {
-          results[task.name].errors.push(error.message);
-          log(`run ${run}  ${task.name.padEnd(16)} FAILED: ${error.message.split('\n')[0].slice(0, 400)}`);
-        } finally {
-          await rm(dest, { recursive: true, force: true });
-        }
-      }
-    }
-    const summary = Object.fromEntries(
-      tasks.map(({ name }) => [
-        name,
-        {
-          medianSeconds: median(results[name].seconds),
-          medianPeakRssKiB: median(results[name].rss),
-          runs: results[name].seconds,
-          errors: results[name].errors,
-        },
-      ]),
-    );
+    const summary = await runTasks(tasks, { runs, work, log });
     log('');
     log(`${formatBytes(layerBytes)} of layers, OCI layout to OCI layout, median of ${runs}:`);
     log('');
-    printTable([
-      ['task', 'median', 'throughput', 'peak RSS (median)'],
-      ...tasks.map(({ name }) => [
-        name,
-        formatSeconds(summary[name].medianSeconds),
-        formatThroughput(layerBytes, summary[name].medianSeconds),
-        `${formatKiB(summary[name].medianPeakRssKiB)}${name.includes('openssl') ? ' (largest process)' : ''}`,
-      ]),
-    ]);
+    printSummary(tasks, summary, layerBytes, { log, largestProcess: (name) => name.includes('openssl') });
     const time = (name) => summary[name].medianSeconds;
-    log('');
-    log(
-      `${cpus().length} cores; load average ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
-    );
     log(`encrypt concil/skopeo   ${formatRatio(time('encrypt concil'), time('encrypt skopeo'))}`);
     log(`decrypt concil/skopeo   ${formatRatio(time('decrypt concil'), time('decrypt skopeo'))}`);
     log(`encrypt concil/openssl  ${formatRatio(time('encrypt concil'), time('openssl ceiling'))}`);
@@ -156,7 +103,7 @@ async function main() {
       `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), layerBytes, runs, summary }, null, 2)}\n`,
     );
     log(`\nresults written to ${recordPath}`);
-    if (tasks.some((t) => results[t.name].seconds.length === 0)) process.exitCode = 1;
+    if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -8,9 +8,10 @@ import { promisify } from 'node:util';
 const TIME = '/usr/bin/time';
 
 /**
- * Runs a command under GNU time and returns its wall time (seconds, measured here) and peak
- * RSS (KiB, `%M`: for a command that starts others, the largest single process). Rejects with
- * the command's stderr when it fails.
+ * Runs a command under GNU time and returns its wall time (seconds, measured here), peak RSS
+ * (KiB, `%M`: for a command that starts others, the largest single process) and CPU time
+ * (seconds, `%U` + `%S`: the command's and those of the processes it waited for — what it cost,
+ * whatever else the machine ran meanwhile). Rejects with the command's stderr when it fails.
  */
 export async function measure(command, args = [], options = {}) {
   const scratch = await mkdtemp(join(tmpdir(), 'concil-measure-'));
@@ -18,7 +19,7 @@ export async function measure(command, args = [], options = {}) {
   try {
     const started = process.hrtime.bigint();
     const { code, stderr, stdout } = await new Promise((resolve, reject) => {
-      const child = spawn(TIME, ['-f', '%M', '-o', timeFile, command, ...args], {
+      const child = spawn(TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args], {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,8 +44,8 @@ export async function measure(command, args = [], options = {}) {
       throw error;
     }
     const timeOutput = (await readFile(timeFile, 'utf8')).trim().split('\n');
-    const peakRssKiB = Number(timeOutput.at(-1));
-    return { seconds, peakRssKiB, stdout, stderr };
+    const [peakRssKiB, user, system] = timeOutput.at(-1).split(' ').map(Number);
+    return { seconds, peakRssKiB, cpuSeconds: user + system, stdout, stderr };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

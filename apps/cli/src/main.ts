@@ -11,7 +11,9 @@ import { registerDigest } from './commands/digest.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
+import { registerProcess } from './commands/process.js';
 import { registerPull } from './commands/pull.js';
+import { registerSearch } from './commands/search.js';
 import { registerSign } from './commands/sign.js';
 import { registerSquashfs } from './commands/squashfs.js';
 import { registerTag } from './commands/tag.js';
@@ -34,6 +36,8 @@ const program = new Command('concil')
   });
 
 registerCopy(program);
+registerProcess(program);
+registerSearch(program);
 registerList(program);
 registerInspect(program);
 registerDigest(program);

@@ -58,11 +58,43 @@ export function flavourOf(manifestMediaType: string): ManifestFlavour {
 /** True when the plan writes the image exactly as it is: its manifest is then copied byte for byte. */
 export function leavesUntouched(plan: ImagePlan, image: ImageToEdit): boolean {
   return (
+    keepsManifest(plan, image) && plan.layers.every((layer, i) => 'source' in layer && layer.source === i)
+  );
+}
+
+/**
+ * True when each output layer came back as the very source layer it was made from (a filter that
+ * only reads, as a search does) and nothing else changes: the manifest is then copied byte for
+ * byte, as if the plan had left the image untouched.
+ */
+export function givesBackSource(
+  plan: ImagePlan,
+  image: ImageToEdit,
+  outputs: readonly { descriptor: Descriptor; diffId: string }[],
+): boolean {
+  const { layers } = image.manifest;
+  return (
+    keepsManifest(plan, image) &&
+    plan.layers.every((layer, i) => {
+      const sources = 'source' in layer ? [layer.source] : layer.sources;
+      return sources.length === 1 && sources[0] === i;
+    }) &&
+    outputs.every(
+      ({ descriptor, diffId }, i) =>
+        descriptor.digest === layers[i]!.digest &&
+        descriptor.mediaType === layers[i]!.mediaType &&
+        diffId === image.config.rootfs.diff_ids[i],
+    )
+  );
+}
+
+/** The plan keeps the manifest's format, annotations and config, and as many layers. */
+function keepsManifest(plan: ImagePlan, image: ImageToEdit): boolean {
+  return (
     plan.config === undefined &&
     plan.annotations === undefined &&
     (plan.format === undefined || plan.format === flavourOf(image.mediaType)) &&
-    plan.layers.length === image.manifest.layers.length &&
-    plan.layers.every((layer, i) => 'source' in layer && layer.source === i)
+    plan.layers.length === image.manifest.layers.length
   );
 }
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { computeDigest, type ImageIndex, type ImageManifest, MediaType } from '@concil/oci-spec';
+import { computeDigest, type Digest, type ImageIndex, type ImageManifest, MediaType } from '@concil/oci-spec';
 import { buildFixtureLayout, buildTar, type FixtureLayout, gzipDeterministic } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copy } from './copy.js';
@@ -117,6 +117,27 @@ describe('copy with layer transforms', () => {
       );
       expect(result).toMatchObject({ descriptor: single.root, layersTransformed: 0 });
     }
+  });
+
+  it('copies the manifest byte for byte when every transform gives back its source layer (a search)', async () => {
+    const readOnly: LayerTransform = {
+      id: 'test:read-only',
+      async apply([source], { ingest }) {
+        const descriptor = await ingest(source!.descriptor.mediaType, await source!.open());
+        return { descriptor, diffId: source!.diffId as Digest };
+      },
+    };
+    // skopeo's v2s2 manifest lists a descriptor's size before its digest: re-encoded, it would change.
+    const manifestBytes = await readFile(join(v2s2, 'manifest.json'));
+    const dst = join(work, 'read-only');
+    const result = await copy(new ImageDirectory(v2s2), new ImageDirectory(dst), {
+      edit: everyLayer(readOnly),
+    });
+    expect(result).toMatchObject({
+      descriptor: { digest: computeDigest(manifestBytes) },
+      layersTransformed: 2,
+    });
+    expect(await readFile(join(dst, 'manifest.json'))).toEqual(manifestBytes);
   });
 
   it('transforms each layer, rewrites config and manifest, and umoci unpacks the same tree', async () => {

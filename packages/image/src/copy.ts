@@ -17,6 +17,7 @@ import { bytesStream } from './bytes-stream.js';
 import { convertManifestToOci, isDockerManifest } from './convert-to-oci.js';
 import {
   checkPlan,
+  givesBackSource,
   type ImageEditor,
   type ImagePlan,
   type ImageToEdit,
@@ -166,6 +167,10 @@ class CopyRun {
       );
     }
     const outputs = await this.#all(plan.layers.map((layer) => this.#outputLayer(image, layer)));
+    if (givesBackSource(plan, image, outputs)) {
+      await this.copyBlob(parsed.manifest.config);
+      return this.#pushImageManifest({ descriptor: bareDescriptor(desc), bytes: parsed.bytes });
+    }
     const rewritten = rewriteImage(image, plan, outputs, this.src.name);
     await this.pushManifest(rewritten.config.descriptor, rewritten.config.bytes);
     return this.#pushImageManifest(rewritten.manifest);

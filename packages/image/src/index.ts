@@ -45,7 +45,7 @@ export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encod
 export { type BlobFilter, type FilteredBlob, filterLayer, thenFilter } from './layer-filter.js';
 export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-names.js';
 export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-source.js';
-export { openLayerTar } from './layer-tar.js';
+export { type LayerTarEntry, layerEntries, openLayerTar } from './layer-tar.js';
 export type { LayerTransform, SourceLayer, TransformContext, TransformedLayer } from './layer-transform.js';
 export { REF_NAME_ANNOTATION } from './layout-index.js';
 export { mergeLayers } from './merge-layers.js';

@@ -7,6 +7,7 @@ import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { Digester, layerKindOf } from '@concil/oci-spec';
 import { squashfsToTar } from '@concil/squashfs';
+import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
 import type { SourceLayer } from './layer-transform.js';
 
@@ -55,6 +56,28 @@ export async function openLayerTar(source: SourceLayer, signal?: AbortSignal): P
   });
   // Errors end up on `tar`, whose reader reports them; the callback has nothing to add.
   return pipeline(blob, decompressor, tar, () => {});
+}
+
+/** An entry of a layer's tar as tar-stream reads it: its header, its content as a stream. */
+export type LayerTarEntry = tarStream.Extract extends AsyncIterable<infer Entry> ? Entry : never;
+
+/**
+ * The entries of a source layer's tar (see `openLayerTar`), in order, as tar-stream reads them;
+ * whatever the consumer leaves of an entry's content is skipped. Errors of the layer (a digest
+ * or diff_id mismatch, a broken compression) end the iteration.
+ */
+export async function* layerEntries(
+  source: SourceLayer,
+  signal?: AbortSignal,
+): AsyncGenerator<LayerTarEntry> {
+  const extract = tarStream.extract();
+  const tar = await openLayerTar(source, signal);
+  tar.on('error', (error) => extract.destroy(error));
+  tar.pipe(extract as unknown as NodeJS.WritableStream);
+  for await (const entry of extract) {
+    yield entry;
+    entry.resume(); // whatever the consumer did not read
+  }
 }
 
 /** The end of a layer's tar pipeline: hashes the tar, fails at its end unless it is the diff_id. */

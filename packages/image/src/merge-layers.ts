@@ -4,7 +4,7 @@ import type { LayerCompression } from '@concil/oci-spec';
 import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
 import { encodeLayer, encodingSettings, type LayerEncoding } from './layer-encode.js';
-import { openLayerTar } from './layer-tar.js';
+import { layerEntries } from './layer-tar.js';
 import type { LayerTransform, SourceLayer } from './layer-transform.js';
 import { addTarEntry, type TarHeader, tarEntryName } from './tar-entry.js';
 
@@ -137,11 +137,7 @@ interface LayerEntry {
 }
 
 async function* entriesOf(source: SourceLayer, signal: AbortSignal): AsyncGenerator<LayerEntry> {
-  const extract = tarStream.extract();
-  const tar = await openLayerTar(source, signal);
-  tar.on('error', (error) => extract.destroy(error));
-  tar.pipe(extract as unknown as NodeJS.WritableStream);
-  for await (const entry of extract) {
+  for await (const entry of layerEntries(source, signal)) {
     const path = entryPath(entry.header.name, source);
     const slash = path.lastIndexOf('/');
     const name = path.slice(slash + 1);
@@ -156,7 +152,6 @@ async function* entriesOf(source: SourceLayer, signal: AbortSignal): AsyncGenera
             }
           : undefined;
     yield { header: entry.header, path, marker, entry: entry as unknown as Readable };
-    entry.resume(); // whatever the consumer did not read
   }
 }
 

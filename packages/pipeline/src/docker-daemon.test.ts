@@ -10,7 +10,7 @@ import { buildFixtureLayout, type FixtureLayout, startPodman, type TestPodman } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerDaemon } from './docker-daemon.js';
 import { openLocation } from './open-location.js';
-import { example } from './readme.example.js';
+import { example } from './readme-daemon.example.js';
 
 const run = promisify(execFile);
 

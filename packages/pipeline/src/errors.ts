@@ -1,5 +1,10 @@
 /** The one error class of @concil/pipeline. */
 export type PipelineErrorCode =
+  /** A `-f` filter whose name is not one of the filters. */
+  | 'FILTER_UNKNOWN'
+  /** A filter whose argument cannot be read (a timestamp that is no time, a bad pattern). */
+  | 'FILTER_INVALID'
+  /** A location that names no place concil can read or write. */
   | 'TARGET_INVALID'
   | 'NOT_FOUND'
   | 'UNSUPPORTED'
@@ -13,6 +18,7 @@ export class PipelineError extends Error {
   constructor(
     readonly code: PipelineErrorCode,
     message: string,
+    /** What the error concerns: a filter as written, a location, a daemon's socket. */
     readonly subject?: string,
     options?: ErrorOptions,
   ) {

@@ -1,47 +1,81 @@
 import { type OpenTargetOptions, openTarget, parseTargetSpec, type TargetSpec } from '@concil/image';
-import { parseReference, type Target } from '@concil/oci-spec';
+import { parseReference, type ReadOnlyTarget, type Target } from '@concil/oci-spec';
 import { DockerDaemon } from './docker-daemon.js';
 import { PipelineError } from './errors.js';
 
-/** Where an image is: the pipeline's own locations, or one `@concil/image` opens. */
-export type LocationSpec = { kind: 'docker-daemon'; image: string } | TargetSpec;
+/** The pipeline's own transports, each a target in a file of its own. */
+export type PipelineTransport = 'docker-daemon' | 'extracted' | 'bundle' | 'mounts';
+
+/** A location: one of the pipeline's transports (with what follows its prefix), or one `@concil/image` opens. */
+export type Location =
+  | { kind: 'image'; spec: string; target: TargetSpec }
+  | { kind: PipelineTransport; spec: string; rest: string };
 
 export interface OpenLocationOptions extends OpenTargetOptions {
   /** The Docker or Podman daemon's Unix socket, for `docker-daemon:` (default `/var/run/docker.sock`). */
   socket?: string;
 }
 
-const DAEMON = 'docker-daemon:';
-
 /**
- * Parses a location: the pipeline's prefixes first (`docker-daemon:NAME[:TAG]`,
- * `docker-daemon:NAME@DIGEST`, `docker-daemon:sha256:ID`), everything else as
- * `@concil/image`'s `parseTargetSpec` does.
+ * occystrap's URI forms and what concil calls them. occystrap's `docker://` (its daemon) is not
+ * among them: `docker://` stays the registry, as in skopeo and concil; its daemon is
+ * `docker-daemon:`.
  */
-export function parseLocation(spec: string): LocationSpec {
-  if (spec.startsWith(DAEMON)) return { kind: 'docker-daemon', image: daemonImage(spec) };
-  return parseTargetSpec(spec);
+const OCCYSTRAP_FORMS: readonly [string, string][] = [
+  ['registry://', 'docker://'],
+  ['tar://', 'docker-archive:'],
+  ['dir://', 'extracted:'],
+  ['oci://', 'bundle:'],
+  ['mounts://', 'mounts:'],
+];
+
+const PIPELINE_TRANSPORTS: readonly PipelineTransport[] = ['docker-daemon', 'extracted', 'bundle', 'mounts'];
+
+/** A location written in occystrap's form (`registry://…`, `tar://FILE`…) as concil writes it; others unchanged. */
+export function canonicalLocation(spec: string): string {
+  for (const [occystrap, concil] of OCCYSTRAP_FORMS) {
+    if (spec.startsWith(occystrap)) return `${concil}${spec.slice(occystrap.length)}`;
+  }
+  return spec;
 }
 
-/** Opens a location as a target; the pipeline's own kinds here, the rest through `openTarget`. */
-export function openLocation(spec: string, options: OpenLocationOptions = {}): Target {
-  const parsed = parseLocation(spec);
-  switch (parsed.kind) {
+/**
+ * Parses a location: occystrap's forms are taken for concil's, the pipeline's transports
+ * (`docker-daemon:`, `extracted:`, `bundle:`, `mounts:`) first, everything else as
+ * `@concil/image`'s `parseTargetSpec` does (which refuses what it does not know).
+ */
+export function parseLocation(text: string): Location {
+  const spec = canonicalLocation(text);
+  for (const kind of PIPELINE_TRANSPORTS) {
+    if (spec.startsWith(`${kind}:`)) return { kind, spec, rest: spec.slice(kind.length + 1) };
+  }
+  return { kind: 'image', spec, target: parseTargetSpec(spec) };
+}
+
+/** Opens a location as a target the one copy reads from or writes to. */
+export function openLocation(text: string, options: OpenLocationOptions = {}): Target {
+  const location = parseLocation(text);
+  switch (location.kind) {
+    case 'image':
+      return openTarget(location.spec, options);
     case 'docker-daemon':
-      return new DockerDaemon(parsed.image, { ...(options.socket && { socket: options.socket }) });
+      return new DockerDaemon(daemonImage(location), { ...(options.socket && { socket: options.socket }) });
     default:
-      return openTarget(spec, options);
+      throw new PipelineError(
+        'TARGET_INVALID',
+        `"${text}": ${location.kind}: locations are not supported yet; use docker://, dir:, oci:, oci-archive: or docker-archive:`,
+        text,
+      );
   }
 }
 
 /** Frees what a location opened for reading holds (a daemon's spooled answer); others hold nothing. */
-export async function closeLocation(target: Target): Promise<void> {
+export async function closeLocation(target: ReadOnlyTarget): Promise<void> {
   if (target instanceof DockerDaemon) await target.close();
 }
 
 /** The image of `docker-daemon:IMAGE`, checked: an ID (`sha256:HEX`), or a reference as docker takes it. */
-function daemonImage(spec: string): string {
-  const image = spec.slice(DAEMON.length);
+function daemonImage({ spec, rest: image }: { spec: string; rest: string }): string {
   if (/^sha256:[0-9a-f]{64}$/.test(image)) return image;
   try {
     parseReference(image);

@@ -1,14 +1,11 @@
 import { copy } from '@concil/image';
-import { closeLocation, openLocation } from '@concil/pipeline';
+import { FilterRun, openLocation, parseFilters, type SearchFilter } from '@concil/pipeline';
 
-// Copy an image out of a Docker or Podman daemon, through its API socket, into an OCI layout.
-export async function example(socket: string, layoutPath: string) {
-  const src = openLocation('docker-daemon:fixture/app:v1', { socket });
-  try {
-    const result = await copy(src, openLocation(`oci:${layoutPath}:v1`));
-    console.log(`copied ${result.descriptor.digest}: ${result.blobsCopied} blobs`);
-    return result;
-  } finally {
-    await closeLocation(src); // frees the daemon's spooled answer
-  }
+// concil process SRC DST -f normalize-timestamps -f 'exclude:*.pyc,**/__pycache__' -f 'search:*.conf'
+export async function example(src: string, dst: string) {
+  const filters = parseFilters(['normalize-timestamps', 'exclude:*.pyc,**/__pycache__', 'search:*.conf']);
+  const run = new FilterRun(filters); // run.edit puts every layer of every image through the filters
+  const result = await copy(openLocation(src), openLocation(dst), { edit: run.edit });
+  const found = (filters[2] as SearchFilter).matches(run.images); // per image, layer and entry
+  return { digest: result.descriptor.digest, found: found.map(({ layer, path }) => `${layer} ${path}`) };
 }

@@ -1,4 +1,4 @@
-import type { OpenTargetOptions } from '@concil/image';
+import type { ImageEditor, OpenTargetOptions } from '@concil/image';
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
@@ -8,7 +8,7 @@ import { interruptible } from '../interrupt.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
-import { addRegistryOptions, locationOptions } from '../registry-options.js';
+import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
 import { shownLocation } from '../shown-location.js';
 import { addEditOptions, EDIT_EXAMPLES, editsFromOptions } from './copy-edits.js';
 
@@ -22,98 +22,153 @@ const conversions = {
 type Conversion = keyof typeof conversions;
 
 export function registerCopy(program: Command): void {
-  const command = program
-    .command('copy')
-    .description(
-      'copy an image between registries (docker://), image directories (dir:PATH), OCI layouts (oci:PATH[:tag]), archives (oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], as docker save writes) and a Docker or Podman daemon (docker-daemon:NAME[:TAG])',
-    )
-    .argument(
-      '<source>',
-      'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], docker-daemon:NAME[:TAG]',
-    )
-    .argument('<destination>', 'where to put the copy, in the same forms')
-    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this machine)')
-    // skopeo and crane have no "these platforms of an index" either: refused, not silently ignored.
-    .addOption(
-      new Option('--all', 'copy every platform of an index (not with --platform)').conflicts('platform'),
-    )
-    .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
-    .option(
-      '--preserve-digests',
-      'fail rather than convert a Docker image for an OCI layout (which changes its digest)',
-    )
-    .option('--json', 'print the result as JSON')
-    .option('-q, --quiet', 'no progress display and no summary (as skopeo copy -q)')
-    .option('--no-cache', 'always read a registry source from the registry, not from the local cache')
-    .option('--src-creds <user:pass>', 'credentials for the source registry')
-    .option('--dest-creds <user:pass>', 'credentials for the destination registry');
+  const command = addCopyOptions(
+    program
+      .command('copy')
+      .description(
+        'copy an image between registries (docker://), image directories (dir:PATH), OCI layouts (oci:PATH[:tag]), archives (oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], as docker save writes) and a Docker or Podman daemon (docker-daemon:NAME[:TAG])',
+      )
+      .argument(
+        '<source>',
+        'docker://host/repo[:tag][@digest], dir:PATH or PATH, oci:PATH[:tag], oci-archive:FILE[:tag], docker-archive:FILE[:name:tag], docker-daemon:NAME[:TAG]',
+      )
+      .argument('<destination>', 'where to put the copy, in the same forms'),
+  );
   for (const [name, { flag, what }] of Object.entries(conversions)) {
     const others = Object.keys(conversions).filter((other) => other !== name);
     command.addOption(new Option(flag, `convert every layer to ${what}`).conflicts(others));
   }
-  addSocketOption(command);
   addEncryptionOptions(addEditOptions(command))
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [
-      { copy, editImage },
-      { closeLocation, openLocation },
-      { parsePlatform },
-      { withYoungCollections },
-    ] = await Promise.all([
-      import('@concil/image'),
-      import('@concil/pipeline'),
-      import('@concil/oci-spec'),
-      import('../young-collections.js'),
-    ]);
-    const platform = options.platform ? parsePlatform(options.platform) : undefined;
-    const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
-    const openSource = () => openLocation(source, srcOptions);
+    const { editImage } = await import('@concil/image');
     const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
     const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
     const plainEdit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
     const edit = (await encryptionEdit(options, plainEdit)) ?? plainEdit;
-    const src =
-      (options.cache &&
-        (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
-      openSource();
-    const dst = openLocation(
-      destination,
-      withSocket(await locationOptions(destination, options, options.destCreds), options),
-    );
-    const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
-    try {
-      const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
-        copy(src, dst, {
-          ...(platform && { platform }),
-          all: options.all === true,
-          concurrency: options.concurrency,
-          ...(edit && { edit }),
-          preserveDigests: options.preserveDigests === true,
-          onProgress: withYoungCollections(progress.onProgress),
-          signal,
-        }),
-      );
-      progress.stop();
-      if (options.json) {
-        printJson({
-          source: await shownLocation(source),
-          destination: await shownLocation(destination),
-          ...result,
-        });
-      } else if (!options.quiet) {
-        process.stdout.write(
-          `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
-            `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
-            `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}\n`,
-        );
-      }
-    } finally {
-      progress.stop();
-      await closeLocation(src);
-    }
+    await runCopy(source, destination, options, edit ? { edit } : {});
   });
+}
+
+/** The options of a copy that `copy` and `process` share: which images, how, what is printed. */
+export function addCopyOptions(command: Command): Command {
+  return (
+    addSocketOption(command)
+      .option(
+        '--platform <os/arch[/variant]>',
+        'which image of a multi-platform index (default: this machine)',
+      )
+      // skopeo and crane have no "these platforms of an index" either: refused, not silently ignored.
+      .addOption(
+        new Option('--all', 'copy every platform of an index (not with --platform)').conflicts('platform'),
+      )
+      .option('--concurrency <n>', 'blobs in flight at once', (v) => Number.parseInt(v, 10), 4)
+      .option(
+        '--preserve-digests',
+        'fail rather than convert a Docker image for an OCI layout (which changes its digest)',
+      )
+      .option('--json', 'print the result as JSON')
+      .option('-q, --quiet', 'no progress display and no summary (as skopeo copy -q)')
+      .option('--no-cache', 'always read a registry source from the registry, not from the local cache')
+      .option('--src-creds <user:pass>', 'credentials for the source registry')
+      .option('--dest-creds <user:pass>', 'credentials for the destination registry')
+  );
+}
+
+/** The flags of `addCopyOptions` and `addRegistryOptions`, as commander gives them. */
+export interface CopyFlags extends RegistryFlags {
+  platform?: string;
+  all?: boolean;
+  concurrency?: number;
+  preserveDigests?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  cache?: boolean;
+  srcCreds?: string;
+  destCreds?: string;
+  socket?: string;
+}
+
+/** What a command adds to a copy: the edit of its images, and what it prints of them afterwards. */
+export interface CopyAdditions {
+  edit?: ImageEditor;
+  /** After the copy: fields of the `--json` result, and lines printed before the summary. */
+  report?: () => Promise<{ json: Record<string, unknown>; text: string[] }>;
+}
+
+/**
+ * The copy of `concil copy` and `concil process`: the locations opened through the pipeline's one
+ * opener (occystrap's `registry://` and `tar://` forms taken too), a registry source read from the
+ * local cache when it holds the image, progress on a terminal, SIGINT/SIGTERM stopping it cleanly,
+ * and the result printed as the flags say.
+ */
+export async function runCopy(
+  sourceSpec: string,
+  destinationSpec: string,
+  options: CopyFlags,
+  { edit, report }: CopyAdditions = {},
+): Promise<void> {
+  const [
+    { copy },
+    { canonicalLocation, closeLocation, openLocation },
+    { parsePlatform },
+    { withYoungCollections },
+  ] = await Promise.all([
+    import('@concil/image'),
+    import('@concil/pipeline'),
+    import('@concil/oci-spec'),
+    import('../young-collections.js'),
+  ]);
+  const source = canonicalLocation(sourceSpec);
+  const destination = canonicalLocation(destinationSpec);
+  const platform = options.platform ? parsePlatform(options.platform) : undefined;
+  const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
+  const openSource = () => openLocation(source, srcOptions);
+  const src =
+    (options.cache &&
+      (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
+    openSource();
+  const dst = openLocation(
+    destination,
+    withSocket(await locationOptions(destination, options, options.destCreds), options),
+  );
+  const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+  try {
+    const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
+      copy(src, dst, {
+        ...(platform && { platform }),
+        all: options.all === true,
+        concurrency: options.concurrency,
+        ...(edit && { edit }),
+        preserveDigests: options.preserveDigests === true,
+        onProgress: withYoungCollections(progress.onProgress),
+        signal,
+      }),
+    );
+    progress.stop();
+    const added = await report?.();
+    if (options.json) {
+      printJson({
+        source: await shownLocation(source),
+        destination: await shownLocation(destination),
+        ...result,
+        ...added?.json,
+      });
+      return;
+    }
+    if (added && added.text.length > 0) process.stdout.write(`${added.text.join('\n')}\n`);
+    if (!options.quiet) {
+      process.stdout.write(
+        `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
+          `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
+          `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}\n`,
+      );
+    }
+  } finally {
+    progress.stop();
+    await closeLocation(src);
+  }
 }
 
 /**

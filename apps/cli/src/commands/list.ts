@@ -21,12 +21,13 @@ export function registerList(program: Command): void {
     .option('--history', 'also show the history')
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
-  addRegistryOptions(addSocketOption(command)).action(async (spec: string, options) => {
+  addRegistryOptions(addSocketOption(command)).action(async (location: string, options) => {
     const [
       { countRecipients, JWE_KEYS_ANNOTATION, readImage },
-      { closeLocation, openLocation },
+      { canonicalLocation, closeLocation, openLocation },
       { formatPlatform, layerKindOf, parsePlatform },
     ] = await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
+    const spec = canonicalLocation(location);
     const target = openLocation(
       spec,
       withSocket(await locationOptions(spec, options, options.creds), options),

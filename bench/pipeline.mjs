@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// pnpm bench:pipeline — the pipeline's filters and sinks on the large bench image (an OCI layout of
+// gzip layers, ~1 GB), each beside what people do today with other tools, in sections:
+//   normalize  `concil process -f normalize-timestamps` (OCI layout → OCI layout: every layer read,
+//              its mtimes set to 0, written again as tar+gzip, digests recomputed) against GNU tar
+//              re-tarring the unpacked layers (`tar --mtime=@0 … | gzip -n`, every layer at once;
+//              the unpacking is done beforehand and not timed). Goal: concil/GNU tar ≤ 1.0.
+// More sections add themselves to SECTIONS (name → prepare, tasks and the ratios they report).
+// Options: --runs N (3), --scale 0.05 (a 20× smaller image for a quick try), --sections a,b
+// (all by default), --json FILE, --work-dir /dev/shm (the system's temporary directory by default).
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
+import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
+import { formatBytes, formatRatio, measure } from './lib/measure.mjs';
+import { printSummary, runTasks } from './lib/tasks.mjs';
+
+const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
+const cacheDir = join(repoRoot, '.cache', 'bench');
+
+/**
+ * The sections of the bench. Each gets `{ image, work, log }` and returns its tasks (a name and
+ * `run(dest)`, which measures one run writing under `dest`) and its ratios ([label, task, task,
+ * goal]); what `prepare` makes (untimed) is under `work`.
+ */
+const SECTIONS = {
+  async normalize({ image, work }) {
+    // GNU tar re-tars what the layers unpack to: unpacked once, untimed.
+    const unpacked = [];
+    for (const [i, layer] of image.layers.entries()) {
+      const dir = join(work, `unpacked-${i}`);
+      await mkdir(dir, { recursive: true });
+      await measure('tar', ['-xzf', blobPath(image, layer.digest), '-C', dir]);
+      unpacked.push(dir);
+    }
+    const gnuTar = (dest) =>
+      unpacked
+        .map(
+          (dir, i) =>
+            `(tar --mtime=@0 --sort=name --numeric-owner -C '${dir}' -cf - . | gzip -6 -n > '${dest}/layer-${i}.tar.gz') &`,
+        )
+        .join('\n');
+    return {
+      tasks: [
+        {
+          name: 'normalize concil',
+          run: (dest) =>
+            measure(process.execPath, [
+              ...CLI_NODE_FLAGS,
+              cliPath,
+              'process',
+              '-q',
+              '-f',
+              'normalize-timestamps',
+              image.reference,
+              `oci:${dest}:latest`,
+            ]),
+        },
+        {
+          name: 'normalize GNU tar',
+          run: async (dest) => {
+            await mkdir(dest, { recursive: true });
+            return measure('sh', ['-c', `${gnuTar(dest)}\nwait`]);
+          },
+        },
+      ],
+      ratios: [['normalize concil/GNU tar', 'normalize concil', 'normalize GNU tar', 1.0]],
+    };
+  },
+};
+
+const { values: options } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    sections: { type: 'string', default: Object.keys(SECTIONS).join(',') },
+    json: { type: 'string' },
+    scale: { type: 'string', default: '1' },
+    'work-dir': { type: 'string', default: tmpdir() },
+  },
+});
+const runs = Number.parseInt(options.runs, 10);
+const log = (line) => console.log(line);
+
+function blobPath(image, digest) {
+  return join(image.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+}
+
+async function main() {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is not built: run pnpm build first`);
+  const chosen = options.sections.split(',').map((name) => name.trim());
+  const unknown = chosen.filter((name) => !(name in SECTIONS));
+  if (unknown.length > 0)
+    throw new Error(`unknown sections ${unknown.join(', ')}; there are ${Object.keys(SECTIONS).join(', ')}`);
+  await mkdir(cacheDir, { recursive: true });
+  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
+  const layerBytes = image.layers.reduce((sum, l) => sum + l.size, 0);
+  log(
+    `image: ${image.layers.length} gzip layers, ${formatBytes(layerBytes)} of layers (${formatBytes(image.uncompressedBytes)} uncompressed)`,
+  );
+  const work = await mkdtemp(join(options['work-dir'], 'concil-bench-pipeline-'));
+  try {
+    const tasks = [];
+    const ratios = [];
+    for (const name of chosen) {
+      const section = await SECTIONS[name]({ image, work: join(work, name), log });
+      tasks.push(...section.tasks);
+      ratios.push(...section.ratios);
+    }
+    const summary = await runTasks(tasks, { runs, work, log });
+    log('');
+    log(`${formatBytes(layerBytes)} of layers, median of ${runs}:`);
+    log('');
+    printSummary(tasks, summary, layerBytes, { log, largestProcess: (name) => name.includes('GNU') });
+    // On a busy machine the wall times tell how the scheduler shared it too; CPU time is what each
+    // cost, whatever else ran meanwhile.
+    const time = (name) => summary[name].medianSeconds;
+    const cpu = (name) => summary[name].medianCpuSeconds;
+    const ratioSummary = {};
+    for (const [label, a, b, goal] of ratios) {
+      ratioSummary[label] = { ratio: time(a) / time(b), cpuRatio: cpu(a) / cpu(b), goal };
+      log(
+        `${label.padEnd(28)} ${formatRatio(time(a), time(b))}  (goal ≤ ${goal}; CPU time ${formatRatio(cpu(a), cpu(b))})`,
+      );
+    }
+    const recordPath = options.json ?? join(cacheDir, 'pipeline-last.json');
+    await writeFile(
+      recordPath,
+      `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), scale: Number(options.scale), layerBytes, runs, summary, ratios: ratioSummary }, null, 2)}\n`,
+    );
+    log(`\nresults written to ${recordPath}`);
+    if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
