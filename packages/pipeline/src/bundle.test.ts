@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { copy, OciLayout } from '@concil/image';
+import { buildFixtureLayout } from '@concil/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Bundle } from './bundle.js';
+import { describeTree, rawTar, temporaryDirectory, writeImage } from './testing/image-layout.js';
+
+const run = promisify(execFile);
+let work: string;
+
+beforeEach(async () => {
+  work = await temporaryDirectory();
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('bundle:', () => {
+  it('makes the rootfs umoci unpack makes, and a config.json from the image config', async () => {
+    const fixture = await buildFixtureLayout(join(work, 'layout'));
+    await copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(join(work, 'bundle')));
+    await run('umoci', ['unpack', '--image', `${fixture.dir}:${fixture.tag}`, join(work, 'umoci')]);
+
+    expect(await describeTree(join(work, 'bundle', 'rootfs'))).toEqual(
+      await describeTree(join(work, 'umoci', 'rootfs')),
+    );
+    const config = JSON.parse(await readFile(join(work, 'bundle', 'config.json'), 'utf8'));
+    expect(config.process).toMatchObject({
+      args: ['/bin/hello', '--from', 'fixture'],
+      env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'FIXTURE=concil', 'GREETING=hello world'],
+      cwd: '/srv',
+      user: { uid: 1000, gid: 1000 },
+      terminal: false,
+    });
+    expect(config.root).toEqual({ path: 'rootfs', readonly: false });
+    expect(await readdir(join(work, 'bundle'))).toEqual(['config.json', 'rootfs']);
+    expect(await readdir(work)).toEqual(['bundle', 'layout', 'umoci']);
+  });
+
+  it('is started by runc run, which prints what the image command says', async () => {
+    const busybox = await readFile('/bin/busybox');
+    const base = await rawTar([
+      { name: 'bin/', type: 'directory', mode: 0o755 },
+      { name: 'bin/busybox', content: busybox, mode: 0o755 },
+      { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nguest:x:405:100::/:/bin/sh\n' },
+      { name: 'etc/group', content: 'root:x:0:\nusers:x:100:\nextra:x:7:guest\n' },
+      { name: 'etc/gone', content: 'removed by the second layer\n' },
+      { name: 'msg', content: 'hello from a concil bundle\n' },
+    ]);
+    const top = await rawTar([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/.wh.gone', content: '' },
+    ]);
+    const image = await writeImage(join(work, 'layout'), [base, top], {
+      User: 'guest',
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['cat /msg; id -u; id -g; test -e /etc/gone || echo gone; pwd'],
+      WorkingDir: '/etc',
+    });
+    const bundle = join(work, 'bundle');
+    await copy(new OciLayout(image.layout, 'latest'), new Bundle(bundle));
+
+    const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
+    expect(config.process.user).toEqual({ uid: 405, gid: 100, additionalGids: [7] });
+    const id = `concil-test-${process.pid}`;
+    const { stdout } = await run('runc', ['run', '--bundle', bundle, id], { timeout: 60_000 }).finally(() =>
+      run('runc', ['delete', '--force', id]).catch(() => undefined),
+    );
+    expect(stdout).toBe('hello from a concil bundle\n405\n100\ngone\n/etc\n');
+  });
+
+  it('refuses a directory that holds something, and leaves it as it was', async () => {
+    const fixture = await buildFixtureLayout(join(work, 'layout'));
+    const bundle = join(work, 'bundle');
+    await run('mkdir', [bundle]);
+    await run('touch', [join(bundle, 'keep')]);
+    await expect(copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(bundle))).rejects.toMatchObject({
+      code: 'TARGET_INVALID',
+    });
+    expect(await readdir(bundle)).toEqual(['keep']);
+  });
+});
