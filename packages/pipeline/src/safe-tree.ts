@@ -7,15 +7,21 @@ import { PipelineError } from './errors.js';
  * Absolute names and `..` parts are refused: they name a place outside the tree.
  */
 export function entryPath(name: string, layer: string): string {
-  const parts = name.split('/').filter((part) => part !== '' && part !== '.');
-  if (name.startsWith('/') || parts.includes('..')) {
+  const path = pathInside(name);
+  if (path === undefined) {
     throw new PipelineError(
       'LAYER_UNSAFE',
       `layer ${layer} holds the entry ${JSON.stringify(name)}, which points outside the layer's tree; the layer is damaged or hostile, and nothing was unpacked`,
       name,
     );
   }
-  return parts.join('/');
+  return path;
+}
+
+/** `name` as a path inside the tree; undefined when it is absolute or climbs out with `..`. */
+export function pathInside(name: string): string | undefined {
+  const parts = name.split('/').filter((part) => part !== '' && part !== '.');
+  return name.startsWith('/') || parts.includes('..') ? undefined : parts.join('/');
 }
 
 /** The stat of `path` without following a link, or undefined when nothing is there. */

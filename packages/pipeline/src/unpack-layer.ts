@@ -20,7 +20,7 @@ import {
 import { readTar, type TarEntry } from '@concil/squashfs';
 import { setAttributeSync } from '@napi-rs/xattr';
 import { PipelineError } from './errors.js';
-import { entryPath, lstatOrNothing, SafeTree } from './safe-tree.js';
+import { entryPath, lstatOrNothing, pathInside, SafeTree } from './safe-tree.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_WHITEOUT = '.wh..wh..opq';
@@ -144,8 +144,8 @@ export async function unpackLayer(
       continue;
     }
     if (entry.type === 'hardlink') {
-      const linked = entryPath(text(entry.linkname), options.layer);
-      if (linked === '' || !tree.parentsAreDirectories(linked))
+      const linked = pathInside(text(entry.linkname));
+      if (!linked || !tree.parentsAreDirectories(linked))
         throw unsafe(
           options.layer,
           entry.name,

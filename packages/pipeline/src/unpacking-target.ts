@@ -68,11 +68,11 @@ export abstract class UnpackingTarget implements Target {
   /** Makes the result from the staged layers and moves it under the destination's name. */
   protected abstract finish(image: ImageToWrite): Promise<void>;
 
-  async resolve(): Promise<Descriptor> {
+  async resolve(_reference?: string): Promise<Descriptor> {
     throw new PipelineError('UNSUPPORTED', `${this.name} can only be written to, not read`, this.path);
   }
 
-  async fetch(): Promise<Readable> {
+  async fetch(_desc: Descriptor): Promise<Readable> {
     throw new PipelineError('UNSUPPORTED', `${this.name} can only be written to, not read`, this.path);
   }
 
