@@ -5,6 +5,7 @@ import type { Target } from '@concil/oci-spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bundle } from './bundle.js';
 import { Extracted } from './extracted.js';
+import { Mounts } from './mounts.js';
 import { type RawEntry, rawTar, temporaryDirectory, writeImage } from './testing/image-layout.js';
 
 let work: string;
@@ -72,6 +73,7 @@ const hostile = (outside: string): { name: string; entries: RawEntry[]; entry: s
 const sinks: [string, (path: string) => Target][] = [
   ['bundle:', (path) => new Bundle(path)],
   ['extracted:', (path) => new Extracted(path, 'hostile:latest')],
+  ['mounts:', (path) => new Mounts(path)],
 ];
 
 describe.each(sinks)('%s refuses hostile layers', (_, open) => {

@@ -151,6 +151,21 @@ export abstract class UnpackingTarget implements Target {
     await this.staging.remove();
   }
 
+  /** Unpacks a layer's tar at `root` (a path that does not exist yet). */
+  protected async unpackTo(
+    tar: AsyncIterable<Uint8Array>,
+    root: string,
+    layer: string,
+    headersFd: number | undefined,
+  ): Promise<UnpackedLayer> {
+    await mkdir(root, { mode: 0o755 });
+    return unpackLayer(tar, root, {
+      layer,
+      whiteouts: this.whiteouts,
+      ...(headersFd !== undefined && { headersFd }),
+    });
+  }
+
   /** Where a layer's tree is staged, relative to the staging directory (a content-addressed path). */
   protected layerPath(digest: string): string {
     const [algorithm, hex] = digest.split(':');
@@ -223,15 +238,11 @@ export abstract class UnpackingTarget implements Target {
     const staging = await this.staging.path();
     const root = join(staging, path);
     await mkdir(dirname(root), { recursive: true });
-    await mkdir(root, { mode: 0o755 });
     const headersFd = this.keepHeaders ? openSync(`${root}.headers`, 'w', 0o644) : undefined;
     const input = await openLayerInput(desc, content, signal, verify);
     try {
-      const unpacked = await unpackLayer(input.tar, root, {
-        layer: desc.digest === 'sha256:ingest' ? `of ${desc.mediaType}` : desc.digest,
-        whiteouts: this.whiteouts,
-        ...(headersFd !== undefined && { headersFd }),
-      });
+      const layer = desc.digest === 'sha256:ingest' ? `of ${desc.mediaType}` : desc.digest;
+      const unpacked = await this.unpackTo(input.tar, root, layer, headersFd);
       const { diffId, size } = await input.finish();
       return { ...unpacked, digest: desc.digest as Digest, path, diffId, tarSize: size };
     } catch (error) {
