@@ -11,6 +11,7 @@ import { registerDigest } from './commands/digest.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
+import { registerMount } from './commands/mount.js';
 import { registerPull } from './commands/pull.js';
 import { registerSign } from './commands/sign.js';
 import { registerSquashfs } from './commands/squashfs.js';
@@ -48,6 +49,7 @@ registerCache(program);
 registerSign(program);
 registerVerify(program);
 registerConfig(program);
+registerMount(program);
 
 try {
   await program.parseAsync(process.argv);

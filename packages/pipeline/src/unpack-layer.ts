@@ -17,8 +17,8 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readTar, type TarEntry } from '@concil/squashfs';
-import { setAttributeSync } from '@napi-rs/xattr';
 import { PipelineError } from './errors.js';
 import { entryPath, lstatOrNothing, pathInside, SafeTree } from './safe-tree.js';
 
@@ -68,6 +68,14 @@ export interface UnpackedLayer {
   entries: RecordedEntry[];
   /** Device nodes the process was not allowed to make. */
   devicesSkipped: number;
+}
+
+/** The xattr addon, loaded on first use: most layers carry none, and most commands unpack nothing. */
+let xattr: typeof import('@napi-rs/xattr') | undefined;
+
+function setAttributeSync(path: string, name: string, value: Uint8Array | string): void {
+  xattr ??= createRequire(import.meta.url)('@napi-rs/xattr') as typeof import('@napi-rs/xattr');
+  xattr.setAttributeSync(path, name, value);
 }
 
 /** Whether this process may give files away (lchown) and make device nodes. */
