@@ -54,15 +54,25 @@ export function registerCopy(program: Command): void {
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [{ copy, editImage, openTarget }, { parsePlatform }, { withYoungCollections }] = await Promise.all([
+    const [
+      { copy, editImage },
+      { openLocation, parseLocation },
+      { parsePlatform },
+      { withYoungCollections },
+    ] = await Promise.all([
       import('@concil/image'),
+      import('@concil/pipeline'),
       import('@concil/oci-spec'),
       import('../young-collections.js'),
     ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const srcOptions = await locationOptions(source, options, options.srcCreds);
-    const openSource = () => openTarget(source, srcOptions);
-    const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
+    const openSource = () => openLocation(source, srcOptions);
+    // Into mounts:, --squashfs asks for each layer as a squashfs file of overlay whiteouts, not a conversion.
+    const squashfsMounts = options.squashfs === true && parseLocation(destination).kind === 'mounts';
+    const conversion = (Object.keys(conversions) as Conversion[]).find(
+      (name) => options[name] && !(name === 'squashfs' && squashfsMounts),
+    );
     const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
     const plainEdit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
     const edit = (await encryptionEdit(options, plainEdit)) ?? plainEdit;
@@ -70,7 +80,10 @@ export function registerCopy(program: Command): void {
       (options.cache &&
         (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
       openSource();
-    const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
+    const dst = openLocation(destination, {
+      ...(await locationOptions(destination, options, options.destCreds)),
+      squashfs: squashfsMounts,
+    });
     const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
       const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
