@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { copy, OciLayout } from '@concil/image';
+import { convertLayers, copy, OciLayout } from '@concil/image';
 import { buildFixtureLayout } from '@concil/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bundle } from './bundle.js';
@@ -72,6 +72,21 @@ describe('bundle:', () => {
       run('runc', ['delete', '--force', id]).catch(() => undefined),
     );
     expect(stdout).toBe('hello from a concil bundle\n405\n100\ngone\n/etc\n');
+  });
+
+  it('unpacks the layers a transform makes (zstd, squashfs) as they are written', async () => {
+    const fixture = await buildFixtureLayout(join(work, 'layout'));
+    await run('umoci', ['unpack', '--image', `${fixture.dir}:${fixture.tag}`, join(work, 'umoci')]);
+    const expected = await describeTree(join(work, 'umoci', 'rootfs'));
+    for (const to of ['zstd', 'squashfs'] as const) {
+      const bundle = join(work, `bundle-${to}`);
+      const result = await copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(bundle), {
+        edit: convertLayers(to),
+      });
+      expect(result.layersTransformed).toBe(2);
+      expect(await describeTree(join(bundle, 'rootfs'))).toEqual(expected);
+      expect(await readdir(bundle)).toEqual(['config.json', 'rootfs']);
+    }
   });
 
   it('refuses a directory that holds something, and leaves it as it was', async () => {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { copy, DockerArchive, OciLayout } from '@concil/image';
+import { convertLayers, copy, DockerArchive, OciLayout } from '@concil/image';
 import { parsePlatform } from '@concil/oci-spec';
 import { buildFixtureLayout } from '@concil/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,5 +94,22 @@ describe('extracted:', () => {
       code: 'DIGEST_INVALID',
     });
     expect(await readdir(work)).toEqual(['extracted', 'layout']);
+  });
+});
+
+describe('extracted: bad input', () => {
+  it('refuses squashfs layers, and an existing directory is left as it was', async () => {
+    const fixture = await buildFixtureLayout(join(work, 'layout'));
+    const dir = join(work, 'extracted');
+    await copy(new OciLayout(fixture.dir, fixture.tag), new Extracted(dir, 'fixture:1'));
+    const before = await describeTree(dir);
+    const error = await copy(new OciLayout(fixture.dir, fixture.tag), new Extracted(dir, 'fixture:2'), {
+      edit: convertLayers('squashfs'),
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNSUPPORTED',
+      subject: 'application/vnd.oci.image.layer.v1.squashfs',
+    });
+    expect(await describeTree(dir)).toEqual(before);
   });
 });

@@ -6,6 +6,7 @@ import {
   type Descriptor,
   type Digest,
   encodeManifest,
+  type FetchOptions,
   MediaType,
   parseJson,
   validate,
@@ -13,7 +14,7 @@ import {
 import * as z from 'zod';
 import { PipelineError } from './errors.js';
 import { extractedLayerTar, type LayerRecord, layerRecord } from './extracted-tar.js';
-import { checkDiffId, type ImageToWrite, UnpackingTarget } from './unpacking-target.js';
+import { checkDiffId, type ImageToWrite, isSquashfs, UnpackingTarget } from './unpacking-target.js';
 
 /** What `extracted:` records of an image: enough to write it again from the layers' trees. */
 const imageRecordSchema = z.object({
@@ -63,6 +64,26 @@ export class Extracted extends UnpackingTarget {
     );
   }
 
+  override async push(desc: Descriptor, content: Readable, options?: FetchOptions): Promise<void> {
+    this.#refuseSquashfs(desc);
+    return super.push(desc, content, options);
+  }
+
+  override async ingest(mediaType: string, content: Readable, options?: FetchOptions): Promise<Descriptor> {
+    this.#refuseSquashfs({ mediaType, digest: `sha256:${'0'.repeat(64)}`, size: 0 });
+    return super.ingest(mediaType, content, options);
+  }
+
+  /** A squashfs layer's diff_id is its own digest: written again as a tar, it would not match. */
+  #refuseSquashfs(desc: Descriptor): void {
+    if (!isSquashfs(desc)) return;
+    throw new PipelineError(
+      'UNSUPPORTED',
+      `${this.name}: layer ${desc.size ? desc.digest : `of ${desc.mediaType}`} is squashfs, whose diff_id is its own digest, which a tar written again from the tree cannot have; convert the layers to tar (concil copy --tar-gzip) or use bundle: or mounts:`,
+      desc.size ? desc.digest : desc.mediaType,
+    );
+  }
+
   protected async finish(image: ImageToWrite): Promise<void> {
     const staging = await this.staging.path();
     const parts: { path: string; replace: boolean }[] = [];
@@ -85,7 +106,7 @@ export class Extracted extends UnpackingTarget {
       } else {
         diffId = (await this.#layerRecord(desc.digest)).diffId;
       }
-      checkDiffId(desc.digest, diffId, image.config.rootfs.diff_ids[i]);
+      checkDiffId(desc, diffId, image.config.rootfs.diff_ids[i]);
       layers.push({ digest: desc.digest, diffId });
     }
     const config = image.manifest.config;

@@ -185,7 +185,7 @@ export abstract class UnpackingTarget implements Target {
         );
       }
       const layer = await staged;
-      checkDiffId(desc.digest, layer.diffId, image.config.rootfs.diff_ids[i]);
+      checkDiffId(desc, layer.diffId, image.config.rootfs.diff_ids[i]);
       layers.push(layer);
     }
     return layers;
@@ -266,14 +266,22 @@ export abstract class UnpackingTarget implements Target {
   }
 }
 
-/** The tar a layer unpacked from must be the one the config names. */
-export function checkDiffId(layer: string, actual: string, expected: string | undefined): void {
+/**
+ * The tar a layer unpacked from must be the one the config names; a squashfs layer's diff_id is
+ * its blob's digest (concil's convention), which the blob was checked against as it was read.
+ */
+export function checkDiffId(layer: Descriptor, tarDigest: string, expected: string | undefined): void {
+  const actual = isSquashfs(layer) ? layer.digest : tarDigest;
   if (actual === expected) return;
   throw new PipelineError(
     'DIFF_ID_MISMATCH',
-    `layer ${layer} unpacks from a tar with digest ${actual}, but the image config says ${expected ?? 'nothing'}: the image is inconsistent; nothing was written`,
-    layer,
+    `layer ${layer.digest} unpacks from a tar with digest ${actual}, but the image config says ${expected ?? 'nothing'}: the image is inconsistent; nothing was written`,
+    layer.digest,
   );
+}
+
+export function isSquashfs(layer: Descriptor): boolean {
+  return layerKindOf(layer.mediaType)?.compression === 'squashfs';
 }
 
 async function readSmall(content: Readable, what: string): Promise<Uint8Array> {
