@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-// pnpm bench:pipeline-unpack — the pipeline's unpacking sinks on the large bench image (~1 GB of gzip
-// layers) pulled from a loopback docker-registry: `concil copy docker://… extracted:DIR` and
-// `concil copy docker://… bundle:DIR` (one streaming pass: each layer unpacked as it arrives, several
-// at once, no blob written to disk) against what people do today, `skopeo copy` into an OCI layout
-// then `umoci unpack` of it. Goal: concil/(skopeo + umoci) ≤ 0.8 for both.
-// A section of `pnpm bench:pipeline` to be: it is a file of its own until that bench is merged.
+// pnpm bench:pipeline-unpack — the unpacking sinks' section (bench/lib/unpack-section.mjs: registry →
+// extracted: and bundle: against skopeo copy + umoci unpack, on the ~1 GB bench image) run alone,
+// until it joins the sections of `pnpm bench:pipeline`.
 // Options: --runs N (3), --scale 0.05 (a 20× smaller image for a quick try), --json FILE,
 // --work-dir /dev/shm (the system's temporary directory by default).
 import { existsSync } from 'node:fs';
@@ -13,20 +10,19 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
-import { benchImageSpec, ensureBenchImage, pushImage } from './lib/image.mjs';
+import { cliPath } from './lib/cli.mjs';
+import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
 import {
   formatBytes,
   formatKiB,
   formatRatio,
   formatSeconds,
   formatThroughput,
-  measure,
   median,
   printTable,
   settle,
 } from './lib/measure.mjs';
-import { startBenchRegistry } from './lib/registry.mjs';
+import { unpackSection } from './lib/unpack-section.mjs';
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheDir = join(repoRoot, '.cache', 'bench');
@@ -42,32 +38,6 @@ const { values: options } = parseArgs({
 const runs = Number.parseInt(options.runs, 10);
 const log = (line) => console.log(line);
 
-/** The tasks, each `run(dest)` → `{ seconds, peakRssKiB }` writing under `dest`. */
-function tasks(source) {
-  const concil = (destination) =>
-    measure(process.execPath, [...CLI_NODE_FLAGS, cliPath, 'copy', '-q', source, destination]);
-  const rootless = process.getuid?.() === 0 ? '' : '--rootless ';
-  return [
-    { name: 'extracted concil', run: (dest) => concil(`extracted:${dest}:bench:latest`) },
-    { name: 'bundle concil', run: (dest) => concil(`bundle:${dest}`) },
-    {
-      name: 'skopeo + umoci',
-      run: async (dest) => {
-        await mkdir(dest, { recursive: true });
-        return measure('sh', [
-          '-c',
-          `skopeo --insecure-policy copy --quiet --src-tls-verify=false '${source}' 'oci:${dest}/layout:latest' && umoci unpack ${rootless}--image '${dest}/layout:latest' '${dest}/bundle'`,
-        ]);
-      },
-    },
-  ];
-}
-
-const RATIOS = [
-  ['extracted concil/(skopeo + umoci)', 'extracted concil', 'skopeo + umoci', 0.8],
-  ['bundle concil/(skopeo + umoci)', 'bundle concil', 'skopeo + umoci', 0.8],
-];
-
 async function main() {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is not built: run pnpm build first`);
   await mkdir(cacheDir, { recursive: true });
@@ -76,12 +46,10 @@ async function main() {
   log(
     `image: ${image.layers.length} gzip layers, ${formatBytes(layerBytes)} of layers (${formatBytes(image.uncompressedBytes)} uncompressed)`,
   );
-  const registry = await startBenchRegistry();
   const work = await mkdtemp(join(options['work-dir'], 'concil-bench-unpack-'));
+  const section = await unpackSection({ image, work, log });
   try {
-    const source = `docker://${registry.host}/bench:latest`;
-    await pushImage(image.reference, source);
-    const all = tasks(source);
+    const all = section.tasks;
     const results = Object.fromEntries(all.map((t) => [t.name, { seconds: [], rss: [], errors: [] }]));
     for (let run = 1; run <= runs; run++) {
       for (const task of all) {
@@ -133,7 +101,7 @@ async function main() {
     );
     const time = (name) => summary[name].medianSeconds;
     const ratios = {};
-    for (const [label, a, b, goal] of RATIOS) {
+    for (const [label, a, b, goal] of section.ratios) {
       ratios[label] = { ratio: time(a) / time(b), goal };
       log(`${label.padEnd(36)} ${formatRatio(time(a), time(b))}  (goal ≤ ${goal})`);
     }
@@ -145,7 +113,7 @@ async function main() {
     log(`\nresults written to ${recordPath}`);
     if (all.some((t) => results[t.name].seconds.length === 0)) process.exitCode = 1;
   } finally {
-    await registry.stop();
+    await section.stop();
     await rm(work, { recursive: true, force: true });
   }
 }

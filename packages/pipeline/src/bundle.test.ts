@@ -1,33 +1,26 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { convertLayers, copy, OciLayout } from '@concil/image';
 import { buildFixtureLayout } from '@concil/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bundle } from './bundle.js';
-import { describeTree, rawTar, temporaryDirectory, writeImage } from './testing/image-layout.js';
+import { describeTree, directoryPerTest, rawTar, writeImage } from './testing/image-layout.js';
 
 const run = promisify(execFile);
-let work: string;
-
-beforeEach(async () => {
-  work = await temporaryDirectory();
-});
-afterEach(async () => {
-  await rm(work, { recursive: true, force: true });
-});
+const work = directoryPerTest();
 
 describe('bundle:', () => {
   it('makes the rootfs umoci unpack makes, and a config.json from the image config', async () => {
-    const fixture = await buildFixtureLayout(join(work, 'layout'));
-    await copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(join(work, 'bundle')));
-    await run('umoci', ['unpack', '--image', `${fixture.dir}:${fixture.tag}`, join(work, 'umoci')]);
+    const fixture = await buildFixtureLayout(join(work(), 'layout'));
+    await copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(join(work(), 'bundle')));
+    await run('umoci', ['unpack', '--image', `${fixture.dir}:${fixture.tag}`, join(work(), 'umoci')]);
 
-    expect(await describeTree(join(work, 'bundle', 'rootfs'))).toEqual(
-      await describeTree(join(work, 'umoci', 'rootfs')),
+    expect(await describeTree(join(work(), 'bundle', 'rootfs'))).toEqual(
+      await describeTree(join(work(), 'umoci', 'rootfs')),
     );
-    const config = JSON.parse(await readFile(join(work, 'bundle', 'config.json'), 'utf8'));
+    const config = JSON.parse(await readFile(join(work(), 'bundle', 'config.json'), 'utf8'));
     expect(config.process).toMatchObject({
       args: ['/bin/hello', '--from', 'fixture'],
       env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'FIXTURE=concil', 'GREETING=hello world'],
@@ -36,8 +29,8 @@ describe('bundle:', () => {
       terminal: false,
     });
     expect(config.root).toEqual({ path: 'rootfs', readonly: false });
-    expect(await readdir(join(work, 'bundle'))).toEqual(['config.json', 'rootfs']);
-    expect(await readdir(work)).toEqual(['bundle', 'layout', 'umoci']);
+    expect(await readdir(join(work(), 'bundle'))).toEqual(['config.json', 'rootfs']);
+    expect(await readdir(work())).toEqual(['bundle', 'layout', 'umoci']);
   });
 
   it('is started by runc run, which prints what the image command says', async () => {
@@ -56,13 +49,13 @@ describe('bundle:', () => {
       { name: 'etc/', type: 'directory', mode: 0o755 },
       { name: 'etc/.wh.gone', content: '' },
     ]);
-    const image = await writeImage(join(work, 'layout'), [base, top], {
+    const image = await writeImage(join(work(), 'layout'), [base, top], {
       User: 'guest',
       Entrypoint: ['/bin/sh', '-c'],
       Cmd: ['cat /msg; id -u; id -g; test -e /etc/gone || echo gone; pwd'],
       WorkingDir: '/etc',
     });
-    const bundle = join(work, 'bundle');
+    const bundle = join(work(), 'bundle');
     await copy(new OciLayout(image.layout, 'latest'), new Bundle(bundle));
 
     const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
@@ -75,11 +68,11 @@ describe('bundle:', () => {
   });
 
   it('unpacks the layers a transform makes (zstd, squashfs) as they are written', async () => {
-    const fixture = await buildFixtureLayout(join(work, 'layout'));
-    await run('umoci', ['unpack', '--image', `${fixture.dir}:${fixture.tag}`, join(work, 'umoci')]);
-    const expected = await describeTree(join(work, 'umoci', 'rootfs'));
+    const fixture = await buildFixtureLayout(join(work(), 'layout'));
+    await run('umoci', ['unpack', '--image', `${fixture.dir}:${fixture.tag}`, join(work(), 'umoci')]);
+    const expected = await describeTree(join(work(), 'umoci', 'rootfs'));
     for (const to of ['zstd', 'squashfs'] as const) {
-      const bundle = join(work, `bundle-${to}`);
+      const bundle = join(work(), `bundle-${to}`);
       const result = await copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(bundle), {
         edit: convertLayers(to),
       });
@@ -90,8 +83,8 @@ describe('bundle:', () => {
   });
 
   it('refuses a directory that holds something, and leaves it as it was', async () => {
-    const fixture = await buildFixtureLayout(join(work, 'layout'));
-    const bundle = join(work, 'bundle');
+    const fixture = await buildFixtureLayout(join(work(), 'layout'));
+    const bundle = join(work(), 'bundle');
     await run('mkdir', [bundle]);
     await run('touch', [join(bundle, 'keep')]);
     await expect(copy(new OciLayout(fixture.dir, fixture.tag), new Bundle(bundle))).rejects.toMatchObject({

@@ -6,23 +6,16 @@ import { promisify } from 'node:util';
 import { convertLayers, copy, DockerArchive, OciLayout } from '@concil/image';
 import { parsePlatform } from '@concil/oci-spec';
 import { buildFixtureLayout } from '@concil/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Extracted } from './extracted.js';
-import { describeTree, temporaryDirectory } from './testing/image-layout.js';
+import { describeTree, directoryPerTest } from './testing/image-layout.js';
 
 const run = promisify(execFile);
-let work: string;
-
-beforeEach(async () => {
-  work = await temporaryDirectory();
-});
-afterEach(async () => {
-  await rm(work, { recursive: true, force: true });
-});
+const work = directoryPerTest();
 
 /** The sha256 of each layer file of a docker-archive, in its manifest.json's order (tar(1) unpacks it). */
 async function archiveLayerDigests(archive: string): Promise<string[]> {
-  const dir = join(work, 'unpacked-archive');
+  const dir = join(work(), 'unpacked-archive');
   await run('mkdir', ['-p', dir]);
   await run('tar', ['-xf', archive, '-C', dir]);
   const [manifest] = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
@@ -40,10 +33,10 @@ async function archiveLayerDigests(archive: string): Promise<string[]> {
 
 describe('extracted:', () => {
   it('stores a layer two images share once, and writes each image again with its diff_ids', async () => {
-    const fixture = await buildFixtureLayout(join(work, 'layout'), {
+    const fixture = await buildFixtureLayout(join(work(), 'layout'), {
       platforms: ['linux/amd64', 'linux/arm64'],
     });
-    const dir = join(work, 'extracted');
+    const dir = join(work(), 'extracted');
     for (const image of fixture.images) {
       await copy(
         new OciLayout(fixture.dir, fixture.tag),
@@ -70,7 +63,7 @@ describe('extracted:', () => {
 
     for (const image of fixture.images) {
       const arch = image.platform.split('/')[1];
-      const archive = join(work, `${arch}.tar`);
+      const archive = join(work(), `${arch}.tar`);
       await copy(new Extracted(dir, `fixture:${arch}`), new DockerArchive(archive, `fixture:${arch}`));
       expect(await archiveLayerDigests(archive)).toEqual(image.diffIds);
       const { stdout } = await run('skopeo', ['inspect', '--config', `docker-archive:${archive}`]);
@@ -79,28 +72,28 @@ describe('extracted:', () => {
   });
 
   it('refuses to write an image again from a tree that was changed', async () => {
-    const fixture = await buildFixtureLayout(join(work, 'layout'));
-    const dir = join(work, 'extracted');
+    const fixture = await buildFixtureLayout(join(work(), 'layout'));
+    const dir = join(work(), 'extracted');
     await copy(new OciLayout(fixture.dir, fixture.tag), new Extracted(dir, 'fixture:latest'));
     const base = fixture.images[0]!.layers[0]!.digest.slice(7);
     await writeFile(
       join(dir, 'layers', 'sha256', base, 'etc', 'os-release'),
       'ID=concil-fixturX\nVERSION_ID=1\n',
     );
-    const archive = join(work, 'out.tar');
+    const archive = join(work(), 'out.tar');
     await expect(
       copy(new Extracted(dir, 'fixture:latest'), new DockerArchive(archive)),
     ).rejects.toMatchObject({
       code: 'DIGEST_INVALID',
     });
-    expect(await readdir(work)).toEqual(['extracted', 'layout']);
+    expect(await readdir(work())).toEqual(['extracted', 'layout']);
   });
 });
 
 describe('extracted: bad input', () => {
   it('refuses squashfs layers, and an existing directory is left as it was', async () => {
-    const fixture = await buildFixtureLayout(join(work, 'layout'));
-    const dir = join(work, 'extracted');
+    const fixture = await buildFixtureLayout(join(work(), 'layout'));
+    const dir = join(work(), 'extracted');
     await copy(new OciLayout(fixture.dir, fixture.tag), new Extracted(dir, 'fixture:1'));
     const before = await describeTree(dir);
     const error = await copy(new OciLayout(fixture.dir, fixture.tag), new Extracted(dir, 'fixture:2'), {

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { OciLayout } from '@concil/image';
 import { computeDigest, type Descriptor, encodeManifest, MediaType } from '@concil/oci-spec';
 import tarStream from 'tar-stream';
+import { afterEach, beforeEach } from 'vitest';
 
 /** One entry of a test layer, written exactly as given (no sorting, no name cleaning: hostile ones too). */
 export type RawEntry = Partial<tarStream.Header> & { name: string; content?: Uint8Array | string };
@@ -72,6 +73,21 @@ export async function writeImage(
   await target.tag(manifest, tag);
   await target.commit?.();
   return { layout: dir, manifest, layers, diffIds };
+}
+
+/** A new temporary directory for each test of the file, removed after it: call at the top level. */
+export function directoryPerTest(): () => string {
+  let dir: string | undefined;
+  beforeEach(async () => {
+    dir = await temporaryDirectory();
+  });
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!dir) throw new Error('directoryPerTest: asked for outside a test');
+    return dir;
+  };
 }
 
 export async function temporaryDirectory(prefix = 'concil-pipeline-'): Promise<string> {
