@@ -82,6 +82,27 @@ describe('bundle:', () => {
     }
   });
 
+  it('stacks an image whose layer appears twice as a runtime does (the second occurrence re-adds what it holds)', async () => {
+    const again = await rawTar([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/motd', content: 'from the repeated layer\n' },
+    ]);
+    const between = await rawTar([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/.wh.motd', content: '' },
+      { name: 'etc/between', content: 'kept\n' },
+    ]);
+    const image = await writeImage(join(work(), 'layout'), [again, between, again], { Cmd: ['/bin/true'] });
+    await copy(new OciLayout(image.layout, 'latest'), new Bundle(join(work(), 'bundle')));
+    expect(await describeTree(join(work(), 'bundle', 'rootfs'))).toEqual(
+      new Map([
+        ['etc', 'dir 755'],
+        ['etc/between', 'file 644 kept\n'],
+        ['etc/motd', 'file 644 from the repeated layer\n'],
+      ]),
+    );
+  });
+
   it('refuses a directory that holds something, and leaves it as it was', async () => {
     const fixture = await buildFixtureLayout(join(work(), 'layout'));
     const bundle = join(work(), 'bundle');

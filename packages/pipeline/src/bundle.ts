@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { PipelineError } from './errors.js';
 import { runtimeConfig } from './runtime-config.js';
 import { stackLayers } from './stack-layers.js';
-import { type ImageToWrite, UnpackingTarget } from './unpacking-target.js';
+import { type ImageToWrite, topmostOccurrences, UnpackingTarget } from './unpacking-target.js';
 
 /**
  * `bundle:DIR`, an OCI runtime bundle that `runc run` starts: `rootfs/` with the image's layers
@@ -31,7 +31,7 @@ export class Bundle extends UnpackingTarget {
     const staging = await this.staging.path();
     if (layers.length === 0)
       throw new PipelineError('UNSUPPORTED', `${this.name}: the image has no layers`, this.path);
-    stackLayers(staging, layers, 'rootfs');
+    stackLayers(staging, topmostOccurrences(layers), 'rootfs');
     const config = runtimeConfig(image.config, join(staging, 'rootfs'));
     await writeFile(join(staging, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o644 });
     await rm(join(staging, 'layers'), { recursive: true, force: true });

@@ -37,15 +37,19 @@ describe('extracted:', () => {
       platforms: ['linux/amd64', 'linux/arm64'],
     });
     const dir = join(work(), 'extracted');
+    const skipped: number[] = [];
     for (const image of fixture.images) {
-      await copy(
+      const result = await copy(
         new OciLayout(fixture.dir, fixture.tag),
         new Extracted(dir, `fixture:${image.platform.split('/')[1]}`),
         {
           platform: parsePlatform(image.platform),
         },
       );
+      skipped.push(result.blobsSkipped);
     }
+    // The second image's base layer is already there: not fetched, not unpacked again.
+    expect(skipped).toEqual([0, 1]);
     const [amd64, arm64] = fixture.images;
     const layerDirs = (await readdir(join(dir, 'layers', 'sha256'), { withFileTypes: true }))
       .filter((entry) => entry.isDirectory())

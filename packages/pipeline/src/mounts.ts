@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { createSquashfs } from '@concil/squashfs';
 import { PipelineError } from './errors.js';
 import type { UnpackedLayer } from './unpack-layer.js';
-import { type ImageToWrite, UnpackingTarget } from './unpacking-target.js';
+import { type ImageToWrite, topmostOccurrences, UnpackingTarget } from './unpacking-target.js';
 
 /** What `mounts:DIR` records for `concil mount`: the layers, top first, and the overlay's options. */
 export interface MountsRecord {
@@ -65,7 +65,7 @@ export class Mounts extends UnpackingTarget {
       );
     }
     const staging = await this.staging.path();
-    const top = [...layers].reverse();
+    const top = topmostOccurrences(layers).reverse();
     const record: MountsRecord = {
       layers: top.map((layer) => ({
         digest: layer.digest,
@@ -85,7 +85,7 @@ export class Mounts extends UnpackingTarget {
     await writeFile(join(staging, MOUNTS_RECORD), `${JSON.stringify(record, null, 2)}\n`);
     await writeFile(join(staging, OVERLAY_OPTIONS), `${record.options}\n`);
     await this.staging.moveInto([
-      ...layers.map((layer) => ({ path: layer.path, replace: false })),
+      ...top.map((layer) => ({ path: layer.path, replace: false })),
       { path: 'empty', replace: false },
       { path: OVERLAY_OPTIONS, replace: true },
       { path: MOUNTS_RECORD, replace: true },

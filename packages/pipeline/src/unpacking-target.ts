@@ -267,6 +267,15 @@ export abstract class UnpackingTarget implements Target {
 }
 
 /**
+ * The layers that make a difference, bottom first: of a layer that appears several times only
+ * the topmost occurrence, which re-adds all it holds and re-applies its whiteouts above what
+ * came between, so the stack shows the same tree without it (and nothing is unpacked twice).
+ */
+export function topmostOccurrences<T extends { digest: string }>(layers: readonly T[]): T[] {
+  return layers.filter((layer, i) => !layers.slice(i + 1).some((above) => above.digest === layer.digest));
+}
+
+/**
  * The tar a layer unpacked from must be the one the config names; a squashfs layer's diff_id is
  * its blob's digest (concil's convention), which the blob was checked against as it was read.
  */
