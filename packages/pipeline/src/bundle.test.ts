@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { convertLayers, copy, OciLayout } from '@concil/image';
@@ -112,5 +112,47 @@ describe('bundle:', () => {
       code: 'TARGET_INVALID',
     });
     expect(await readdir(bundle)).toEqual(['keep']);
+  });
+});
+
+describe('bundle: config.json', () => {
+  it('runs sh for an image without a command, and resolves users and groups as runc does', async () => {
+    const passwd = 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n';
+    const group = 'root:x:0:\napp:x:1000:\nstaff:x:50:app,other\nwheel:x:10:app\n';
+    const layer = await rawTar([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/passwd', content: passwd },
+      { name: 'etc/group', content: group },
+    ]);
+    const cases: [string, object][] = [
+      ['', { uid: 0, gid: 0 }],
+      ['app', { uid: 1000, gid: 1000, additionalGids: [50, 10] }],
+      ['app:staff', { uid: 1000, gid: 50, additionalGids: [10] }],
+      ['1000', { uid: 1000, gid: 1000, additionalGids: [50, 10] }],
+      ['1234:77', { uid: 1234, gid: 77 }],
+      ['app:99', { uid: 1000, gid: 99, additionalGids: [50, 10] }],
+    ];
+    for (const [i, [user, expected]] of cases.entries()) {
+      const image = await writeImage(join(work(), `layout-${i}`), [layer], { User: user });
+      const bundle = join(work(), `bundle-${i}`);
+      await copy(new OciLayout(image.layout, 'latest'), new Bundle(bundle));
+      const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
+      expect(config.process.args, user).toEqual(['sh']);
+      expect(config.process.user, user).toEqual(expected);
+    }
+  });
+
+  it('refuses a user or group the image does not know, naming it, and writes nothing', async () => {
+    const layer = await rawTar([{ name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }]);
+    for (const user of ['nobody', 'root:nogroup']) {
+      const image = await writeImage(join(work(), 'layout'), [layer], { User: user, Cmd: ['/bin/true'] });
+      const bundle = join(work(), 'bundle');
+      const error = await copy(new OciLayout(image.layout, 'latest'), new Bundle(bundle)).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', subject: user });
+      expect(await readdir(work())).toEqual(['layout']);
+      await rm(join(work(), 'layout'), { recursive: true });
+    }
   });
 });

@@ -8,19 +8,15 @@ const CAPABILITIES = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
 /**
  * The runtime-spec `config.json` of a bundle for an image: the process from the image config
- * (entrypoint + cmd, env, working directory, user resolved against the rootfs's /etc/passwd and
+ * (entrypoint + cmd, else `sh`, env, working directory, user resolved against the rootfs's /etc/passwd and
  * /etc/group as runc does), around the defaults `runc spec` writes (namespaces, mounts, masked
  * paths, capabilities).
  */
 export function runtimeConfig(config: ImageConfig, rootfs: string, hostname = 'concil'): object {
   const image = config.config ?? {};
-  const args = [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])];
-  if (args.length === 0) {
-    throw new PipelineError(
-      'CONFIG_INVALID',
-      'the image has neither Entrypoint nor Cmd: a bundle needs a command to run; give the image one (concil copy --cmd …)',
-    );
-  }
+  const command = [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])];
+  // An image without a command (a base image) runs `sh`, as `runc spec` and umoci write.
+  const args = command.length > 0 ? command : ['sh'];
   const env = [...(image.Env ?? [])];
   if (!env.some((pair) => pair.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
   return {
