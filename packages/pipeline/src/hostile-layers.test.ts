@@ -1,4 +1,4 @@
-import { lstat, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copy, OciLayout } from '@concil/image';
 import type { Target } from '@concil/oci-spec';
@@ -51,6 +51,15 @@ const hostile = (outside: string): { name: string; entries: RawEntry[]; entry: s
     entry: 'evil/made',
   },
   {
+    name: 'a directory replaced by a symlink pointing out, then a file below it',
+    entries: [
+      { name: 'd/', type: 'directory' },
+      { name: 'd', type: 'symlink', linkname: outside },
+      { name: 'd/victim', content: 'overwritten\n' },
+    ],
+    entry: 'd/victim',
+  },
+  {
     name: 'a hard link to a file outside',
     entries: [{ name: 'stolen', type: 'link', linkname: '../../../../../../../../etc/passwd' }],
     entry: 'stolen',
@@ -94,3 +103,23 @@ describe.each(sinks)('%s refuses hostile layers', (_, open) => {
     expect((await lstat(join(outside, 'victim'))).nlink).toBe(1);
   });
 });
+
+describe.each(sinks)(
+  '%s: a symlink pointing out in one layer, then entries below it in the next',
+  (_, open) => {
+    it('never writes or removes outside (the next layer replaces the link by a directory)', async () => {
+      const image = await writeImage(join(work, 'layout'), [
+        await rawTar([{ name: 'evil', type: 'symlink', linkname: outside }]),
+        await rawTar([
+          { name: 'evil/', type: 'directory' },
+          { name: 'evil/.wh..wh..opq', content: '' },
+          { name: 'evil/.wh.victim', content: '' },
+          { name: 'evil/new', content: 'inside\n' },
+        ]),
+      ]);
+      await copy(new OciLayout(image.layout, 'latest'), open(join(work, 'out')));
+      expect(await readdir(outside)).toEqual(['victim']);
+      expect(await readFile(join(outside, 'victim'), 'utf8')).toBe('untouched\n');
+    });
+  },
+);
