@@ -6,7 +6,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bundle } from './bundle.js';
 import { Extracted } from './extracted.js';
 import { Mounts } from './mounts.js';
-import { type RawEntry, rawTar, temporaryDirectory, writeImage } from './testing/image-layout.js';
+import {
+  describeTree,
+  type RawEntry,
+  rawTar,
+  temporaryDirectory,
+  writeImage,
+} from './testing/image-layout.js';
 
 let work: string;
 let outside: string;
@@ -123,3 +129,23 @@ describe.each(sinks)(
     });
   },
 );
+
+describe('extracted: a hostile image into a directory that holds other images', () => {
+  it('fails naming the entry, and the directory is left as it was', async () => {
+    const good = await writeImage(join(work, 'good'), [await rawTar([{ name: 'ok', content: 'fine\n' }])]);
+    const dir = join(work, 'extracted');
+    await copy(new OciLayout(good.layout, 'latest'), new Extracted(dir, 'good:1'));
+    const before = await describeTree(dir);
+    const bad = await writeImage(join(work, 'bad'), [
+      await rawTar([{ name: 'ok', content: 'fine\n' }]),
+      await rawTar([{ name: '../../escaped', content: 'x' }]),
+    ]);
+    await expect(
+      copy(new OciLayout(bad.layout, 'latest'), new Extracted(dir, 'bad:1')),
+    ).rejects.toMatchObject({
+      code: 'LAYER_UNSAFE',
+      subject: '../../escaped',
+    });
+    expect(await describeTree(dir)).toEqual(before);
+  });
+});
