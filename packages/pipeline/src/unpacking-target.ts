@@ -120,7 +120,9 @@ export abstract class UnpackingTarget implements Target {
     );
     const desc: Descriptor = { mediaType, digest: hashing.digest, size: hashing.size };
     if (this.layers.has(desc.digest)) {
-      await rm(join(await this.staging.path(), layer.path), { recursive: true, force: true });
+      const staged = join(await this.staging.path(), layer.path);
+      await rm(staged, { recursive: true, force: true });
+      await rm(`${staged}.headers`, { force: true });
       return desc;
     }
     const named = await this.#rename(layer, desc.digest);
