@@ -37,6 +37,13 @@ export class Mounts extends UnpackingTarget {
     super(resolve(path));
     this.name = `mounts:${path}`;
     this.#squashfs = options.squashfs ?? false;
+    if (/[,:]/.test(this.path)) {
+      throw new PipelineError(
+        'TARGET_INVALID',
+        `${this.name}: overlayfs's options separate directories with ":" and options with ",", so ${this.path} cannot be a layer's place; choose a directory without them`,
+        this.path,
+      );
+    }
   }
 
   protected override layerPath(digest: string): string {

@@ -28,4 +28,10 @@ describe('openLocation: the unpacking sinks', () => {
       );
     }
   });
+
+  it('refuses a mounts: directory overlayfs options cannot name', () => {
+    expect(() => openLocation('mounts:/tmp/a,b')).toThrow(
+      expect.objectContaining({ code: 'TARGET_INVALID', subject: '/tmp/a,b' }),
+    );
+  });
 });
