@@ -5,6 +5,8 @@
 //              its mtimes set to 0, written again as tar+gzip, digests recomputed) against GNU tar
 //              re-tarring the unpacked layers (`tar --mtime=@0 … | gzip -n`, every layer at once;
 //              the unpacking is done beforehand and not timed). Goal: concil/GNU tar ≤ 1.0.
+//   unpack     `concil copy docker://… extracted:DIR` and `… bundle:DIR` from a loopback registry
+//              against `skopeo copy` + `umoci unpack` (bench/lib/unpack-section.mjs). Goal ≤ 0.8.
 // More sections add themselves to SECTIONS (name → prepare, tasks and the ratios they report).
 // Options: --runs N (3), --scale 0.05 (a 20× smaller image for a quick try), --sections a,b
 // (all by default), --json FILE, --work-dir /dev/shm (the system's temporary directory by default).
@@ -18,6 +20,7 @@ import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
 import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
 import { formatBytes, formatRatio, measure } from './lib/measure.mjs';
 import { printSummary, runTasks } from './lib/tasks.mjs';
+import { unpackSection } from './lib/unpack-section.mjs';
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const cacheDir = join(repoRoot, '.cache', 'bench');
@@ -71,6 +74,7 @@ const SECTIONS = {
       ratios: [['normalize concil/GNU tar', 'normalize concil', 'normalize GNU tar', 1.0]],
     };
   },
+  unpack: unpackSection,
 };
 
 const { values: options } = parseArgs({
@@ -105,34 +109,40 @@ async function main() {
   try {
     const tasks = [];
     const ratios = [];
+    const stops = [];
     for (const name of chosen) {
       const section = await SECTIONS[name]({ image, work: join(work, name), log });
       tasks.push(...section.tasks);
       ratios.push(...section.ratios);
+      if (section.stop) stops.push(section.stop);
     }
-    const summary = await runTasks(tasks, { runs, work, log });
-    log('');
-    log(`${formatBytes(layerBytes)} of layers, median of ${runs}:`);
-    log('');
-    printSummary(tasks, summary, layerBytes, { log, largestProcess: (name) => name.includes('GNU') });
-    // On a busy machine the wall times tell how the scheduler shared it too; CPU time is what each
-    // cost, whatever else ran meanwhile.
-    const time = (name) => summary[name].medianSeconds;
-    const cpu = (name) => summary[name].medianCpuSeconds;
-    const ratioSummary = {};
-    for (const [label, a, b, goal] of ratios) {
-      ratioSummary[label] = { ratio: time(a) / time(b), cpuRatio: cpu(a) / cpu(b), goal };
-      log(
-        `${label.padEnd(28)} ${formatRatio(time(a), time(b))}  (goal ≤ ${goal}; CPU time ${formatRatio(cpu(a), cpu(b))})`,
+    try {
+      const summary = await runTasks(tasks, { runs, work, log });
+      log('');
+      log(`${formatBytes(layerBytes)} of layers, median of ${runs}:`);
+      log('');
+      printSummary(tasks, summary, layerBytes, { log, largestProcess: (name) => name.includes('GNU') });
+      // On a busy machine the wall times tell how the scheduler shared it too; CPU time is what each
+      // cost, whatever else ran meanwhile.
+      const time = (name) => summary[name].medianSeconds;
+      const cpu = (name) => summary[name].medianCpuSeconds;
+      const ratioSummary = {};
+      for (const [label, a, b, goal] of ratios) {
+        ratioSummary[label] = { ratio: time(a) / time(b), cpuRatio: cpu(a) / cpu(b), goal };
+        log(
+          `${label.padEnd(28)} ${formatRatio(time(a), time(b))}  (goal ≤ ${goal}; CPU time ${formatRatio(cpu(a), cpu(b))})`,
+        );
+      }
+      const recordPath = options.json ?? join(cacheDir, 'pipeline-last.json');
+      await writeFile(
+        recordPath,
+        `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), scale: Number(options.scale), layerBytes, runs, summary, ratios: ratioSummary }, null, 2)}\n`,
       );
+      log(`\nresults written to ${recordPath}`);
+      if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
+    } finally {
+      for (const stop of stops) await stop(); // the registries sections started
     }
-    const recordPath = options.json ?? join(cacheDir, 'pipeline-last.json');
-    await writeFile(
-      recordPath,
-      `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), scale: Number(options.scale), layerBytes, runs, summary, ratios: ratioSummary }, null, 2)}\n`,
-    );
-    log(`\nresults written to ${recordPath}`);
-    if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 [ -x /usr/bin/time ] || need_apt+=(time) # peak memory in the benches
 command -v podman >/dev/null || need_apt+=(podman) # the Docker Engine API peer (pipeline)
 command -v runc >/dev/null || need_apt+=(runc)     # runs the OCI bundles we write
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static) # a static binary for the image runc runs (pipeline)
 command -v notary >/dev/null || need_apt+=(notary) # notary, notary-server, notary-signer (trust)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -90,9 +90,9 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node22.15',
-  // A native addon with a package per platform, loaded with require() when xz is asked for: an
-  // optional dependency of this package too, so that it resolves from dist/.
-  external: ['@napi-rs/lzma'],
+  // Native addons with a package per platform, loaded with require() when xz is asked for, or an
+  // unpacked layer has xattrs: dependencies of this package too, so that they resolve from dist/.
+  external: ['@napi-rs/lzma', '@napi-rs/xattr'],
   // CommonJS dependencies (commander, cli-progress, undici) require() Node's built-in modules:
   // a require() for each file, made on its first call (most files never call it).
   banner: {

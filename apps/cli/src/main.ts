@@ -11,6 +11,7 @@ import { registerDigest } from './commands/digest.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
+import { registerMount } from './commands/mount.js';
 import { registerProcess } from './commands/process.js';
 import { registerPull } from './commands/pull.js';
 import { registerSearch } from './commands/search.js';
@@ -52,6 +53,7 @@ registerCache(program);
 registerSign(program);
 registerVerify(program);
 registerConfig(program);
+registerMount(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -83,9 +83,19 @@ export function givesBackSource(
       ({ descriptor, diffId }, i) =>
         descriptor.digest === layers[i]!.digest &&
         descriptor.mediaType === layers[i]!.mediaType &&
+        sameAnnotations(descriptor.annotations, layers[i]!.annotations) &&
         diffId === image.config.rootfs.diff_ids[i],
     )
   );
+}
+
+/** A layer that keeps its bytes may still change its annotations (a recipient added to its key). */
+function sameAnnotations(
+  a: Readonly<Record<string, string>> = {},
+  b: Readonly<Record<string, string>> = {},
+): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
 
 /** The plan keeps the manifest's format, annotations and config, and as many layers. */

@@ -2,6 +2,7 @@ import { type OpenTargetOptions, openTarget, parseTargetSpec, type TargetSpec } 
 import { parseReference, type ReadOnlyTarget, type Target } from '@concil/oci-spec';
 import { DockerDaemon } from './docker-daemon.js';
 import { PipelineError } from './errors.js';
+import { openUnpackingLocation, type UnpackingLocationOptions } from './unpacking-locations.js';
 
 /** The pipeline's own transports, each a target in a file of its own. */
 export type PipelineTransport = 'docker-daemon' | 'extracted' | 'bundle' | 'mounts';
@@ -11,7 +12,7 @@ export type Location =
   | { kind: 'image'; spec: string; target: TargetSpec }
   | { kind: PipelineTransport; spec: string; rest: string };
 
-export interface OpenLocationOptions extends OpenTargetOptions {
+export interface OpenLocationOptions extends OpenTargetOptions, UnpackingLocationOptions {
   /** The Docker or Podman daemon's Unix socket, for `docker-daemon:` (default `/var/run/docker.sock`). */
   socket?: string;
 }
@@ -60,12 +61,10 @@ export function openLocation(text: string, options: OpenLocationOptions = {}): T
       return openTarget(location.spec, options);
     case 'docker-daemon':
       return new DockerDaemon(daemonImage(location), { ...(options.socket && { socket: options.socket }) });
-    default:
-      throw new PipelineError(
-        'TARGET_INVALID',
-        `"${text}": ${location.kind}: locations are not supported yet; use docker://, dir:, oci:, oci-archive: or docker-archive:`,
-        text,
-      );
+    case 'extracted':
+    case 'bundle':
+    case 'mounts':
+      return openUnpackingLocation(location.kind, location.rest, options);
   }
 }
 

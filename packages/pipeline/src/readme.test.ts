@@ -1,8 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OciLayout, readImage } from '@concil/image';
+import { buildFixtureLayout } from '@concil/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { example } from './readme.example.js';
+import { example as sinksExample } from './readme-sinks.example.js';
 import { buildUmociImage, manifestOf, tarList } from './test-helpers/umoci-image.js';
 
 let work: string;
@@ -16,7 +19,7 @@ afterAll(async () => {
 it('the README shows its examples word for word', async () => {
   const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
   // readme-daemon.example.ts runs in docker-daemon.test.ts, against the podman service started there.
-  for (const file of ['readme.example.ts', 'readme-daemon.example.ts']) {
+  for (const file of ['readme.example.ts', 'readme-daemon.example.ts', 'readme-sinks.example.ts']) {
     const example = await readFile(join(import.meta.dirname, file), 'utf8');
     expect(readme).toContain(example.trim());
   }
@@ -36,4 +39,13 @@ it("the README's example normalizes, excludes and searches", async () => {
   const listed = await tarList(join(work, 'dst'), written.manifest.layers[1]!, true);
   expect(listed.some((line) => line.includes('pyc') || line.includes('__pycache__'))).toBe(false);
   expect(listed.every((line) => line.includes(' 1970-01-01 00:00 '))).toBe(true);
+});
+
+it("runs the README's sinks example", async () => {
+  const fixture = await buildFixtureLayout(join(work, 'layout'), { tag: 'v1' });
+  const descriptor = await sinksExample(fixture.dir, join(work, 'bundle'), join(work, 'extracted'));
+  const again = await readImage(new OciLayout(`${fixture.dir}-again`, 'v1'));
+  expect(again.descriptor.digest).toBe(descriptor.digest);
+  expect(again.manifest.layers.map((layer) => layer.digest)).toEqual(fixture.images[0]!.diffIds);
+  expect(JSON.parse(await readFile(join(work, 'bundle', 'config.json'), 'utf8')).root.path).toBe('rootfs');
 });

@@ -30,6 +30,17 @@ export interface TarEntry {
    * generator, no waiting. Consumed then, as by body(); undefined otherwise, and then body() it is.
    */
   buffered(): Buffer | undefined;
+  /**
+   * With `keepHeaders`: the entry's header blocks exactly as the archive stores them, its PAX and
+   * GNU long-name headers (with their data and padding) first, so the archive can be written again
+   * byte for byte from the headers and the content.
+   */
+  rawHeader?: Buffer;
+}
+
+export interface ReadTarOptions {
+  /** Keep each entry's header bytes (`rawHeader`). */
+  keepHeaders?: boolean;
 }
 
 const BLOCK = 512;
@@ -243,8 +254,15 @@ function parseSparseEntries(buf: Buffer, start: number, count: number, into: Spa
  */
 export async function* readTar(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: ReadTarOptions = {},
 ): AsyncGenerator<TarEntry> {
   const input = new ByteSource(source);
+  // The header bytes of the entry being read, copied: the reader's buffers are reused.
+  let raw: Buffer[] | undefined = options.keepHeaders ? [] : undefined;
+  const keep = (bytes: Buffer, padding = 0) => {
+    raw?.push(Buffer.from(bytes));
+    if (raw && padding > 0) raw.push(Buffer.alloc(padding));
+  };
   const globalPax = new Map<string, string>();
   const pax = new Map<string, string>();
   let longName: string | undefined;
@@ -264,13 +282,17 @@ export async function* readTar(
       const flag = String.fromCharCode(header[156]!);
       const storedSize = number(header, 124, 12);
       const padding = (BLOCK - (storedSize % BLOCK)) % BLOCK;
+      keep(header);
 
       if (flag === 'x' || flag === 'g') {
-        parsePax(await readMeta(input, storedSize, 'a PAX header'), flag === 'x' ? pax : globalPax);
+        const data = await readMeta(input, storedSize, 'a PAX header');
+        keep(data, padding);
+        parsePax(data, flag === 'x' ? pax : globalPax);
         continue;
       }
       if (flag === 'L' || flag === 'K') {
         const data = await readMeta(input, storedSize, 'a GNU long name');
+        keep(data, padding);
         const end = data.indexOf(0);
         const text = data.toString('latin1', 0, end === -1 ? data.length : end);
         if (flag === 'L') longName = text;
@@ -283,6 +305,7 @@ export async function* readTar(
         await input.skip(storedSize + padding);
         pax.clear();
         longName = longLink = undefined;
+        if (raw) raw = [];
         continue;
       }
 
@@ -322,6 +345,7 @@ export async function* readTar(
         while (extended) {
           const extBlock = await input.read(BLOCK);
           if (extBlock.length < BLOCK) throw truncated('a GNU sparse header');
+          keep(extBlock);
           parseSparseEntries(extBlock, 0, 21, sparse);
           if (sparse.length > MAX_SPARSE_SEGMENTS) throw tooManySegments(name);
           extended = extBlock[504] === 1;
@@ -384,7 +408,9 @@ export async function* readTar(
         xattrs: xattrs ?? NO_XATTRS,
         body: emptyBody,
         buffered: notBuffered,
+        ...(raw && { rawHeader: Buffer.concat(raw) }),
       };
+      if (raw) raw = [];
       pax.clear(); // what the entry needs of it is read off already
       longName = longLink = undefined;
 

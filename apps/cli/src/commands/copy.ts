@@ -42,12 +42,19 @@ export function registerCopy(program: Command): void {
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const { editImage } = await import('@concil/image');
-    const conversion = (Object.keys(conversions) as Conversion[]).find((name) => options[name]);
+    const [{ editImage }, { parseLocation }] = await Promise.all([
+      import('@concil/image'),
+      import('@concil/pipeline'),
+    ]);
+    // Into mounts:, --squashfs asks for each layer as a squashfs file of overlay whiteouts, not a conversion.
+    const squashfsMounts = options.squashfs === true && parseLocation(destination).kind === 'mounts';
+    const conversion = (Object.keys(conversions) as Conversion[]).find(
+      (name) => options[name] && !(name === 'squashfs' && squashfsMounts),
+    );
     const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
     const plainEdit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
     const edit = (await encryptionEdit(options, plainEdit)) ?? plainEdit;
-    await runCopy(source, destination, options, edit ? { edit } : {});
+    await runCopy(source, destination, options, { ...(edit && { edit }), squashfsMounts });
   });
 }
 
@@ -93,6 +100,8 @@ export interface CopyFlags extends RegistryFlags {
 /** What a command adds to a copy: the edit of its images, and what it prints of them afterwards. */
 export interface CopyAdditions {
   edit?: ImageEditor;
+  /** The destination is `mounts:` and its layers are to be squashfs files (`--squashfs`). */
+  squashfsMounts?: boolean;
   /** After the copy: fields of the `--json` result, and lines printed before the summary. */
   report?: () => Promise<{ json: Record<string, unknown>; text: string[] }>;
 }
@@ -107,7 +116,7 @@ export async function runCopy(
   sourceSpec: string,
   destinationSpec: string,
   options: CopyFlags,
-  { edit, report }: CopyAdditions = {},
+  { edit, report, squashfsMounts }: CopyAdditions = {},
 ): Promise<void> {
   const [
     { copy },
@@ -129,10 +138,10 @@ export async function runCopy(
     (options.cache &&
       (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
     openSource();
-  const dst = openLocation(
-    destination,
-    withSocket(await locationOptions(destination, options, options.destCreds), options),
-  );
+  const dst = openLocation(destination, {
+    ...withSocket(await locationOptions(destination, options, options.destCreds), options),
+    ...(squashfsMounts && { squashfs: true }),
+  });
   const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
   try {
     const result = await interruptible(`the copy stopped; ${dst.name} was left as it was`, (signal) =>
