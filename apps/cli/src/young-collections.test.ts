@@ -11,7 +11,7 @@ const layer = (n: number): Descriptor => ({
 });
 
 describe('withYoungCollections', () => {
-  it('collects once per 8 MiB moved, counting the running byte counts of blobs in parallel', () => {
+  it('collects once per 2 MiB moved, counting the running byte counts of blobs in parallel', () => {
     let collections = 0;
     const passed: CopyProgress[] = [];
     const onProgress = withYoungCollections(
@@ -21,18 +21,18 @@ describe('withYoungCollections', () => {
     const events: CopyProgress[] = [
       { type: 'blob', desc: layer(1), state: 'start' },
       { type: 'blob', desc: layer(2), state: 'start' },
-      { type: 'bytes', desc: layer(1), bytes: 3 << 20 },
-      { type: 'bytes', desc: layer(2), bytes: 3 << 20 },
-      { type: 'bytes', desc: layer(1), bytes: 5 << 20 }, // 8 MiB in all: one collection
-      { type: 'bytes', desc: layer(2), bytes: 10 << 20 }, // 7 MiB since
+      { type: 'bytes', desc: layer(1), bytes: 768 << 10 },
+      { type: 'bytes', desc: layer(2), bytes: 768 << 10 },
+      { type: 'bytes', desc: layer(1), bytes: 1280 << 10 }, // 2 MiB in all: one collection
+      { type: 'bytes', desc: layer(2), bytes: 2560 << 10 }, // 1.75 MiB since
       { type: 'blob', desc: layer(1), state: 'done' },
       { type: 'blob', desc: layer(3), state: 'start' },
-      { type: 'bytes', desc: layer(3), bytes: 1 << 20 }, // 8 MiB since: the second
+      { type: 'bytes', desc: layer(3), bytes: 256 << 10 }, // 2 MiB since: the second
     ];
     for (const event of events) onProgress(event);
     expect(collections).toBe(2);
     expect(passed).toEqual(events);
-    expect(PACE_BYTES).toBe(8 << 20);
+    expect(PACE_BYTES).toBe(2 << 20);
   });
 
   it('works without a display to pass events on to', () => {
