@@ -6,7 +6,8 @@
 //   cold pull with squashfs conversion   vs  skopeo copy, then tar2sqfs of each layer in sequence
 //                                                                                (goal ≤ 0.8×)
 // Medians of --runs N (3). --scale 0.05 for a quick try with a 20× smaller image; --json FILE.
-// Each concil run is the built `concil pull` in a fresh process, as a user runs it.
+// Each concil run is the built `concil pull` in a fresh process, as a user runs it. Peak RSS is
+// printed beside the time, concil's and the reference's (for skopeo + tar2sqfs, the largest).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,9 +22,8 @@ await main();
 
 async function main() {
   const { benchImageSpec, ensureBenchImage, pushImage } = await import('./lib/image.mjs');
-  const { formatBytes, formatRatio, formatSeconds, measure, median, printTable, settle } = await import(
-    './lib/measure.mjs'
-  );
+  const { formatBytes, formatKiB, formatRatio, formatSeconds, measure, median, printTable, settle } =
+    await import('./lib/measure.mjs');
   const { startBenchRegistry } = await import('./lib/registry.mjs');
   const { values: options } = parseArgs({
     args: process.argv.slice(2),
@@ -76,6 +76,7 @@ async function main() {
     const skopeoThenTar2sqfs = async (dest) => {
       const copied = await skopeoCopy(dest);
       let seconds = copied.seconds;
+      let peakRssKiB = copied.peakRssKiB;
       for (const layer of image.layers) {
         const hex = layer.digest.slice('sha256:'.length);
         const converted = await measure('sh', [
@@ -83,8 +84,9 @@ async function main() {
           `gzip -dc "${join(dest, hex)}" | tar2sqfs -q -f -c zstd -X level=10 "${join(dest, `${hex}.sqfs`)}"`,
         ]);
         seconds += converted.seconds;
+        peakRssKiB = Math.max(peakRssKiB, converted.peakRssKiB);
       }
-      return { seconds };
+      return { seconds, peakRssKiB };
     };
 
     const times = {
@@ -94,13 +96,18 @@ async function main() {
       coldSquashfs: [],
       skopeoTar2sqfs: [],
     };
+    /** Peak RSS (KiB) of each run, as `times`: of the largest process for several. */
+    const peaks = Object.fromEntries(Object.keys(times).map((name) => [name, []]));
     for (let run = 1; run <= runs; run++) {
       const cache = join(work, `cache-${run}`);
       const step = async (name, action) => {
         await settle();
-        const { seconds } = await action();
+        const { seconds, peakRssKiB } = await action();
         times[name].push(seconds);
-        log(`run ${run}  ${name.padEnd(15)} ${formatSeconds(seconds).padStart(9)}`);
+        peaks[name].push(peakRssKiB);
+        log(
+          `run ${run}  ${name.padEnd(15)} ${formatSeconds(seconds).padStart(9)}  peak RSS ${formatKiB(peakRssKiB)}`,
+        );
       };
       // Each pair runs in the other order on every other run: whichever runs right after a
       // gigabyte of writes pays for some of them, and neither side should always be that one.
@@ -130,6 +137,7 @@ async function main() {
       }
     }
     const m = Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)]));
+    const rss = (name) => formatKiB(median(peaks[name]));
     const load = loadavg().map((value) => value.toFixed(1));
     log(
       `\nload average ${load.join(' ')} on ${availableParallelism()} CPUs (busy machines make noisy figures)`,
@@ -138,21 +146,25 @@ async function main() {
     log(`pull of ${formatBytes(blobBytes)} of blobs from a loopback registry, median of ${runs}:`);
     log('');
     printTable([
-      ['what', 'concil', 'reference', 'ratio', 'goal'],
+      ['what', 'concil', 'reference', 'ratio', 'goal', 'peak RSS concil', 'reference'],
       [
         'cold pull',
         formatSeconds(m.cold),
         `${formatSeconds(m.skopeo)} skopeo copy`,
         formatRatio(m.cold, m.skopeo),
         '≤ 1.0×',
+        rss('cold'),
+        rss('skopeo'),
       ],
-      ['warm pull', formatSeconds(m.warm), '', '', '≤ 0.30 s'],
+      ['warm pull', formatSeconds(m.warm), '', '', '≤ 0.30 s', rss('warm'), ''],
       [
         'cold pull --squashfs',
         formatSeconds(m.coldSquashfs),
         `${formatSeconds(m.skopeoTar2sqfs)} skopeo + tar2sqfs`,
         formatRatio(m.coldSquashfs, m.skopeoTar2sqfs),
         '≤ 0.8×',
+        rss('coldSquashfs'),
+        rss('skopeoTar2sqfs'),
       ],
     ]);
     const record = {
@@ -160,6 +172,7 @@ async function main() {
       image: { spec: image.spec, blobBytes, uncompressedBytes: image.uncompressedBytes },
       runs,
       times,
+      peakRssKiB: peaks,
       medians: m,
       ratios: { cold: m.cold / m.skopeo, squashfs: m.coldSquashfs / m.skopeoTar2sqfs },
       loadAverage: loadavg(),

@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --liftoff-only
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1 --liftoff-only
 // The concil command as installed and as ./concil runs it.
 // A small young generation: network reads leave many short-lived buffers, and a copy of 1 GB
 // otherwise holds ~200 MiB of them before a collection (same speed, 30% less memory).
+// One V8 worker thread, not four: each kept its own malloc arena of the optimizing compiler's
+// memory (~1.5 MiB apiece at the peak of a 1 GB copy); a command's small heap needs no more.
 // WebAssembly stays baseline code: undici's HTTP parser is wasm, and optimizing its hot parse
 // function leaves ~9 MiB in a compiler thread's malloc arena for good; parsing blob headers and
 // handing on body spans is no slower without it.

@@ -12,6 +12,13 @@ export function temporaryPath(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.${ownedSuffix()}.tmp`);
 }
 
+/**
+ * How much a file being written queues (about as much again is being written): 256 KiB, as the
+ * reads of blob files. With 1 MiB, a copy of four layers at once held ~8 MiB of chunks, long
+ * enough that they outlived young collections and waited for a full one.
+ */
+const WRITE_QUEUE_BYTES = 256 * 1024;
+
 const TEMPORARY = new RegExp(String.raw`^\..+\.${OWNED_SUFFIX}\.tmp$`);
 
 /** Removes the temporary files in `dir` that a process which is gone (killed) left behind. */
@@ -31,7 +38,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const temporary = temporaryPath(finalPath);
   try {
-    const sink = createWriteStream(temporary, { highWaterMark: 1 << 20 });
+    const sink = createWriteStream(temporary, { highWaterMark: WRITE_QUEUE_BYTES });
     if (content instanceof Uint8Array) {
       await new Promise<void>((resolve, reject) => {
         sink.on('error', reject);
@@ -77,7 +84,12 @@ export async function writeContentAddressedFile(
 ): Promise<{ digest: Digest; size: number }> {
   const hashing = new DigestingStream();
   try {
-    await pipeline(content, hashing, createWriteStream(temporary, { highWaterMark: 1 << 20 }), options);
+    await pipeline(
+      content,
+      hashing,
+      createWriteStream(temporary, { highWaterMark: WRITE_QUEUE_BYTES }),
+      options,
+    );
     await rename(temporary, pathOf(hashing.digest));
     return { digest: hashing.digest, size: hashing.size };
   } catch (error) {

@@ -1,10 +1,11 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { type Descriptor, pipeInto } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
+import { BlobDownload, type DownloadPart } from './blob-download.js';
 import { RegistryError } from './errors.js';
 import { referenceText, repositoryPath } from './reference-text.js';
 import { isRetryableNetworkError } from './retry.js';
-import { header, networkError, type RegistrySession, type ResponseBody } from './session.js';
+import { header, networkError, type RegistrySession } from './session.js';
 import { VerifiedBlobStream } from './verified-blob-stream.js';
 
 /** What every blob request may be told. */
@@ -62,7 +63,7 @@ export async function fetchBlob(
   options: FetchBlobOptions = {},
 ): Promise<Readable> {
   const ctx = blobContext(session, repository, desc.digest, options.image);
-  const open = async (offset: number): Promise<{ body: ResponseBody; skip: number }> => {
+  const open = async (offset: number): Promise<DownloadPart> => {
     const response = await session.send({
       method: 'GET',
       path: repositoryPath(repository, `blobs/${desc.digest}`),
@@ -87,43 +88,21 @@ export async function fetchBlob(
   };
   const first = await open(0);
   const maxResumes = options.maxResumes ?? 5;
-
-  async function* download(): AsyncGenerator<Buffer> {
-    let { body, skip } = first;
-    let received = 0;
-    let resumes = 0;
-    for (;;) {
-      try {
-        for await (const chunk of body) {
-          let buffer = chunk as Buffer;
-          if (skip > 0) {
-            const dropped = Math.min(skip, buffer.length);
-            skip -= dropped;
-            buffer = buffer.subarray(dropped);
-            if (buffer.length === 0) continue;
-          }
-          received += buffer.length;
-          yield buffer;
-        }
-        return;
-      } catch (error) {
-        if (options.signal?.aborted || !isRetryableNetworkError(error)) {
-          throw networkError(error, session.baseUrl, ctx);
-        }
-        if (received >= desc.size) return;
-        if (resumes >= maxResumes) {
-          throw new RegistryError(
-            'NETWORK',
-            `${ctx.reference}: the download broke ${resumes + 1} times (at byte ${received} of ${desc.size} the last time) and was resumed ${resumes} times, the most allowed; check the network and try again`,
-            { reference: ctx.reference, cause: error },
-          );
-        }
-        resumes += 1;
-        ({ body, skip } = await open(received));
-      }
+  let resumes = 0;
+  const source = new BlobDownload(first, async (error, received) => {
+    if (options.signal?.aborted || !isRetryableNetworkError(error)) {
+      throw networkError(error, session.baseUrl, ctx);
     }
-  }
-
-  const source = Readable.from(download(), { objectMode: false });
+    if (received >= desc.size) return undefined;
+    if (resumes >= maxResumes) {
+      throw new RegistryError(
+        'NETWORK',
+        `${ctx.reference}: the download broke ${resumes + 1} times (at byte ${received} of ${desc.size} the last time) and was resumed ${resumes} times, the most allowed; check the network and try again`,
+        { reference: ctx.reference, cause: error },
+      );
+    }
+    resumes += 1;
+    return open(received);
+  });
   return pipeInto(source, new VerifiedBlobStream(desc, ctx.reference));
 }

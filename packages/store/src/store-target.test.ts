@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { copy, OciLayout } from '@concil/image';
 import { computeDigest, MediaType } from '@concil/oci-spec';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -63,4 +64,17 @@ it('ingests content of unknown digest: hashed in tmp/, renamed in under its dige
   await expect(target.ingest(MediaType.ociLayerTar, broken)).rejects.toThrow(/broke/);
   expect(await readdir(store.layout.tmpDir)).toEqual([]);
   expect((await store.verify()).problems).toEqual([]);
+});
+
+it('keeps a layer whose squashfs conversion fails (it is not a tar), with no squashfs for it', async () => {
+  const store = await openStore({ config: configOf(join(dir, 'failed-conversion-cache')) });
+  const bytes = gzipSync(Buffer.alloc(3 << 20, 'not a tar header. '));
+  const desc = { mediaType: MediaType.ociLayerGzip, digest: computeDigest(bytes), size: bytes.length };
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
+    bytes.subarray(i * 65536, (i + 1) * 65536),
+  );
+  await store.target({ squashfs: true }).push(desc, Readable.from(chunks));
+  expect((await readFile(store.layout.blobPath(desc.digest))).equals(bytes)).toBe(true);
+  expect(await store.squashfsPath(desc.digest)).toBeUndefined();
+  expect(await readdir(store.layout.tmpDir)).toEqual([]);
 });

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { writeContentAddressedFile } from '@concil/image';
 import {
   type Descriptor,
@@ -25,6 +25,12 @@ import {
   startLayerConversion,
 } from './squashfs-conversion.js';
 import type { Store } from './store.js';
+
+/**
+ * How much a blob file being written queues: 256 KiB, as the image package's writes. Node's
+ * default, 16 KiB, is less than one socket read: each write waited for the one before.
+ */
+const WRITE_QUEUE_BYTES = 256 * 1024;
 
 export interface StoreTargetOptions {
   /** Convert tar layers to squashfs while they are written (zstd level 10 unless told). */
@@ -100,7 +106,11 @@ export class StoreTarget implements Target {
       if (compression && sqfsTmp && !(await this.#store.layerRecord(desc.digest))) {
         conversion = startLayerConversion(compression, sqfsTmp, this.#squashfs);
       }
-      await writeTee(verified, createWriteStream(tmp), conversion?.input);
+      await writeTee(
+        verified,
+        createWriteStream(tmp, { highWaterMark: WRITE_QUEUE_BYTES }),
+        conversion?.input,
+      );
       await rename(tmp, layout.blobPath(desc.digest));
       if (conversion && sqfsTmp) {
         try {
@@ -205,43 +215,14 @@ export function normalizeReference(reference: string): string {
 
 /**
  * Writes every chunk of `source` to `file`, and to `side` (the squashfs conversion) as long as
- * that one works: a failed conversion never fails the blob.
+ * that one works: a failed conversion never fails the blob (pipe() lets go of a destination that
+ * fails). The chunks pass on as they came: an async iterator over `source` would join what it
+ * buffered into new buffers.
  */
 async function writeTee(source: Readable, file: Writable, side: Writable | undefined): Promise<void> {
-  let sideOpen = side !== undefined;
-  side?.on('error', () => {
-    sideOpen = false;
-  });
-  let fileError: Error | undefined;
-  file.on('error', (error) => {
-    fileError = error;
-  });
-  try {
-    for await (const chunk of source) {
-      if (!file.write(chunk)) await drained(file);
-      if (fileError) throw fileError;
-      if (sideOpen && side && !side.destroyed && !side.write(chunk)) await drained(side);
-    }
-    file.end();
-    await finished(file);
-    if (sideOpen && side && !side.destroyed) side.end();
-  } catch (error) {
-    file.destroy();
-    throw error;
+  if (side) {
+    side.on('error', () => undefined);
+    source.pipe(side);
   }
-}
-
-/** Resolves when a writable drains, or stops (closed or failed): never leaves a listener behind. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-    stream.on('error', done);
-  });
+  await pipeline(source, file);
 }

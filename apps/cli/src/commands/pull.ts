@@ -19,8 +19,11 @@ export function registerPull(program: Command): void {
     .option('-q, --quiet', 'no progress display')
     .option('--creds <user:pass>', 'credentials for the registry')
     .action(async (image: string, options) => {
-      const store = await openLocalStore();
-      const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
+      const [store, progress, { withYoungCollections }] = await Promise.all([
+        openLocalStore(),
+        createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json),
+        import('../young-collections.js'),
+      ]);
       try {
         const pulled = await store.pull(image, {
           ...(options.platform && { platform: options.platform }),
@@ -29,7 +32,7 @@ export function registerPull(program: Command): void {
           concurrency: options.concurrency,
           // The store reaches the registry as the configuration says, these flags over it.
           registry: targetOptions(options, options.creds).registry ?? {},
-          ...(progress.onProgress && { onProgress: progress.onProgress }),
+          onProgress: withYoungCollections(progress.onProgress),
         });
         progress.stop();
         if (options.json) {
