@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -31,4 +32,62 @@ export async function selfSignedCertificate(
     certPath,
   ]);
   return { certPath, keyPath };
+}
+
+/**
+ * A test certificate authority (a self-signed CA certificate), and `issue(name, sans)` for leaf
+ * certificates it signs, with the names in the SAN and usable as TLS server and client.
+ */
+export interface TestCertificateAuthority {
+  certPath: string;
+  keyPath: string;
+  issue(name: string, subjectAltName?: string): Promise<{ certPath: string; keyPath: string }>;
+}
+
+export async function certificateAuthority(dir: string, name = 'ca'): Promise<TestCertificateAuthority> {
+  const ca = await selfSignedCertificate(dir, name, 'basicConstraints=critical,CA:TRUE');
+  const issue = async (leaf: string, subjectAltName = 'IP:127.0.0.1,DNS:localhost') => {
+    const certPath = join(dir, `${leaf}.crt`);
+    const keyPath = join(dir, `${leaf}.key`);
+    const csrPath = join(dir, `${leaf}.csr`);
+    const extPath = join(dir, `${leaf}.ext`);
+    await run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=concil-testkit-${leaf}`,
+      '-keyout',
+      keyPath,
+      '-out',
+      csrPath,
+    ]);
+    await writeFile(
+      extPath,
+      `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n`,
+    );
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csrPath,
+      '-CA',
+      ca.certPath,
+      '-CAkey',
+      ca.keyPath,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      extPath,
+      '-out',
+      certPath,
+    ]);
+    return { certPath, keyPath };
+  };
+  return { ...ca, issue };
 }

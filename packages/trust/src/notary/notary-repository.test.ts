@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNotary, type TestNotary } from '@concil/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTrustError } from '../errors.js';
+import { rejection } from '../test-helpers/rejection.js';
+import { NotaryRepository } from './notary-repository.js';
+import { tufKeyId } from './tuf-keys.js';
+
+let notary: TestNotary;
+let work: string;
+const payload = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}');
+const payloadDigest = `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+
+/** Signs `tag` for `gun` with the notary CLI (init on first use), as a publisher would. */
+async function notaryPublish(gun: string, tag: string, file: string, trustDir?: string): Promise<string> {
+  const dir = trustDir ?? (await notary.client(['init', gun])).trustDir;
+  await notary.client(['add', gun, tag, file], { trustDir: dir });
+  await notary.client(['publish', gun], { trustDir: dir });
+  return dir;
+}
+
+async function freshDir(): Promise<string> {
+  return await mkdtemp(join(work, 'trust-'));
+}
+
+beforeAll(async () => {
+  notary = await startNotary();
+  work = await mkdtemp(join(tmpdir(), 'concil-notary-test-'));
+  await writeFile(join(work, 'manifest.json'), payload);
+});
+afterAll(async () => {
+  await notary?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('NotaryRepository against notary-server', () => {
+  it('answers the digest and size the notary CLI signed for a tag, and caches the verified metadata', async () => {
+    const gun = '127.0.0.1:5000/app/one';
+    await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const trustDir = await freshDir();
+    const repository = new NotaryRepository(gun, { serverUrl: notary.url, caFile: notary.caPath, trustDir });
+    const target = await repository.lookup('v1');
+    expect(target).toEqual({
+      gun,
+      name: 'v1',
+      digest: payloadDigest,
+      size: payload.byteLength,
+      role: 'targets',
+    });
+    for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+      expect(
+        existsSync(join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'one', 'metadata', `${role}.json`)),
+      ).toBe(true);
+    }
+    const missing = await rejection(repository.lookup('v2'));
+    expect(isTrustError(missing, 'TARGET_NOT_FOUND')).toBe(true);
+    expect((missing as Error).message).toContain('"v2" is not signed');
+    await repository.http.close();
+  });
+
+  it('refuses metadata whose timestamp has expired', async () => {
+    const gun = '127.0.0.1:5000/app/expiring';
+    await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const fifteenDays = 15 * 24 * 3600 * 1000; // notary-server's timestamps last 14 days
+    const repository = new NotaryRepository(gun, {
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir: await freshDir(),
+      now: () => Date.now() + fifteenDays,
+    });
+    const error = await rejection(repository.lookup('v1'));
+    expect(isTrustError(error, 'METADATA_EXPIRED')).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^timestamp\.json of 127\.0\.0\.1:5000\/app\/expiring .* expired at /,
+    );
+    await repository.http.close();
+  });
+
+  it('refuses a root signed by a key the pinning does not name, and takes it when pinned', async () => {
+    const gun = '127.0.0.1:5000/app/pinned';
+    await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const root = JSON.parse(
+      await (await httpsGetBody(`${notary.url}/v2/${gun}/_trust/tuf/root.json`)).toString(),
+    );
+    const rootKeyId: string = root.signed.roles.root.keyids[0];
+    expect(tufKeyId(root.signed.keys[rootKeyId])).toBe(rootKeyId);
+
+    const trustDir = await freshDir();
+    const otherId = 'a'.repeat(64);
+    const refused = new NotaryRepository(gun, {
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir,
+      pinning: { certs: { [gun]: [otherId] } },
+    });
+    const error = await rejection(refused.lookup('v1'));
+    expect(isTrustError(error, 'ROOT_UNTRUSTED')).toBe(true);
+    expect((error as Error).message).toContain(`signed by root key(s) ${rootKeyId}`);
+    expect(existsSync(join(trustDir, 'tuf'))).toBe(false);
+    await refused.http.close();
+
+    const byCa = new NotaryRepository(gun, {
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir,
+      pinning: { ca: { '127.0.0.1:5000/': notary.caPath } },
+    });
+    expect(isTrustError(await rejection(byCa.lookup('v1')), 'ROOT_UNTRUSTED')).toBe(true);
+    await byCa.http.close();
+
+    const pinned = new NotaryRepository(gun, {
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir,
+      pinning: { certs: { [gun]: [rootKeyId] } },
+    });
+    expect((await pinned.lookup('v1')).digest).toBe(payloadDigest);
+    await pinned.http.close();
+  });
+
+  it('refuses a new root that the root trusted on first use did not sign', async () => {
+    const gun = '127.0.0.1:5000/app/replaced';
+    await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const trustDir = await freshDir();
+    const first = new NotaryRepository(gun, { serverUrl: notary.url, caFile: notary.caPath, trustDir });
+    await first.lookup('v1');
+    await first.http.close();
+    const cachedRoot = await readFile(
+      join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'replaced', 'metadata', 'root.json'),
+    );
+
+    // Someone deletes the GUN on the server and signs it anew with other keys.
+    await notary.client(['delete', gun, '--remote']);
+    await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const again = new NotaryRepository(gun, { serverUrl: notary.url, caFile: notary.caPath, trustDir });
+    const error = await rejection(again.lookup('v1'));
+    expect(isTrustError(error, 'ROOT_UNTRUSTED')).toBe(true);
+    expect((error as Error).message).toContain('is not signed by the root keys trusted for');
+    expect(
+      await readFile(join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'replaced', 'metadata', 'root.json')),
+    ).toEqual(cachedRoot);
+    await again.http.close();
+  });
+});
+
+async function httpsGetBody(url: string): Promise<Buffer> {
+  const { get } = await import('node:https');
+  const ca = await readFile(notary.caPath);
+  return await new Promise((resolve, reject) => {
+    get(url, { ca }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve(Buffer.concat(chunks)));
+    }).on('error', reject);
+  });
+}

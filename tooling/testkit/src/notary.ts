@@ -1,0 +1,171 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { certificateAuthority } from './certificate.js';
+import { findFreePort } from './free-port.js';
+import { reapOnExit, stopChild } from './process-reaper.js';
+
+const run = promisify(execFile);
+
+export interface TestNotary {
+  /** `https://127.0.0.1:PORT`: the notary server's URL. */
+  url: string;
+  /** The CA that signed the server's certificate: what a client must trust. */
+  caPath: string;
+  /** notary-server's and notary-signer's output. */
+  serverLogPath: string;
+  signerLogPath: string;
+  /**
+   * Runs Debian's `notary` CLI against the server with a fresh trust directory unless `trustDir`
+   * is given; passphrases come from `passphrase` (default `concil-test-passphrase`).
+   */
+  client(args: string[], options?: { trustDir?: string; passphrase?: string }): Promise<NotaryCliResult>;
+  stop(): Promise<void>;
+}
+
+export interface NotaryCliResult {
+  stdout: string;
+  stderr: string;
+  /** The trust directory the run used. */
+  trustDir: string;
+}
+
+/**
+ * Starts Debian's notary-signer and notary-server on loopback: TLS everywhere with certificates
+ * of a CA made here (names in the SAN), mutual TLS between server and signer, in-memory storage.
+ * Ready once a real metadata request (a GUN's timestamp key, which the signer makes) succeeds:
+ * the health endpoint answers before the server can reach the signer.
+ */
+export async function startNotary(options: { keep?: boolean } = {}): Promise<TestNotary> {
+  const dir = await mkdtemp(join(tmpdir(), 'concil-notary-'));
+  const ca = await certificateAuthority(dir);
+  const serverCert = await ca.issue('notary-server');
+  const signerCert = await ca.issue('notary-signer');
+  const [serverPort, signerPort] = [await findFreePort(), await findFreePort()];
+
+  const signerConfig = join(dir, 'signer.json');
+  await writeFile(
+    signerConfig,
+    JSON.stringify({
+      server: {
+        grpc_addr: `127.0.0.1:${signerPort}`,
+        tls_cert_file: signerCert.certPath,
+        tls_key_file: signerCert.keyPath,
+        client_ca_file: ca.certPath,
+      },
+      logging: { level: 'info' },
+      storage: { backend: 'memory' },
+    }),
+  );
+  const serverConfig = join(dir, 'server.json');
+  await writeFile(
+    serverConfig,
+    JSON.stringify({
+      server: {
+        http_addr: `127.0.0.1:${serverPort}`,
+        tls_cert_file: serverCert.certPath,
+        tls_key_file: serverCert.keyPath,
+      },
+      trust_service: {
+        type: 'remote',
+        hostname: '127.0.0.1',
+        port: String(signerPort),
+        tls_ca_file: ca.certPath,
+        key_algorithm: 'ecdsa',
+        tls_client_cert: serverCert.certPath,
+        tls_client_key: serverCert.keyPath,
+      },
+      logging: { level: 'info' },
+      storage: { backend: 'memory' },
+    }),
+  );
+
+  const signerLogPath = join(dir, 'signer.log');
+  const serverLogPath = join(dir, 'server.log');
+  const start = (command: string, config: string, logPath: string): ChildProcess => {
+    const logFd = openSync(logPath, 'a');
+    const child = spawn(command, ['-config', config], { stdio: ['ignore', logFd, logFd], cwd: dir });
+    closeSync(logFd);
+    reapOnExit(child, options.keep ? undefined : dir);
+    return child;
+  };
+  const signer = start('notary-signer', signerConfig, signerLogPath);
+  const server = start('notary-server', serverConfig, serverLogPath);
+  const url = `https://127.0.0.1:${serverPort}`;
+
+  const stop = async (): Promise<void> => {
+    await stopChild(server);
+    await stopChild(signer);
+    if (!options.keep) await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForTimestampKey(url, ca.certPath, [server, signer], [serverLogPath, signerLogPath]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  let runs = 0;
+  const client: TestNotary['client'] = async (args, clientOptions = {}) => {
+    const trustDir = clientOptions.trustDir ?? (await mkdtemp(join(dir, `client-${runs++}-`)));
+    const passphrase = clientOptions.passphrase ?? 'concil-test-passphrase';
+    const env = {
+      ...process.env,
+      NOTARY_ROOT_PASSPHRASE: passphrase,
+      NOTARY_TARGETS_PASSPHRASE: passphrase,
+      NOTARY_SNAPSHOT_PASSPHRASE: passphrase,
+      NOTARY_DELEGATION_PASSPHRASE: passphrase,
+    };
+    try {
+      const { stdout, stderr } = await run(
+        'notary',
+        ['-s', url, '-d', trustDir, '--tlscacert', ca.certPath, ...args],
+        { env },
+      );
+      return { stdout, stderr, trustDir };
+    } catch (error) {
+      const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+      throw new Error(`notary ${args.join(' ')} failed: ${stderr || stdout || (error as Error).message}`, {
+        cause: error,
+      });
+    }
+  };
+
+  return { url, caPath: ca.certPath, serverLogPath, signerLogPath, client, stop };
+}
+
+async function waitForTimestampKey(
+  url: string,
+  caPath: string,
+  children: ChildProcess[],
+  logPaths: string[],
+): Promise<void> {
+  const ca = await readFile(caPath);
+  const probe = `${url}/v2/concil-testkit/probe/_trust/tuf/timestamp.key`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const exited = children.findIndex((child) => child.exitCode !== null);
+    if (exited >= 0) {
+      const log = await readFile(logPaths[exited] as string, 'utf8').catch(() => '');
+      throw new Error(
+        `${children[exited]?.spawnfile} exited with ${children[exited]?.exitCode}:\n${log.slice(-2000)}`,
+      );
+    }
+    const status = await new Promise<number>((resolve) => {
+      const request = httpsGet(probe, { ca }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', () => resolve(0));
+    });
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `notary-server did not hand out a timestamp key at ${probe} within 30 s; see ${logPaths.join(', ')}`,
+  );
+}
