@@ -37,3 +37,14 @@ export {
   verifyImage,
 } from './cosign/verify-image.js';
 export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
+export { canonicalJson } from './notary/canonical-json.js';
+export { NotaryHttp, type NotaryHttpOptions } from './notary/notary-http.js';
+export {
+  NotaryRepository,
+  type NotaryRepositoryOptions,
+  type TrustedMetadata,
+  type TrustedTarget,
+} from './notary/notary-repository.js';
+export { type NotaryConfig, NotaryVerifier, type NotaryVerifierOptions } from './notary/notary-verifier.js';
+export { parseTrustPinning, type TrustPinning } from './notary/root-trust.js';
+export { type TufKey, tufKeyId } from './notary/tuf-keys.js';

@@ -1,0 +1,119 @@
+import { join } from 'node:path';
+import { type Descriptor, formatReference, hostOf, parseReference } from '@concil/oci-spec';
+import { TrustError } from '../errors.js';
+import { NotaryHttp } from './notary-http.js';
+import { NotaryRepository, type TrustedTarget } from './notary-repository.js';
+import { parseTrustPinning, type TrustPinning } from './root-trust.js';
+
+export interface NotaryVerifierOptions {
+  /** The Notary server of a registry host (`host:port`), or undefined when it has none. */
+  serverFor: (registry: string) => string | undefined;
+  /** Extra CAs (PEM file) for the Notary server's TLS. */
+  caFile?: string;
+  /** The local trust cache (`notary_path`). */
+  trustDir: string;
+  pinning?: TrustPinning | unknown;
+  now?: () => number;
+}
+
+/** The part of concil's configuration (`@concil/store`'s ConcilConfig) the Notary verifier reads. */
+export interface NotaryConfig {
+  cache_dir: string;
+  cafile?: string;
+  notary_path?: string;
+  notary_trust_pinning?: unknown;
+  remote_servers: Record<string, { notary?: string | undefined }>;
+}
+
+/**
+ * Notary v1 as the store's trust verifier (`TrustVerifier` of `@concil/store`): `resolveTag`
+ * answers the digest a tag is signed for, so the registry is asked by that digest and never by
+ * the tag; `verify` checks that the manifest pulled is exactly a signed target.
+ */
+export class NotaryVerifier {
+  readonly #options: NotaryVerifierOptions;
+  readonly #pinning: TrustPinning;
+  readonly #servers = new Map<string, NotaryHttp>();
+
+  constructor(options: NotaryVerifierOptions) {
+    this.#options = options;
+    this.#pinning = parseTrustPinning(options.pinning);
+  }
+
+  /** From the configuration: `remote_servers[host].notary` (by `host:port`, else host), `cafile`, `notary_path` (else `<cache_dir>/notary`), `notary_trust_pinning`. */
+  static fromConfig(config: NotaryConfig, options: { now?: () => number } = {}): NotaryVerifier {
+    return new NotaryVerifier({
+      serverFor: (registry) =>
+        config.remote_servers[registry]?.notary ?? config.remote_servers[hostOf(registry)]?.notary,
+      ...(config.cafile && { caFile: config.cafile }),
+      trustDir: config.notary_path ?? join(config.cache_dir, 'notary'),
+      pinning: config.notary_trust_pinning,
+      ...(options.now && { now: options.now }),
+    });
+  }
+
+  /** The GUN's TUF client for a reference (`host/repository`, as Docker names GUNs). */
+  repository(reference: string): NotaryRepository {
+    const ref = parseReference(reference);
+    const gun = `${ref.registry}/${ref.repository}`;
+    const serverUrl = this.#options.serverFor(ref.registry);
+    if (!serverUrl) {
+      throw new TrustError(
+        'NOTARY_NOT_CONFIGURED',
+        `content_trust is "notary" but no Notary server is configured for ${ref.registry}: set remote_servers["${ref.registry}"].notary in the configuration`,
+        ref.registry,
+      );
+    }
+    let http = this.#servers.get(serverUrl);
+    if (!http) {
+      http = new NotaryHttp(serverUrl, this.#options.caFile ? { caFile: this.#options.caFile } : {});
+      this.#servers.set(serverUrl, http);
+    }
+    return new NotaryRepository(gun, {
+      serverUrl,
+      http,
+      trustDir: this.#options.trustDir,
+      pinning: this.#pinning,
+      ...(this.#options.now && { now: this.#options.now }),
+    });
+  }
+
+  /** The signed target of a tag reference (`latest` when it names none). */
+  async resolveTag(reference: string): Promise<TrustedTarget> {
+    const ref = parseReference(reference);
+    return await this.repository(reference).lookup(ref.tag ?? 'latest');
+  }
+
+  /**
+   * Throws TARGET_MISMATCH unless the manifest is a signed target: the tag's, or, for a
+   * reference by digest, any target of the GUN with that digest.
+   */
+  async verify(reference: string, manifestDescriptor: Descriptor, manifestBytes: Uint8Array): Promise<void> {
+    const ref = parseReference(reference);
+    const repository = this.repository(reference);
+    const size = manifestBytes.byteLength;
+    if (ref.digest) {
+      const targets = await repository.listTargets();
+      if (targets.some((each) => each.digest === manifestDescriptor.digest && each.size === size)) return;
+      throw new TrustError(
+        'TARGET_MISMATCH',
+        `${formatReference(ref)}: ${manifestDescriptor.digest} is not among the targets signed for ${repository.gun} (${targets.map((each) => `${each.name} → ${each.digest}`).join(', ') || 'none'})`,
+        manifestDescriptor.digest,
+      );
+    }
+    const target = await repository.lookup(ref.tag ?? 'latest');
+    if (target.digest !== manifestDescriptor.digest || target.size !== size) {
+      throw new TrustError(
+        'TARGET_MISMATCH',
+        `${formatReference(ref)}: the manifest is ${manifestDescriptor.digest} (${size} bytes) but ${target.role} signs ${target.digest} (${target.size} bytes) for "${target.name}"`,
+        manifestDescriptor.digest,
+      );
+    }
+  }
+
+  /** Closes the kept-alive connections to the Notary servers. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#servers.values()].map((http) => http.close()));
+    this.#servers.clear();
+  }
+}
