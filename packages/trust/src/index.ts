@@ -40,6 +40,11 @@ export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
 export { canonicalJson } from './notary/canonical-json.js';
 export { NotaryHttp, type NotaryHttpOptions } from './notary/notary-http.js';
 export {
+  type PublishNotaryTargetOptions,
+  type PublishNotaryTargetResult,
+  publishNotaryTarget,
+} from './notary/notary-publish.js';
+export {
   NotaryRepository,
   type NotaryRepositoryOptions,
   type TrustedMetadata,

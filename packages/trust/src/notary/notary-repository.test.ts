@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNotary, type TestNotary } from '@concil/testkit';
+import { certificateAuthority, startNotary, type TestNotary } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { rejection } from '../test-helpers/rejection.js';
@@ -144,6 +145,55 @@ describe('NotaryRepository against notary-server', () => {
       await readFile(join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'replaced', 'metadata', 'root.json')),
     ).toEqual(cachedRoot);
     await again.http.close();
+  });
+});
+
+describe('NotaryRepository against a server that alters metadata', () => {
+  it('refuses targets whose bytes do not match the hash the snapshot names, and caches nothing', async () => {
+    const gun = '127.0.0.1:5000/app/altered';
+    await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const files = new Map<string, Buffer>();
+    for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+      files.set(
+        `/v2/${gun}/_trust/tuf/${role}.json`,
+        await httpsGetBody(`${notary.url}/v2/${gun}/_trust/tuf/${role}.json`),
+      );
+    }
+    // The target now claims another digest; signatures and snapshot are the real ones.
+    const targetsPath = `/v2/${gun}/_trust/tuf/targets.json`;
+    const altered = JSON.parse((files.get(targetsPath) as Buffer).toString());
+    altered.signed.targets.v1.hashes.sha256 = Buffer.alloc(32, 7).toString('base64');
+    files.set(targetsPath, Buffer.from(JSON.stringify(altered)));
+
+    const ca = await certificateAuthority(await mkdtemp(join(work, 'ca-')));
+    const certificate = await ca.issue('altering-notary');
+    const server = createServer(
+      { cert: await readFile(certificate.certPath), key: await readFile(certificate.keyPath) },
+      (request, response) => {
+        const body = files.get(request.url ?? '');
+        response.writeHead(body ? 200 : 404).end(body);
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const trustDir = await freshDir();
+    const repository = new NotaryRepository(gun, {
+      serverUrl: `https://127.0.0.1:${port}`,
+      caFile: ca.certPath,
+      trustDir,
+    });
+    const error = await rejection(repository.lookup('v1'));
+    expect(isTrustError(error, 'METADATA_HASH_MISMATCH')).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^targets\.json of 127\.0\.0\.1:5000\/app\/altered \(https:\/\/127\.0\.0\.1:\d+\) \(\d+ bytes\) does not match the length and hashes snapshot\.json names for it/,
+    );
+    for (const role of ['timestamp', 'snapshot', 'targets']) {
+      expect(
+        existsSync(join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'altered', 'metadata', `${role}.json`)),
+      ).toBe(false);
+    }
+    await repository.http.close();
+    await new Promise((resolve) => server.close(resolve));
   });
 });
 
