@@ -5,11 +5,15 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** A self-signed EC certificate and key made with openssl. */
+/**
+ * A self-signed EC certificate and key made with openssl: `name` names the files and, unless
+ * `commonName` is given, the subject (`concil-testkit-<name>`); each extension is an `-addext`.
+ */
 export async function selfSignedCertificate(
   dir: string,
   name: string,
-  extension?: string,
+  extension?: string | string[],
+  commonName = `concil-testkit-${name}`,
 ): Promise<{ certPath: string; keyPath: string }> {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
@@ -24,8 +28,8 @@ export async function selfSignedCertificate(
     '-days',
     '2',
     '-subj',
-    `/CN=concil-testkit-${name}`,
-    ...(extension ? ['-addext', extension] : []),
+    `/CN=${commonName.replaceAll('/', '\\/')}`,
+    ...[extension ?? []].flat().flatMap((each) => ['-addext', each]),
     '-keyout',
     keyPath,
     '-out',

@@ -23,7 +23,10 @@ export interface TestNotary {
    * Runs Debian's `notary` CLI against the server with a fresh trust directory unless `trustDir`
    * is given; passphrases come from `passphrase` (default `concil-test-passphrase`).
    */
-  client(args: string[], options?: { trustDir?: string; passphrase?: string }): Promise<NotaryCliResult>;
+  client(
+    args: string[],
+    options?: { trustDir?: string; passphrase?: string; input?: string },
+  ): Promise<NotaryCliResult>;
   stop(): Promise<void>;
 }
 
@@ -121,11 +124,13 @@ export async function startNotary(options: { keep?: boolean } = {}): Promise<Tes
       NOTARY_DELEGATION_PASSPHRASE: passphrase,
     };
     try {
-      const { stdout, stderr } = await run(
-        'notary',
-        ['-s', url, '-d', trustDir, '--tlscacert', ca.certPath, ...args],
-        { env },
-      );
+      // Standard input is what `input` says (e.g. "yes" to a confirmation), then closed: a
+      // prompt nobody answers fails instead of waiting for ever.
+      const running = run('notary', ['-s', url, '-d', trustDir, '--tlscacert', ca.certPath, ...args], {
+        env,
+      });
+      running.child.stdin?.end(clientOptions.input ?? '');
+      const { stdout, stderr } = await running;
       return { stdout, stderr, trustDir };
     } catch (error) {
       const { stderr, stdout } = error as { stderr?: string; stdout?: string };

@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { startNotary, type TestNotary } from '@concil/testkit';
+import { selfSignedCertificate, startNotary, type TestNotary } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { rejection } from '../test-helpers/rejection.js';
 import { publishNotaryTarget } from './notary-publish.js';
 
-const run = promisify(execFile);
 let notary: TestNotary;
 let work: string;
 
@@ -71,29 +68,12 @@ describe('publishNotaryTarget against notary-server', () => {
 
   it('initialises a GUN with a root certificate and key given, as concil publish --root-certificate', async () => {
     const gun = '127.0.0.1:5000/pub/rooted';
-    const certPath = join(work, 'root.crt');
-    const keyPath = join(work, 'root.key');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '30',
-      '-subj',
-      `/CN=${gun.replaceAll('/', '\\/')}`,
-      '-addext',
-      'extendedKeyUsage=codeSigning',
-      '-addext',
-      'basicConstraints=critical,CA:FALSE',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ]);
+    const { certPath, keyPath } = await selfSignedCertificate(
+      work,
+      'root',
+      ['extendedKeyUsage=codeSigning', 'basicConstraints=critical,CA:FALSE'],
+      gun,
+    );
     const rootKey = {
       certificatePem: await readFile(certPath, 'utf8'),
       privateKeyPem: await readFile(keyPath, 'utf8'),

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certificateAuthority, startNotary, type TestNotary } from '@concil/testkit';
+import { certificateAuthority, selfSignedCertificate, startNotary, type TestNotary } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { rejection } from '../test-helpers/rejection.js';
@@ -145,6 +145,63 @@ describe('NotaryRepository against notary-server', () => {
       await readFile(join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'replaced', 'metadata', 'root.json')),
     ).toEqual(cachedRoot);
     await again.http.close();
+  });
+});
+
+describe('NotaryRepository: delegations and root rotation made by the notary CLI', () => {
+  it('takes a tag from the targets/releases delegation before targets, as Docker does', async () => {
+    const gun = '127.0.0.1:5000/app/released';
+    const { trustDir } = await notary.client(['init', gun]);
+    const releaser = await selfSignedCertificate(
+      await mkdtemp(join(work, 'releaser-')),
+      'releaser',
+      [],
+      'releaser',
+    );
+    await notary.client(['delegation', 'add', gun, 'targets/releases', releaser.certPath, '--all-paths'], {
+      trustDir,
+    });
+    await notary.client(['key', 'import', releaser.keyPath, '--role', 'targets/releases'], { trustDir });
+    await notary.client(['publish', gun], { trustDir });
+    const other = join(work, 'other.json');
+    await writeFile(other, 'another manifest');
+    await notaryPublish(gun, 'v1', other, trustDir);
+    await notary.client(['add', gun, 'v1', join(work, 'manifest.json'), '--roles', 'targets/releases'], {
+      trustDir,
+    });
+    await notary.client(['publish', gun], { trustDir });
+
+    const repository = new NotaryRepository(gun, {
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir: await freshDir(),
+    });
+    expect(await repository.lookup('v1')).toEqual({
+      gun,
+      name: 'v1',
+      digest: payloadDigest,
+      size: payload.byteLength,
+      role: 'targets/releases',
+    });
+    await repository.http.close();
+  });
+
+  it('follows root rotations from the cached root, each new root signed by the one before', async () => {
+    const gun = '127.0.0.1:5000/app/rotated';
+    const publisher = await notaryPublish(gun, 'v1', join(work, 'manifest.json'));
+    const trustDir = await freshDir();
+    const rootPath = join(trustDir, 'tuf', '127.0.0.1:5000', 'app', 'rotated', 'metadata', 'root.json');
+    const first = new NotaryRepository(gun, { serverUrl: notary.url, caFile: notary.caPath, trustDir });
+    await first.lookup('v1');
+    await first.http.close();
+    expect(JSON.parse(await readFile(rootPath, 'utf8')).signed.version).toBe(1);
+
+    await notary.client(['key', 'rotate', gun, 'root'], { trustDir: publisher, input: 'yes\n' });
+    await notary.client(['key', 'rotate', gun, 'root'], { trustDir: publisher, input: 'yes\n' });
+    const later = new NotaryRepository(gun, { serverUrl: notary.url, caFile: notary.caPath, trustDir });
+    expect((await later.lookup('v1')).digest).toBe(payloadDigest);
+    expect(JSON.parse(await readFile(rootPath, 'utf8')).signed.version).toBe(3);
+    await later.http.close();
   });
 });
 
