@@ -38,6 +38,12 @@ export {
 } from './cosign/verify-image.js';
 export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
 export { canonicalJson } from './notary/canonical-json.js';
+export {
+  type NotaryConfig,
+  notaryServerFor,
+  notaryTrustDir,
+  requireNotaryServer,
+} from './notary/notary-config.js';
 export { NotaryHttp, type NotaryHttpOptions } from './notary/notary-http.js';
 export {
   type PublishNotaryTargetOptions,
@@ -50,6 +56,6 @@ export {
   type TrustedMetadata,
   type TrustedTarget,
 } from './notary/notary-repository.js';
-export { type NotaryConfig, NotaryVerifier, type NotaryVerifierOptions } from './notary/notary-verifier.js';
+export { NotaryVerifier, type NotaryVerifierOptions } from './notary/notary-verifier.js';
 export { parseTrustPinning, type TrustPinning } from './notary/root-trust.js';
 export { type TufKey, tufKeyId } from './notary/tuf-keys.js';

@@ -64,6 +64,18 @@ describe('publishNotaryTarget against notary-server', () => {
     });
     const { stdout } = await notary.client(['lookup', gun, 'v2']);
     expect(stdout.trim()).toBe(`v2 ${two.digest} ${two.size}`);
+
+    const wrong = await rejection(
+      publishNotaryTarget({ ...common, passphrase: 'not-it', tag: 'v3', ...two }),
+    );
+    expect(isTrustError(wrong, 'KEY_PASSWORD_WRONG')).toBe(true);
+    expect((wrong as Error).message).toMatch(
+      /^the targets key [0-9a-f]{64} of 127\.0\.0\.1:5000\/pub\/app does not open with the passphrase given$/,
+    );
+    const { passphrase: _, ...withoutPassphrase } = common;
+    const missing = await rejection(publishNotaryTarget({ ...withoutPassphrase, tag: 'v3', ...two }));
+    expect(isTrustError(missing, 'KEY_PASSWORD_MISSING')).toBe(true);
+    expect(Object.keys(await notaryList(gun))).toEqual(['v1', 'v2']);
   });
 
   it('initialises a GUN with a root certificate and key given, as concil publish --root-certificate', async () => {

@@ -396,12 +396,11 @@ class KeyStore {
         });
         return { id, tufKey, privateKey };
       } catch (error) {
-        throw new TrustError(
-          'KEY_PASSWORD_WRONG',
-          `the ${role} key ${id} of ${gun} does not open with the passphrase given`,
-          id,
-          { cause: error },
-        );
+        const [code, why] =
+          this.passphrase === undefined
+            ? (['KEY_PASSWORD_MISSING', 'is encrypted: give the passphrase it was written with'] as const)
+            : (['KEY_PASSWORD_WRONG', 'does not open with the passphrase given'] as const);
+        throw new TrustError(code, `the ${role} key ${id} of ${gun} ${why}`, id, { cause: error });
       }
     }
     if (optional) return undefined;

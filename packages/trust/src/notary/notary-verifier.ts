@@ -1,6 +1,6 @@
-import { join } from 'node:path';
-import { type Descriptor, formatReference, hostOf, parseReference } from '@concil/oci-spec';
+import { type Descriptor, formatReference, parseReference } from '@concil/oci-spec';
 import { TrustError } from '../errors.js';
+import { type NotaryConfig, notaryServerFor, notaryTrustDir } from './notary-config.js';
 import { NotaryHttp } from './notary-http.js';
 import { NotaryRepository, type TrustedTarget } from './notary-repository.js';
 import { parseTrustPinning, type TrustPinning } from './root-trust.js';
@@ -14,15 +14,6 @@ export interface NotaryVerifierOptions {
   trustDir: string;
   pinning?: TrustPinning | unknown;
   now?: () => number;
-}
-
-/** The part of concil's configuration (`@concil/store`'s ConcilConfig) the Notary verifier reads. */
-export interface NotaryConfig {
-  cache_dir: string;
-  cafile?: string;
-  notary_path?: string;
-  notary_trust_pinning?: unknown;
-  remote_servers: Record<string, { notary?: string | undefined }>;
 }
 
 /**
@@ -43,10 +34,9 @@ export class NotaryVerifier {
   /** From the configuration: `remote_servers[host].notary` (by `host:port`, else host), `cafile`, `notary_path` (else `<cache_dir>/notary`), `notary_trust_pinning`. */
   static fromConfig(config: NotaryConfig, options: { now?: () => number } = {}): NotaryVerifier {
     return new NotaryVerifier({
-      serverFor: (registry) =>
-        config.remote_servers[registry]?.notary ?? config.remote_servers[hostOf(registry)]?.notary,
+      serverFor: (registry) => notaryServerFor(config, registry),
       ...(config.cafile && { caFile: config.cafile }),
-      trustDir: config.notary_path ?? join(config.cache_dir, 'notary'),
+      trustDir: notaryTrustDir(config),
       pinning: config.notary_trust_pinning,
       ...(options.now && { now: options.now }),
     });

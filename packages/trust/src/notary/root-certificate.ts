@@ -10,7 +10,10 @@ export async function generateRootKey(
 ): Promise<{ privateKey: KeyObject; certificatePem: string }> {
   // @peculiar/x509 needs the Reflect metadata polyfill; both load only when a GUN is initialised.
   await import('reflect-metadata');
-  const x509 = await import('@peculiar/x509');
+  const loaded = await import('@peculiar/x509');
+  // Bundled (the CLI), the CommonJS build may come as the default export only.
+  const x509 =
+    'cryptoProvider' in loaded ? loaded : (loaded as unknown as { default: typeof loaded }).default;
   x509.cryptoProvider.set(webcrypto as never);
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, [

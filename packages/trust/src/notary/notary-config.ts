@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { hostOf } from '@concil/oci-spec';
+import { TrustError } from '../errors.js';
+
+/** The part of concil's configuration (`@concil/store`'s ConcilConfig) that Notary reads. */
+export interface NotaryConfig {
+  cache_dir: string;
+  cafile?: string;
+  notary_path?: string;
+  notary_trust_pinning?: unknown;
+  remote_servers: Record<string, { notary?: string | undefined }>;
+}
+
+/** `remote_servers[registry].notary`, by `host:port`, else by the host alone; undefined when none. */
+export function notaryServerFor(config: NotaryConfig, registry: string): string | undefined {
+  return config.remote_servers[registry]?.notary ?? config.remote_servers[hostOf(registry)]?.notary;
+}
+
+/** As `notaryServerFor`, or NOTARY_NOT_CONFIGURED saying what to set. */
+export function requireNotaryServer(config: NotaryConfig, registry: string): string {
+  const server = notaryServerFor(config, registry);
+  if (!server) {
+    throw new TrustError(
+      'NOTARY_NOT_CONFIGURED',
+      `no Notary server is configured for ${registry}: set remote_servers["${registry}"].notary in the configuration`,
+      registry,
+    );
+  }
+  return server;
+}
+
+/** The local trust directory: `notary_path`, else `<cache_dir>/notary`. */
+export function notaryTrustDir(config: NotaryConfig): string {
+  return config.notary_path ?? join(config.cache_dir, 'notary');
+}
