@@ -16,6 +16,8 @@ export interface TestNotary {
   url: string;
   /** The CA that signed the server's certificate: what a client must trust. */
   caPath: string;
+  /** `127.0.0.1:PORT` of notary-signer's gRPC over TLS, which takes only clients with a certificate of the CA. */
+  signerAddress: string;
   /** notary-server's and notary-signer's output. */
   serverLogPath: string;
   signerLogPath: string;
@@ -140,7 +142,15 @@ export async function startNotary(options: { keep?: boolean } = {}): Promise<Tes
     }
   };
 
-  return { url, caPath: ca.certPath, serverLogPath, signerLogPath, client, stop };
+  return {
+    url,
+    caPath: ca.certPath,
+    signerAddress: `127.0.0.1:${signerPort}`,
+    serverLogPath,
+    signerLogPath,
+    client,
+    stop,
+  };
 }
 
 async function waitForTimestampKey(
