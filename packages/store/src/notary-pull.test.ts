@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNotary, type TestNotary } from '@concil/testkit';
 import { NotaryVerifier } from '@concil/trust';
@@ -31,6 +31,12 @@ afterAll(async () => {
   await notary?.stop();
 });
 
+/** Requests notary-server has answered so far (its log has a line for each). */
+async function notaryRequests(): Promise<number> {
+  const log = await readFile(notary.serverLogPath, 'utf8');
+  return log.split('\n').filter((line) => line.includes('"response completed"')).length;
+}
+
 function notaryConfig() {
   return {
     content_trust: 'notary',
@@ -50,7 +56,10 @@ describe('pull with content_trust "notary" against notary-server', () => {
   it('pulls the digest notary signs for the tag, asking the registry by digest and never by tag', async () => {
     const { store, verifier } = await notaryStore();
     h.proxy.requests.length = 0;
+    const notaryBefore = await notaryRequests();
     const pulled = await store.pull(`docker://${gun}:1.0`);
+    // root, timestamp, snapshot, targets: once, though the verifier resolves the tag and then verifies.
+    expect((await notaryRequests()) - notaryBefore).toBe(4);
     expect(pulled.manifestDescriptor.digest).toBe(signed.manifestDescriptor.digest);
     expect(pulled.layers.map((layer) => layer.descriptor.digest)).toEqual(
       signed.layers.map((layer) => layer.descriptor.digest),

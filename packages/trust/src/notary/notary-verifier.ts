@@ -25,6 +25,8 @@ export class NotaryVerifier {
   readonly #options: NotaryVerifierOptions;
   readonly #pinning: TrustPinning;
   readonly #servers = new Map<string, NotaryHttp>();
+  /** What `resolveTag` answered, by reference: `verify` right after it needs no second update. */
+  readonly #resolved = new Map<string, TrustedTarget>();
 
   constructor(options: NotaryVerifierOptions) {
     this.#options = options;
@@ -71,7 +73,9 @@ export class NotaryVerifier {
   /** The signed target of a tag reference (`latest` when it names none). */
   async resolveTag(reference: string): Promise<TrustedTarget> {
     const ref = parseReference(reference);
-    return await this.repository(reference).lookup(ref.tag ?? 'latest');
+    const target = await this.repository(reference).lookup(ref.tag ?? 'latest');
+    this.#resolved.set(formatReference(ref), target);
+    return target;
   }
 
   /**
@@ -91,7 +95,9 @@ export class NotaryVerifier {
         manifestDescriptor.digest,
       );
     }
-    const target = await repository.lookup(ref.tag ?? 'latest');
+    const key = formatReference(ref);
+    const target = this.#resolved.get(key) ?? (await repository.lookup(ref.tag ?? 'latest'));
+    this.#resolved.delete(key);
     if (target.digest !== manifestDescriptor.digest || target.size !== size) {
       throw new TrustError(
         'TARGET_MISMATCH',

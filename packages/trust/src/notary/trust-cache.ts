@@ -10,6 +10,8 @@ import { TrustError } from '../errors.js';
  */
 export class TrustCache {
   readonly #dir: string;
+  /** What each role's file holds, as last read or written: an unchanged file is not written again. */
+  readonly #known = new Map<string, Buffer>();
 
   constructor(trustDir: string, gun: string) {
     this.#dir = join(trustDir, 'tuf', ...gunSegments(gun), 'metadata');
@@ -17,7 +19,9 @@ export class TrustCache {
 
   async read(role: string): Promise<Uint8Array | undefined> {
     try {
-      return await readFile(this.#path(role));
+      const bytes = await readFile(this.#path(role));
+      this.#known.set(role, bytes);
+      return bytes;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
@@ -25,9 +29,12 @@ export class TrustCache {
   }
 
   async write(role: string, bytes: Uint8Array): Promise<void> {
+    const content = Buffer.from(bytes);
+    if (this.#known.get(role)?.equals(content)) return;
     const path = this.#path(role);
     await mkdir(dirname(path), { recursive: true });
-    await writeFileAtomic(path, Buffer.from(bytes), { mode: 0o644 });
+    await writeFileAtomic(path, content, { mode: 0o644 });
+    this.#known.set(role, content);
   }
 
   #path(role: string): string {
