@@ -37,16 +37,17 @@ async function notaryRequests(): Promise<number> {
   return log.split('\n').filter((line) => line.includes('"response completed"')).length;
 }
 
-function notaryConfig() {
+function notaryConfig(extra: Record<string, unknown> = {}) {
   return {
     content_trust: 'notary',
     cafile: notary.caPath,
     remote_servers: { [h.proxy.host]: { notary: notary.url } },
+    ...extra,
   };
 }
 
-async function notaryStore(now?: () => number) {
-  const config = notaryConfig();
+async function notaryStore(now?: () => number, extra: Record<string, unknown> = {}) {
+  const config = notaryConfig(extra);
   const cacheDir = join(h.dir, `notary-${Math.random().toString(36).slice(2)}`);
   const verifier = NotaryVerifier.fromConfig(configOf(cacheDir, config), now ? { now } : {});
   return { store: await h.store(config, { trustVerifier: verifier }), verifier };
@@ -98,6 +99,25 @@ describe('pull with content_trust "notary" against notary-server', () => {
       `${gun}@${unsigned.manifestDescriptor.digest} (${unsigned.manifestDescriptor.digest}) is not trusted: ${gun}@${unsigned.manifestDescriptor.digest}: ${unsigned.manifestDescriptor.digest} is not among the targets signed for ${gun} (1.0 → ${signed.manifestDescriptor.digest})`,
     );
     expect(h.proxy.requests.some((r) => r.url.includes('/blobs/'))).toBe(false);
+    expect(await store.list()).toEqual([]);
+    await verifier.close();
+  });
+
+  it('refuses a root signed by a key that trust_pinning does not name, before asking the registry', async () => {
+    const pinned = 'b'.repeat(64);
+    // The Python concil's name of notary_trust_pinning.
+    const { store, verifier } = await notaryStore(undefined, {
+      trust_pinning: { certs: { [gun]: [pinned] } },
+    });
+    h.proxy.requests.length = 0;
+    const error = (await store.pull(`docker://${gun}:1.0`).catch((e: unknown) => e)) as StoreError;
+    expect(error.code).toBe('TRUST_FAILED');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^${gun}:1\\.0 is not trusted: root\\.json of ${gun} \\(https://127\\.0\\.0\\.1:\\d+\\) is signed by root key\\(s\\) [0-9a-f]{64}, which the certificate IDs pinned for it \\(${pinned}\\) do not vouch for`,
+      ),
+    );
+    expect(h.proxy.requests).toEqual([]);
     expect(await store.list()).toEqual([]);
     await verifier.close();
   });
