@@ -163,6 +163,13 @@ export class NotaryRepository {
         const between = await this.http.get(this.#metadataPath(`${version}.root`));
         if (!between) break;
         const parsed = parseMetadata(between, 'Root', this.#subject(`${version}.root`));
+        if (parsed.signed.version !== version) {
+          throw new TrustError(
+            'METADATA_INVALID',
+            `${this.#subject(`${version}.root`)} is version ${parsed.signed.version}, not ${version}`,
+            this.gun,
+          );
+        }
         await validateRoot(parsed, this.gun, {
           trusted: previous,
           pinning: this.#pinning,
