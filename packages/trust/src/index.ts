@@ -56,6 +56,11 @@ export {
   type TrustedMetadata,
   type TrustedTarget,
 } from './notary/notary-repository.js';
+export {
+  type NotaryTrustMethod,
+  type NotaryTrustRequest,
+  notaryTrustMethod,
+} from './notary/notary-trust-method.js';
 export { NotaryVerifier, type NotaryVerifierOptions } from './notary/notary-verifier.js';
 export { parseTrustPinning, type TrustPinning } from './notary/root-trust.js';
 export { type TufKey, tufKeyId } from './notary/tuf-keys.js';

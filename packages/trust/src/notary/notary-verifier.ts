@@ -83,28 +83,34 @@ export class NotaryVerifier {
    * reference by digest, any target of the GUN with that digest.
    */
   async verify(reference: string, manifestDescriptor: Descriptor, manifestBytes: Uint8Array): Promise<void> {
+    await this.signedTarget(reference, manifestDescriptor.digest, manifestBytes.byteLength);
+  }
+
+  /** The signed target a manifest (digest, size) is for the reference, or TARGET_MISMATCH. */
+  async signedTarget(reference: string, digest: string, size: number): Promise<TrustedTarget> {
     const ref = parseReference(reference);
     const repository = this.repository(reference);
-    const size = manifestBytes.byteLength;
     if (ref.digest) {
       const targets = await repository.listTargets();
-      if (targets.some((each) => each.digest === manifestDescriptor.digest && each.size === size)) return;
+      const signed = targets.find((each) => each.digest === digest && each.size === size);
+      if (signed) return signed;
       throw new TrustError(
         'TARGET_MISMATCH',
-        `${formatReference(ref)}: ${manifestDescriptor.digest} is not among the targets signed for ${repository.gun} (${targets.map((each) => `${each.name} → ${each.digest}`).join(', ') || 'none'})`,
-        manifestDescriptor.digest,
+        `${formatReference(ref)}: ${digest} is not among the targets signed for ${repository.gun} (${targets.map((each) => `${each.name} → ${each.digest}`).join(', ') || 'none'})`,
+        digest,
       );
     }
     const key = formatReference(ref);
     const target = this.#resolved.get(key) ?? (await repository.lookup(ref.tag ?? 'latest'));
     this.#resolved.delete(key);
-    if (target.digest !== manifestDescriptor.digest || target.size !== size) {
+    if (target.digest !== digest || target.size !== size) {
       throw new TrustError(
         'TARGET_MISMATCH',
-        `${formatReference(ref)}: the manifest is ${manifestDescriptor.digest} (${size} bytes) but ${target.role} signs ${target.digest} (${target.size} bytes) for "${target.name}"`,
-        manifestDescriptor.digest,
+        `${formatReference(ref)}: the manifest is ${digest} (${size} bytes) but ${target.role} signs ${target.digest} (${target.size} bytes) for "${target.name}"`,
+        digest,
       );
     }
+    return target;
   }
 
   /** Closes the kept-alive connections to the Notary servers. */
