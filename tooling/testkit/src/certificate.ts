@@ -45,12 +45,21 @@ export async function selfSignedCertificate(
 export interface TestCertificateAuthority {
   certPath: string;
   keyPath: string;
-  issue(name: string, subjectAltName?: string): Promise<{ certPath: string; keyPath: string }>;
+  /** A leaf named `name` (files) with `commonName` (default `concil-testkit-<name>`). */
+  issue(
+    name: string,
+    subjectAltName?: string,
+    commonName?: string,
+  ): Promise<{ certPath: string; keyPath: string }>;
 }
 
 export async function certificateAuthority(dir: string, name = 'ca'): Promise<TestCertificateAuthority> {
   const ca = await selfSignedCertificate(dir, name, 'basicConstraints=critical,CA:TRUE');
-  const issue = async (leaf: string, subjectAltName = 'IP:127.0.0.1,DNS:localhost') => {
+  const issue = async (
+    leaf: string,
+    subjectAltName = 'IP:127.0.0.1,DNS:localhost',
+    commonName = `concil-testkit-${leaf}`,
+  ) => {
     const certPath = join(dir, `${leaf}.crt`);
     const keyPath = join(dir, `${leaf}.key`);
     const csrPath = join(dir, `${leaf}.csr`);
@@ -64,7 +73,7 @@ export async function certificateAuthority(dir: string, name = 'ca'): Promise<Te
       'ec_paramgen_curve:prime256v1',
       '-nodes',
       '-subj',
-      `/CN=concil-testkit-${leaf}`,
+      `/CN=${commonName.replaceAll('/', '\\/')}`,
       '-keyout',
       keyPath,
       '-out',

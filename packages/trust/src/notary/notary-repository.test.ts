@@ -8,6 +8,7 @@ import { certificateAuthority, selfSignedCertificate, startNotary, type TestNota
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { rejection } from '../test-helpers/rejection.js';
+import { publishNotaryTarget } from './notary-publish.js';
 import { NotaryRepository } from './notary-repository.js';
 import { tufKeyId } from './tuf-keys.js';
 
@@ -120,6 +121,37 @@ describe('NotaryRepository against notary-server', () => {
       pinning: { certs: { [gun]: [rootKeyId] } },
     });
     expect((await pinned.lookup('v1')).digest).toBe(payloadDigest);
+    await pinned.http.close();
+  });
+
+  it('takes a root whose certificate the CA pinned for the GUN prefix issued', async () => {
+    const gun = '127.0.0.1:5000/app/by-ca';
+    const ca = await certificateAuthority(await mkdtemp(join(work, 'root-ca-')));
+    const root = await ca.issue('root', 'DNS:localhost', gun);
+    const digest = `sha256:${'c'.repeat(64)}`;
+    await publishNotaryTarget({
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir: await freshDir(),
+      gun,
+      tag: 'v1',
+      digest,
+      size: 42,
+      rootKey: {
+        certificatePem: await readFile(root.certPath, 'utf8'),
+        privateKeyPem: await readFile(root.keyPath, 'utf8'),
+      },
+    });
+    const pinned = new NotaryRepository(gun, {
+      serverUrl: notary.url,
+      caFile: notary.caPath,
+      trustDir: await freshDir(),
+      pinning: {
+        ca: { '127.0.0.1:5000/app/': ca.certPath, '127.0.0.1:5000/': notary.caPath },
+        disable_tofu: true,
+      },
+    });
+    expect(await pinned.lookup('v1')).toMatchObject({ digest, size: 42 });
     await pinned.http.close();
   });
 
