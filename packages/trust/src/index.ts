@@ -40,6 +40,7 @@ export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
 export { canonicalJson } from './notary/canonical-json.js';
 export {
   type NotaryConfig,
+  notaryCredentials,
   notaryServerFor,
   notaryTrustDir,
   requireNotaryServer,

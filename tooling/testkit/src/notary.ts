@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { certificateAuthority } from './certificate.js';
 import { findFreePort } from './free-port.js';
 import { reapOnExit, stopChild } from './process-reaper.js';
+import { startTokenIssuer, type TokenIssuer } from './token-issuer.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +30,8 @@ export interface TestNotary {
     args: string[],
     options?: { trustDir?: string; passphrase?: string; input?: string },
   ): Promise<NotaryCliResult>;
+  /** With `auth: 'token'`: the token issuer the server sends clients to (the CLI logs in as the first user). */
+  tokenIssuer?: TokenIssuer;
   stop(): Promise<void>;
 }
 
@@ -45,8 +48,17 @@ export interface NotaryCliResult {
  * Ready once a real metadata request (a GUN's timestamp key, which the signer makes) succeeds:
  * the health endpoint answers before the server can reach the signer.
  */
-export async function startNotary(options: { keep?: boolean } = {}): Promise<TestNotary> {
+export async function startNotary(
+  options: { keep?: boolean; auth?: 'none' | 'token'; users?: Record<string, string> } = {},
+): Promise<TestNotary> {
   const dir = await mkdtemp(join(tmpdir(), 'concil-notary-'));
+  const users = options.users ?? { tester: 'secret' };
+  const tokenIssuer =
+    options.auth === 'token'
+      ? await startTokenIssuer({ dir, users, service: 'concil-test-notary' })
+      : undefined;
+  const [user, password] = Object.entries(users)[0] ?? [];
+  const basicAuth = Buffer.from(`${user}:${password}`).toString('base64');
   const ca = await certificateAuthority(dir);
   const serverCert = await ca.issue('notary-server');
   const signerCert = await ca.issue('notary-signer');
@@ -86,6 +98,18 @@ export async function startNotary(options: { keep?: boolean } = {}): Promise<Tes
       },
       logging: { level: 'info' },
       storage: { backend: 'memory' },
+      ...(tokenIssuer && {
+        auth: {
+          type: 'token',
+          options: {
+            realm: tokenIssuer.realm,
+            service: tokenIssuer.service,
+            issuer: tokenIssuer.issuer,
+            rootcertbundle: tokenIssuer.certPath,
+            autoredirect: false,
+          },
+        },
+      }),
     }),
   );
 
@@ -105,10 +129,18 @@ export async function startNotary(options: { keep?: boolean } = {}): Promise<Tes
   const stop = async (): Promise<void> => {
     await stopChild(server);
     await stopChild(signer);
+    await tokenIssuer?.stop();
     if (!options.keep) await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitForTimestampKey(url, ca.certPath, [server, signer], [serverLogPath, signerLogPath]);
+    const authorization = tokenIssuer && (await probeToken(tokenIssuer, basicAuth));
+    await waitForTimestampKey(
+      url,
+      ca.certPath,
+      [server, signer],
+      [serverLogPath, signerLogPath],
+      authorization,
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -124,6 +156,7 @@ export async function startNotary(options: { keep?: boolean } = {}): Promise<Tes
       NOTARY_TARGETS_PASSPHRASE: passphrase,
       NOTARY_SNAPSHOT_PASSPHRASE: passphrase,
       NOTARY_DELEGATION_PASSPHRASE: passphrase,
+      ...(tokenIssuer && { NOTARY_AUTH: basicAuth }),
     };
     try {
       // Standard input is what `input` says (e.g. "yes" to a confirmation), then closed: a
@@ -149,8 +182,19 @@ export async function startNotary(options: { keep?: boolean } = {}): Promise<Tes
     serverLogPath,
     signerLogPath,
     client,
+    ...(tokenIssuer && { tokenIssuer }),
     stop,
   };
+}
+
+/** A bearer token for the readiness probe's GUN, from the issuer (the first user's credentials). */
+async function probeToken(issuer: TokenIssuer, basicAuth: string): Promise<string> {
+  const url = new URL(issuer.realm);
+  url.searchParams.set('service', issuer.service);
+  url.searchParams.set('scope', 'repository:concil-testkit/probe:push,pull');
+  const response = await fetch(url, { headers: { authorization: `Basic ${basicAuth}` } });
+  const { token } = (await response.json()) as { token: string };
+  return `Bearer ${token}`;
 }
 
 async function waitForTimestampKey(
@@ -158,6 +202,7 @@ async function waitForTimestampKey(
   caPath: string,
   children: ChildProcess[],
   logPaths: string[],
+  authorization?: string,
 ): Promise<void> {
   const ca = await readFile(caPath);
   const probe = `${url}/v2/concil-testkit/probe/_trust/tuf/timestamp.key`;
@@ -171,7 +216,8 @@ async function waitForTimestampKey(
       );
     }
     const status = await new Promise<number>((resolve) => {
-      const request = httpsGet(probe, { ca }, (response) => {
+      const headers = authorization ? { authorization } : undefined;
+      const request = httpsGet(probe, { ca, ...(headers && { headers }) }, (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
       });

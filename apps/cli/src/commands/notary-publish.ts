@@ -47,6 +47,7 @@ export function registerNotaryPublish(program: Command): void {
     const result = await trust.publishNotaryTarget({
       serverUrl,
       ...(config.cafile && { caFile: config.cafile }),
+      credentials: trust.notaryCredentials(config, ref.registry),
       trustDir: trust.notaryTrustDir(config),
       pinning: config.notary_trust_pinning,
       gun: `${ref.registry}/${ref.repository}`,

@@ -1,5 +1,11 @@
 import { join } from 'node:path';
 import { hostOf } from '@concil/oci-spec';
+import {
+  type Credentials,
+  chainCredentialProviders,
+  credentialsFromAuths,
+  defaultCredentialProvider,
+} from '@concil/registry-client';
 import { TrustError } from '../errors.js';
 
 /** The part of concil's configuration (`@concil/store`'s ConcilConfig) that Notary reads. */
@@ -9,6 +15,23 @@ export interface NotaryConfig {
   notary_path?: string;
   notary_trust_pinning?: unknown;
   remote_servers: Record<string, { notary?: string | undefined }>;
+  /** The registries' credentials: a Notary server behind token auth takes the registry's. */
+  auths?: Record<string, unknown>;
+}
+
+/**
+ * The credentials a registry's Notary server gets when it asks (Docker sends the registry's):
+ * `auths` of the configuration, then the usual files (concil's, docker's, containers').
+ */
+export function notaryCredentials(
+  config: NotaryConfig,
+  registry: string,
+): () => Promise<Credentials | undefined> {
+  const provider = chainCredentialProviders(
+    async (request) => credentialsFromAuths(config.auths, request, { anyPort: true }),
+    defaultCredentialProvider(),
+  );
+  return () => provider({ registry });
 }
 
 /** `remote_servers[registry].notary`, by `host:port`, else by the host alone; undefined when none. */

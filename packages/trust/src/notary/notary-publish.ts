@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Credentials } from '@concil/registry-client';
 import writeFileAtomic from 'write-file-atomic';
 import { TrustError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
@@ -24,6 +25,8 @@ export interface PublishNotaryTargetOptions {
   /** The Notary server (`remote_servers[host].notary`). */
   serverUrl: string;
   caFile?: string;
+  /** Credentials for a Notary server behind token or basic auth (the registry's; `notaryCredentials`). */
+  credentials?: () => Promise<Credentials | undefined>;
   /** `notary_path`: the keys concil makes live in `private/<key id>.key`, trusted metadata under `tuf/`. */
   trustDir: string;
   /** `host/repository`, as Docker names GUNs. */
@@ -73,7 +76,10 @@ export async function publishNotaryTarget(
     hashes: { sha256: Buffer.from(sha256, 'hex').toString('base64') },
     length: options.size,
   };
-  const http = new NotaryHttp(options.serverUrl, options.caFile ? { caFile: options.caFile } : {});
+  const http = new NotaryHttp(options.serverUrl, {
+    ...(options.caFile && { caFile: options.caFile }),
+    ...(options.credentials && { credentials: options.credentials }),
+  });
   const repository = new NotaryRepository(options.gun, {
     serverUrl: options.serverUrl,
     http,

@@ -1,5 +1,5 @@
 import { isTrustError, TrustError } from '../errors.js';
-import { NotaryHttp } from './notary-http.js';
+import { NotaryHttp, type NotaryHttpOptions } from './notary-http.js';
 import { parseTrustPinning, roleOf, rootKeys, type TrustPinning, validateRoot } from './root-trust.js';
 import { TrustCache } from './trust-cache.js';
 import {
@@ -31,6 +31,8 @@ export interface NotaryRepositoryOptions {
   pinning?: TrustPinning | unknown;
   /** The clock metadata expiry is checked against (ms since the epoch). */
   now?: () => number;
+  /** Credentials for a server behind token or basic auth (see `notaryCredentials`). */
+  credentials?: NotaryHttpOptions['credentials'];
   /** A connection to share between repositories of one server. */
   http?: NotaryHttp;
 }
@@ -72,7 +74,11 @@ export class NotaryRepository {
     options: NotaryRepositoryOptions,
   ) {
     this.http =
-      options.http ?? new NotaryHttp(options.serverUrl, options.caFile ? { caFile: options.caFile } : {});
+      options.http ??
+      new NotaryHttp(options.serverUrl, {
+        ...(options.caFile && { caFile: options.caFile }),
+        ...(options.credentials && { credentials: options.credentials }),
+      });
     this.#cache = new TrustCache(options.trustDir, gun);
     this.#pinning = parseTrustPinning(options.pinning);
     this.#now = options.now ?? Date.now;

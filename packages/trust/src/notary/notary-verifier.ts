@@ -1,6 +1,7 @@
 import { type Descriptor, formatReference, parseReference } from '@concil/oci-spec';
+import type { Credentials } from '@concil/registry-client';
 import { TrustError } from '../errors.js';
-import { type NotaryConfig, notaryServerFor, notaryTrustDir } from './notary-config.js';
+import { type NotaryConfig, notaryCredentials, notaryServerFor, notaryTrustDir } from './notary-config.js';
 import { NotaryHttp } from './notary-http.js';
 import { NotaryRepository, type TrustedTarget } from './notary-repository.js';
 import { parseTrustPinning, type TrustPinning } from './root-trust.js';
@@ -10,6 +11,8 @@ export interface NotaryVerifierOptions {
   serverFor: (registry: string) => string | undefined;
   /** Extra CAs (PEM file) for the Notary server's TLS. */
   caFile?: string;
+  /** The credentials a registry's Notary server gets when it asks for authentication. */
+  credentials?: (registry: string) => Promise<Credentials | undefined>;
   /** The local trust cache (`notary_path`). */
   trustDir: string;
   pinning?: TrustPinning | unknown;
@@ -37,6 +40,7 @@ export class NotaryVerifier {
   static fromConfig(config: NotaryConfig, options: { now?: () => number } = {}): NotaryVerifier {
     return new NotaryVerifier({
       serverFor: (registry) => notaryServerFor(config, registry),
+      credentials: (registry) => notaryCredentials(config, registry)(),
       ...(config.cafile && { caFile: config.cafile }),
       trustDir: notaryTrustDir(config),
       pinning: config.notary_trust_pinning,
@@ -56,10 +60,15 @@ export class NotaryVerifier {
         ref.registry,
       );
     }
-    let http = this.#servers.get(serverUrl);
+    const credentials = this.#options.credentials;
+    const connection = `${serverUrl} ${ref.registry}`;
+    let http = this.#servers.get(connection);
     if (!http) {
-      http = new NotaryHttp(serverUrl, this.#options.caFile ? { caFile: this.#options.caFile } : {});
-      this.#servers.set(serverUrl, http);
+      http = new NotaryHttp(serverUrl, {
+        ...(this.#options.caFile && { caFile: this.#options.caFile }),
+        ...(credentials && { credentials: () => credentials(ref.registry) }),
+      });
+      this.#servers.set(connection, http);
     }
     return new NotaryRepository(gun, {
       serverUrl,
