@@ -30,18 +30,7 @@ export function notaryTrustMethod(verifier: NotaryVerifier): NotaryTrustMethod {
   return {
     name: 'notary',
     async resolve({ reference, identity, target, tag }) {
-      return await named(reference, undefined, async () => {
-        const signed = await verifier.resolveTag(`${identity}:${tag}`);
-        const descriptor = await target.resolve(signed.digest);
-        if (descriptor.digest !== signed.digest || descriptor.size !== signed.size) {
-          throw new TrustError(
-            'TARGET_MISMATCH',
-            `the registry's ${descriptor.digest} (${descriptor.size} bytes) is not the signed ${signed.digest} (${signed.size} bytes)`,
-            signed.digest,
-          );
-        }
-        return descriptor;
-      });
+      return await named(reference, undefined, () => verifier.resolve(`${identity}:${tag}`, target));
     },
     async verify({ reference, identity, manifest }) {
       return await named(reference, manifest.digest, async () => {

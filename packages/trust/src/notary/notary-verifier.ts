@@ -1,4 +1,4 @@
-import { type Descriptor, formatReference, parseReference } from '@concil/oci-spec';
+import { type Descriptor, formatReference, parseReference, type ReadOnlyTarget } from '@concil/oci-spec';
 import type { Credentials } from '@concil/registry-client';
 import { TrustError } from '../errors.js';
 import { type NotaryConfig, notaryCredentials, notaryServerFor, notaryTrustDir } from './notary-config.js';
@@ -85,6 +85,24 @@ export class NotaryVerifier {
     const target = await this.repository(reference).lookup(ref.tag ?? 'latest');
     this.#resolved.set(formatReference(ref), target);
     return target;
+  }
+
+  /**
+   * The manifest a tag reference is signed for, as `source` describes it when asked by the signed
+   * digest (never by the tag); TARGET_MISMATCH when its size is not the signed one. The shape of
+   * a store verifier's `resolve(reference, source)`.
+   */
+  async resolve(reference: string, source: Pick<ReadOnlyTarget, 'resolve'>): Promise<Descriptor> {
+    const signed = await this.resolveTag(reference);
+    const descriptor = await source.resolve(signed.digest);
+    if (descriptor.digest !== signed.digest || descriptor.size !== signed.size) {
+      throw new TrustError(
+        'TARGET_MISMATCH',
+        `the registry's ${descriptor.digest} (${descriptor.size} bytes) is not the signed ${signed.digest} (${signed.size} bytes)`,
+        signed.digest,
+      );
+    }
+    return descriptor;
   }
 
   /**
