@@ -12,6 +12,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
 import { registerMount } from './commands/mount.js';
+import { registerNotaryPublish } from './commands/notary-publish.js';
 import { registerProcess } from './commands/process.js';
 import { registerPull } from './commands/pull.js';
 import { registerSearch } from './commands/search.js';
@@ -52,6 +53,7 @@ registerPull(program);
 registerCache(program);
 registerSign(program);
 registerVerify(program);
+registerNotaryPublish(program);
 registerConfig(program);
 registerMount(program);
 

@@ -30,6 +30,7 @@ import {
   startLayerConversion,
 } from './squashfs-conversion.js';
 import type { Store } from './store.js';
+import type { TrustVerifier } from './trust.js';
 
 export interface PullOptions {
   /** The image to take from a multi-platform index: `os/arch[/variant]`; this machine's by default. */
@@ -81,7 +82,13 @@ export async function pullImage(
     );
   }
   const record = await readRefRecord(store.layout, key);
-  const cachedRoot = ref.digest ? await cachedManifestDescriptor(store, ref.digest) : undefined;
+  // A verifier that signs tags (Notary) names the digest: the registry is never asked by tag.
+  const signed =
+    requireTrust && !ref.digest && !options.offline && store.trustVerifier?.resolveTag
+      ? await trusted(key, key, () => (store.trustVerifier as Required<TrustVerifier>).resolveTag(key))
+      : undefined;
+  const digest = ref.digest ?? signed?.digest;
+  const cachedRoot = digest ? await cachedManifestDescriptor(store, digest) : undefined;
 
   if (options.offline) {
     const root = cachedRoot ?? record?.root;
@@ -101,7 +108,7 @@ export async function pullImage(
     source ??= await store.openSource(reference, options.registry);
     return source;
   };
-  const root = cachedRoot ?? (await (await openSource()).resolve(manifestReference(ref)));
+  const root = cachedRoot ?? (await (await openSource()).resolve(signed?.digest ?? manifestReference(ref)));
   const resolvedAt = store.now();
   if (cachedRoot || record?.root.digest === root.digest) {
     const image = await readCachedImage(store, key, root, platform);
@@ -112,17 +119,9 @@ export async function pullImage(
   const rootBytes =
     ((await store.hasBlob(root)) ? await store.readBlobBytes(root.digest) : undefined) ??
     (await fetchBytes(src, root, options.signal ? { signal: options.signal } : undefined));
-  if (requireTrust && store.trustVerifier) {
-    try {
-      await store.trustVerifier.verify(key, root, rootBytes);
-    } catch (error) {
-      throw new StoreError(
-        'TRUST_FAILED',
-        `${key} (${root.digest}) is not trusted: ${(error as Error).message}`,
-        key,
-        { cause: error },
-      );
-    }
+  const verifier = store.trustVerifier;
+  if (requireTrust && verifier) {
+    await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, rootBytes));
   }
   // The copy reads the root manifest from what was fetched (and verified) already.
   const primed: ReadOnlyTarget = {
@@ -231,6 +230,17 @@ export async function ensureSquashfs(
     }
     layer.diffId = record.diffId;
     layer.squashfsPath = store.layout.squashfsPath(record.diffId);
+  }
+}
+
+/** Runs a trust check; its failure becomes TRUST_FAILED naming what is not trusted and why. */
+async function trusted<T>(key: string, what: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    throw new StoreError('TRUST_FAILED', `${what} is not trusted: ${(error as Error).message}`, key, {
+      cause: error,
+    });
   }
 }
 

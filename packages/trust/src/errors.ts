@@ -17,7 +17,27 @@ export type TrustErrorCode =
   /** A signature manifest or payload that is not what cosign writes. */
   | 'SIGNATURE_INVALID'
   /** The image does not verify: unsigned, bad signature, unknown key, or signed for something else. */
-  | 'VERIFICATION_FAILED';
+  | 'VERIFICATION_FAILED'
+  /** A Notary server that cannot be reached or answers with an error. */
+  | 'NOTARY_UNAVAILABLE'
+  /** No Notary server is configured for a registry (`remote_servers[host].notary`). */
+  | 'NOTARY_NOT_CONFIGURED'
+  /** TUF metadata that is not what Notary writes (bad JSON, missing fields, wrong type). */
+  | 'METADATA_INVALID'
+  /** TUF metadata without the threshold of valid signatures of its role's keys. */
+  | 'METADATA_SIGNATURE_INVALID'
+  /** TUF metadata past its `expires`. */
+  | 'METADATA_EXPIRED'
+  /** TUF metadata older than what is trusted already (a rollback or freeze). */
+  | 'METADATA_ROLLBACK'
+  /** TUF metadata whose bytes do not match the hash or length its parent role names. */
+  | 'METADATA_HASH_MISMATCH'
+  /** A root whose keys neither the pinned certificates/CA nor the trusted root vouch for. */
+  | 'ROOT_UNTRUSTED'
+  /** The tag is not among the GUN's signed targets. */
+  | 'TARGET_NOT_FOUND'
+  /** A manifest whose digest or size is not the signed target's. */
+  | 'TARGET_MISMATCH';
 
 export class TrustError extends Error {
   override readonly name = 'TrustError';

@@ -37,3 +37,31 @@ export {
   verifyImage,
 } from './cosign/verify-image.js';
 export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
+export { canonicalJson } from './notary/canonical-json.js';
+export {
+  type NotaryConfig,
+  notaryCredentials,
+  notaryServerFor,
+  notaryTrustDir,
+  requireNotaryServer,
+} from './notary/notary-config.js';
+export { NotaryHttp, type NotaryHttpOptions } from './notary/notary-http.js';
+export {
+  type PublishNotaryTargetOptions,
+  type PublishNotaryTargetResult,
+  publishNotaryTarget,
+} from './notary/notary-publish.js';
+export {
+  NotaryRepository,
+  type NotaryRepositoryOptions,
+  type TrustedMetadata,
+  type TrustedTarget,
+} from './notary/notary-repository.js';
+export {
+  type NotaryTrustMethod,
+  type NotaryTrustRequest,
+  notaryTrustMethod,
+} from './notary/notary-trust-method.js';
+export { NotaryVerifier, type NotaryVerifierOptions } from './notary/notary-verifier.js';
+export { parseTrustPinning, type TrustPinning } from './notary/root-trust.js';
+export { type TufKey, tufKeyId } from './notary/tuf-keys.js';

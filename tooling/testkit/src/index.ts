@@ -1,3 +1,4 @@
+export { certificateAuthority, selfSignedCertificate, type TestCertificateAuthority } from './certificate.js';
 export {
   type Fault,
   type FaultProxy,
@@ -10,6 +11,7 @@ export {
 export * from './fixtures/index.js';
 export { findFreePort } from './free-port.js';
 export { type HttpProxy, startHttpProxy } from './http-proxy.js';
+export { type NotaryCliResult, startNotary, type TestNotary } from './notary.js';
 export { startPodman, type TestPodman } from './podman.js';
 export { mountReadOnly, type ReadOnlyMount } from './read-only-mount.js';
 export {

@@ -1,8 +1,12 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy } from './fault-proxy.js';
+import { startNotary } from './notary.js';
 import { mountReadOnly } from './read-only-mount.js';
 import { startRegistry, type TestRegistry } from './registry.js';
 import { ensureTools, findTool } from './tools.js';
@@ -100,6 +104,37 @@ describe('startFaultProxy', () => {
     await proxy.stop();
     expect(await received.ended).toBe('aborted');
     await registry.stop();
+  });
+});
+
+describe('startNotary', () => {
+  it('serves notary-server over TLS to the notary CLI, with a signer that takes only the server', async () => {
+    const notary = await startNotary();
+    try {
+      const gun = '127.0.0.1:5000/testkit/demo';
+      const payload = join(await mkdtemp(join(tmpdir(), 'concil-testkit-notary-')), 'payload');
+      await writeFile(payload, 'hello');
+      const { trustDir } = await notary.client(['init', gun]);
+      await notary.client(['add', gun, 'v1', payload], { trustDir });
+      await notary.client(['publish', gun], { trustDir });
+      const listed = await notary.client(['list', gun]);
+      expect(listed.trustDir).not.toBe(trustDir);
+      expect(listed.stdout).toMatch(
+        /^v1\s+2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\s+5\s+targets$/m,
+      );
+      // Without a client certificate, the signer ends the TLS handshake.
+      const [host, port] = notary.signerAddress.split(':');
+      const refused = await new Promise<string>((resolve) => {
+        const socket = tlsConnect(
+          { host, port: Number(port), ca: readFileSync(notary.caPath), ALPNProtocols: ['h2'] },
+          () => socket.once('data', () => resolve('data')).once('close', () => resolve('closed')),
+        );
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      });
+      expect(refused).toBe('ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE');
+    } finally {
+      await notary.stop();
+    }
   });
 });
 

@@ -14,6 +14,9 @@ export const toolPackages: Record<string, string> = {
   tar2sqfs: 'squashfs-tools-ng',
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
+  notary: 'notary',
+  'notary-server': 'notary',
+  'notary-signer': 'notary',
 };
 
 /** The absolute path of an executable on PATH, or undefined. */
