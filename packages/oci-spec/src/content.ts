@@ -46,6 +46,15 @@ export interface Tagger {
   tag(desc: Descriptor, reference?: string): Promise<void>;
 }
 
+/**
+ * Lists the manifests that refer to a subject (OCI 1.1 `subject`): a registry's referrers API, or
+ * its referrers tag schema index (`sha256-<hex>`) where it has no API. Optional: targets without it
+ * are read through the tag schema by whoever needs referrers.
+ */
+export interface ReferrerLister {
+  referrers(subject: string, options?: FetchOptions & { artifactType?: string }): Promise<Descriptor[]>;
+}
+
 export interface ReadOnlyTarget extends Fetcher, ExistenceChecker, Resolver {
   /** How the target is shown to a person, e.g. `docker://host/repo` or `dir:/path`. */
   readonly name: string;

@@ -5,6 +5,7 @@ export type {
   Ingester,
   Pusher,
   ReadOnlyTarget,
+  ReferrerLister,
   Resolver,
   Tagger,
   Target,

@@ -8,6 +8,7 @@ import {
   manifestReference,
   parseReference,
   type ReadOnlyTarget,
+  type ReferrerLister,
   type Target,
 } from '@concil/oci-spec';
 import { type DefaultCredentialOptions, defaultCredentialProvider } from './auth/config-sources.js';
@@ -24,7 +25,7 @@ const RECENT_MANIFEST_BYTES = 16 * 1024 * 1024;
  * One repository of a registry as a content target: manifests and indexes go through the
  * manifest endpoints, everything else through the blob endpoints.
  */
-export class RegistryTarget implements Target {
+export class RegistryTarget implements Target, ReferrerLister {
   readonly name: string;
   readonly client: RegistryClient;
   readonly repository: string;
@@ -124,6 +125,11 @@ export class RegistryTarget implements Target {
       this.#remember(desc.digest, recent.bytes, recent.mediaType); // several tags, one GET
     }
     await this.client.putManifest(this.repository, tag, recent.bytes, recent.mediaType);
+  }
+
+  /** The manifests that refer to `subject`: the referrers API, or the `sha256-<hex>` tag index. */
+  referrers(subject: string, options: FetchOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
+    return this.client.listReferrers(this.repository, subject, options);
   }
 
   /**

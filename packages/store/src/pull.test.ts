@@ -214,7 +214,7 @@ describe('pull', () => {
     h.proxy.requests.length = 0;
     await expect(required.pull(ref)).rejects.toMatchObject({
       code: 'TRUST_REQUIRED',
-      message: `content trust is required for ${h.proxy.host}/team/app:1.0 (content_trust "cosign", disable_content_trust false) but no cosign verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
+      message: `content trust is required for ${h.proxy.host}/team/app:1.0 (content_trust "cosign", disable_content_trust false) but no cosign verifier was given (the store's trustVerifier: a TrustPolicy of @concil/trust); set "disable_content_trust": true in the configuration to pull without trust`,
     });
     expect(h.proxy.requests).toEqual([]);
     expect(await required.list()).toEqual([]);

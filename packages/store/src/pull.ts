@@ -30,6 +30,7 @@ import {
   startLayerConversion,
 } from './squashfs-conversion.js';
 import type { Store } from './store.js';
+import type { TrustVerifier } from './trust.js';
 
 export interface PullOptions {
   /** The image to take from a multi-platform index: `os/arch[/variant]`; this machine's by default. */
@@ -76,7 +77,7 @@ export async function pullImage(
     const method = store.config.content_trust;
     throw new StoreError(
       'TRUST_REQUIRED',
-      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
+      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier was given (the store's trustVerifier: a TrustPolicy of @concil/trust); set "disable_content_trust": true in the configuration to pull without trust`,
       key,
     );
   }
@@ -101,29 +102,30 @@ export async function pullImage(
     source ??= await store.openSource(reference, options.registry);
     return source;
   };
-  const root = cachedRoot ?? (await (await openSource()).resolve(manifestReference(ref)));
+  const verifier = store.trustVerifier;
+  const root =
+    cachedRoot ??
+    (verifier?.resolve
+      ? await verifier.resolve(key, await openSource())
+      : await (await openSource()).resolve(manifestReference(ref)));
   const resolvedAt = store.now();
   if (cachedRoot || record?.root.digest === root.digest) {
     const image = await readCachedImage(store, key, root, platform);
-    if (image) return finish(store, image, resolvedAt, squashfs, { fromCache: true });
+    if (image) {
+      // The verifier decides per image whether trust applies; what is cached is asked again.
+      if (verifier) {
+        const bytes = (await store.readBlobBytes(root.digest)) ?? new Uint8Array();
+        await verifyTrust(key, root, bytes, await openSource(), verifier);
+      }
+      return finish(store, image, resolvedAt, squashfs, { fromCache: true });
+    }
   }
 
   const src = await openSource();
   const rootBytes =
     ((await store.hasBlob(root)) ? await store.readBlobBytes(root.digest) : undefined) ??
     (await fetchBytes(src, root, options.signal ? { signal: options.signal } : undefined));
-  if (requireTrust && store.trustVerifier) {
-    try {
-      await store.trustVerifier.verify(key, root, rootBytes);
-    } catch (error) {
-      throw new StoreError(
-        'TRUST_FAILED',
-        `${key} (${root.digest}) is not trusted: ${(error as Error).message}`,
-        key,
-        { cause: error },
-      );
-    }
-  }
+  if (verifier) await verifyTrust(key, root, rootBytes, src, verifier);
   // The copy reads the root manifest from what was fetched (and verified) already.
   const primed: ReadOnlyTarget = {
     name: src.name,
@@ -156,6 +158,25 @@ export async function pullImage(
     blobsCopied: result.blobsCopied,
     bytesCopied: result.bytesCopied,
   });
+}
+
+async function verifyTrust(
+  key: string,
+  root: Descriptor,
+  rootBytes: Uint8Array,
+  source: ReadOnlyTarget,
+  verifier: TrustVerifier,
+): Promise<void> {
+  try {
+    await verifier.verify(key, root, rootBytes, source);
+  } catch (error) {
+    throw new StoreError(
+      'TRUST_FAILED',
+      `${key} (${root.digest}) is not trusted: ${(error as Error).message}`,
+      key,
+      { cause: error },
+    );
+  }
 }
 
 async function finish(

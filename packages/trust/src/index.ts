@@ -5,6 +5,7 @@ export {
   type SignatureVerdict,
   type TrustedKey,
 } from './cosign/check-signature.js';
+export { cosignMethodFactory, cosignTrustMethod } from './cosign/cosign-method.js';
 export { LEGACY_SCRYPT, type ScryptParams } from './cosign/encrypted-envelope.js';
 export { CosignKeyDirectory, type KeyEntry } from './cosign/key-directory.js';
 export { loadSigningKey, loadTrustedKeys } from './cosign/key-spec.js';
@@ -37,3 +38,12 @@ export {
   verifyImage,
 } from './cosign/verify-image.js';
 export { isTrustError, TrustError, type TrustErrorCode } from './errors.js';
+export { guardTarget } from './policy/guarded-target.js';
+export {
+  type RemoteTrustSettings,
+  settingsFor,
+  type TrustPolicyConfig,
+  type TrustSettings,
+} from './policy/policy-settings.js';
+export type { TrustDecision, TrustMethod, TrustRequest } from './policy/trust-method.js';
+export { type StoreTrustVerifier, type TrustMethodFactory, TrustPolicy } from './policy/trust-policy.js';

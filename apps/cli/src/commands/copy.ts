@@ -133,7 +133,12 @@ export async function runCopy(
   const destination = canonicalLocation(destinationSpec);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
   const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
-  const openSource = () => openLocation(source, srcOptions);
+  // A registry source is read through the trust policy: an image it refuses is not copied.
+  const policy = source.startsWith('docker://') ? await sourceTrustPolicy() : undefined;
+  const openSource = () => {
+    const target = openLocation(source, srcOptions);
+    return policy ? policy.guard(target) : target;
+  };
   const src =
     (options.cache &&
       (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
@@ -201,8 +206,24 @@ async function cachedSource(
     // For `all`, the refresh keeps to the platform cached: the others are read through anyway.
     const refresh = all && cached.platform ? { platform: cached.platform } : selected;
     await store.pull(source, { ...refresh, ...(options.registry && { registry: options.registry }) });
-  } catch {
-    return undefined; // the registry is read directly, and its error, if any, reported from there
+  } catch (error) {
+    // A refusal of the trust policy stands; anything else: the registry is read directly (through
+    // the policy too), and its error, if any, reported from there.
+    if (isTrustRefusal(error)) throw error;
+    return undefined;
   }
   return all ? store.cachedIndexTarget(source, openRegistry()) : store.cachedTarget(source, selected);
+}
+
+async function sourceTrustPolicy() {
+  const [{ loadConfig }, { loadTrustPolicy }] = await Promise.all([
+    import('@concil/store'),
+    import('../trust-policy.js'),
+  ]);
+  return loadTrustPolicy((await loadConfig()).config);
+}
+
+function isTrustRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'TRUST_FAILED' || code === 'TRUST_REQUIRED' || code === 'METHOD_UNAVAILABLE';
 }

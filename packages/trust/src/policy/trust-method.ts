@@ -1,0 +1,33 @@
+import type { Descriptor, ReadOnlyTarget } from '@concil/oci-spec';
+
+/** What a trust method is asked about: one manifest of one repository. */
+export interface TrustRequest {
+  /** The image as a person named it (`host/repo:tag`), for messages. */
+  reference: string;
+  /** The repository the signatures must name (`host/repo`; remapped by `signed_identity`). */
+  identity: string;
+  /** Where the image is read from (a registry repository): signatures are looked up there. */
+  target: ReadOnlyTarget;
+  manifest: Pick<Descriptor, 'digest' | 'mediaType' | 'size'>;
+  signal?: AbortSignal;
+}
+
+/** What a trust method answers when the manifest is trusted. */
+export interface TrustDecision {
+  /** `cosign`, `notary`, … */
+  method: string;
+  /** One line: who signed what. */
+  message: string;
+}
+
+/**
+ * One trust system (cosign, Notary v1) as the policy uses it. `verify` throws a `TrustError`
+ * (`VERIFICATION_FAILED`, naming the reference, the digest and why) unless the manifest is trusted.
+ * A method that knows the trusted digest of a tag itself (Notary: from signed metadata) also
+ * implements `resolve`, and the registry is then asked by that digest, never by the tag.
+ */
+export interface TrustMethod {
+  readonly name: string;
+  resolve?(request: Omit<TrustRequest, 'manifest'> & { tag: string }): Promise<Descriptor>;
+  verify(request: TrustRequest): Promise<TrustDecision>;
+}
