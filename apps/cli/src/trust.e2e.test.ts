@@ -65,7 +65,7 @@ describe('content trust (cosign) on pull and copy', () => {
     expect(pulled.stderr.trim().split('\n')).toHaveLength(1);
     expect(pulled.stderr).toContain(`${host}/trusted/unsigned:1 (${digest}) is not trusted`);
     expect(pulled.stderr).toContain(
-      `not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig)`,
+      `not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers)`,
     );
     expect(pulled.stderr).toContain('[TRUST_FAILED]');
 
@@ -75,7 +75,7 @@ describe('content trust (cosign) on pull and copy', () => {
     expect(copied.stderr.trim().split('\n')).toHaveLength(1);
     expect(copied.stderr).toContain(`${host}/trusted/unsigned:1@${digest} does not verify`);
     expect(copied.stderr).toContain(
-      `not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig)`,
+      `not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers)`,
     );
     expect(copied.stderr).toContain('[VERIFICATION_FAILED]');
     expect(await exists(destination)).toBe(false);

@@ -24,7 +24,7 @@ export {
   parseDigest,
 } from './digest.js';
 export { DigestingStream } from './digest-stream.js';
-export { OciSpecError, type OciSpecErrorCode } from './errors.js';
+export { isNotFound, OciSpecError, type OciSpecErrorCode } from './errors.js';
 export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
 export {
   type LayerCompression,
@@ -70,6 +70,7 @@ export {
   parseReference,
   registryBaseUrl,
 } from './reference.js';
+export { findReferrers, referrersTag } from './referrers.js';
 export {
   containerConfigSchema,
   descriptorSchema,

@@ -4,8 +4,8 @@ import {
   type ImageIndex,
   MediaType,
   type ParsedManifest,
-  parseDigest,
   parseManifest,
+  referrersTag,
 } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import { isRegistryError, RegistryError } from './errors.js';
@@ -19,11 +19,8 @@ export interface ReferrersOptions {
   signal?: AbortSignal;
 }
 
-/** The tag of the referrers tag schema: `sha256-<hex>` for subject `sha256:<hex>`. */
-export function referrersTag(subject: string): string {
-  const { algorithm, hex } = parseDigest(subject);
-  return `${algorithm}-${hex}`;
-}
+/** The tag of the referrers tag schema: `sha256-<hex>` for subject `sha256:<hex>` (oci-spec's). */
+export { referrersTag };
 
 /**
  * The manifests that refer to `subject`: from the referrers API, or — where the registry has no

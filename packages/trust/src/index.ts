@@ -1,3 +1,6 @@
+export { COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_MEDIA_TYPE } from './cosign/bundle-attachment.js';
+export { type SignBundleOptions, type SignBundleResult, signImageBundle } from './cosign/bundle-sign.js';
+export { checkBundle, verifyBundles } from './cosign/bundle-verify.js';
 export {
   checkSignature,
   type ExpectedClaim,

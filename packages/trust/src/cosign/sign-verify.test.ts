@@ -107,7 +107,7 @@ describe('signImage and verifyImage against a real registry', () => {
     }
     expect(isTrustError(error, 'VERIFICATION_FAILED')).toBe(true);
     expect((error as Error).message).toBe(
-      `${target.name}@${image.digest} does not verify: not signed (no cosign signature under the tag ${signatureTag(image.digest)}); sign it with a trusted key (concil sign) or trust the key that signed it`,
+      `${target.name}@${image.digest} does not verify: not signed (no cosign signature under the tag ${signatureTag(image.digest)}, no Sigstore bundle among its referrers); sign it with a trusted key (concil sign) or trust the key that signed it`,
     );
   });
 

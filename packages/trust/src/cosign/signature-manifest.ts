@@ -3,6 +3,7 @@ import {
   type FetchOptions,
   fetchManifest,
   type ImageManifest,
+  isNotFound,
   type ReadOnlyTarget,
 } from '@concil/oci-spec';
 import { TrustError } from '../errors.js';
@@ -13,14 +14,6 @@ export interface FoundSignatureManifest {
   tag: string;
   descriptor: Descriptor;
   manifest: ImageManifest;
-}
-
-/** Codes with which targets say "no such tag" (registry-client, image, store). */
-const NOT_FOUND_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'NOT_FOUND']);
-
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && NOT_FOUND_CODES.has(code);
 }
 
 /** The `.sig` manifest of a manifest digest, or undefined when the image carries none. */

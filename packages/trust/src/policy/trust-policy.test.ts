@@ -84,7 +84,7 @@ describe('TrustPolicy on a registry', () => {
     const { digest } = await target.resolve();
     await expect(policy.guard(target).resolve()).rejects.toMatchObject({
       code: 'VERIFICATION_FAILED',
-      message: `${registry.host}/policy/unsigned:1@${digest} does not verify: not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig); sign it with a trusted key (concil sign) or trust the key that signed it`,
+      message: `${registry.host}/policy/unsigned:1@${digest} does not verify: not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers); sign it with a trusted key (concil sign) or trust the key that signed it`,
     });
   });
 
