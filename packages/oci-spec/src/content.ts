@@ -55,6 +55,17 @@ export interface ReferrerLister {
   referrers(subject: string, options?: FetchOptions & { artifactType?: string }): Promise<Descriptor[]>;
 }
 
+/**
+ * Fetches a manifest by tag or digest in one request (a registry's GET, where `resolve` then
+ * `fetch` take two): its descriptor and bytes. Optional: callers fall back to resolve and fetch.
+ */
+export interface ReferenceFetcher {
+  fetchReference(
+    reference: string,
+    options?: FetchOptions,
+  ): Promise<{ descriptor: Descriptor; bytes: Uint8Array }>;
+}
+
 export interface ReadOnlyTarget extends Fetcher, ExistenceChecker, Resolver {
   /** How the target is shown to a person, e.g. `docker://host/repo` or `dir:/path`. */
   readonly name: string;

@@ -5,6 +5,7 @@ export type {
   Ingester,
   Pusher,
   ReadOnlyTarget,
+  ReferenceFetcher,
   ReferrerLister,
   Resolver,
   Tagger,

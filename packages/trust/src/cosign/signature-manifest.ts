@@ -5,6 +5,7 @@ import {
   type ImageManifest,
   isNotFound,
   type ReadOnlyTarget,
+  type ReferenceFetcher,
 } from '@concil/oci-spec';
 import { TrustError } from '../errors.js';
 import { signatureTag } from './signature-image.js';
@@ -23,9 +24,11 @@ export async function findSignatureManifest(
   options: FetchOptions = {},
 ): Promise<FoundSignatureManifest | undefined> {
   const tag = signatureTag(manifestDigest);
+  // One GET by tag where the target can (a registry), else resolve, then fetch.
+  const oneRequest = (target as Partial<ReferenceFetcher>).fetchReference?.bind(target);
   let descriptor: Descriptor;
   try {
-    descriptor = await target.resolve(tag);
+    descriptor = oneRequest ? (await oneRequest(tag, options)).descriptor : await target.resolve(tag);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
