@@ -100,7 +100,7 @@ describe('copyReferrers', () => {
       new OciLayout(fixture.dir),
       openRegistryTarget(`docker://${source.host}/api/app:1`),
       {
-        reference: fixture.images[0]!.tag,
+        reference: fixture.tag,
       },
     );
     image = pushed.descriptor;
