@@ -252,6 +252,31 @@ describe('pull', () => {
     await expect(off.pull(ref)).resolves.toBeDefined();
   });
 
+  it("asks the verifier's resolve for the manifest (Notary: by trusted digest), never the tag, and asks it again for a cached image", async () => {
+    const digest = image.manifestDescriptor.digest;
+    const asked: string[] = [];
+    const verifier: TrustVerifier = {
+      async resolve(reference, source) {
+        asked.push(`resolve ${reference}`);
+        return source.resolve(digest);
+      },
+      async verify(reference, desc, _bytes, source) {
+        asked.push(`verify ${reference} ${desc.digest} ${source.name}`);
+      },
+    };
+    const store = await h.store({ content_trust: 'notary' }, { trustVerifier: verifier });
+    h.proxy.requests.length = 0;
+    await store.pull(ref);
+    expect(h.proxy.requests.some((r) => r.url.endsWith('/manifests/1.0'))).toBe(false);
+    expect(h.proxy.requests.some((r) => r.url.endsWith(`/manifests/${digest}`))).toBe(true);
+    const key = `${h.proxy.host}/team/app:1.0`;
+    expect(asked).toEqual([`resolve ${key}`, `verify ${key} ${digest} ${ref}`]);
+    asked.length = 0;
+    const cached = await store.pull(ref);
+    expect(cached.fromCache).toBe(true);
+    expect(asked).toEqual([`resolve ${key}`, `verify ${key} ${digest} ${ref}`]);
+  });
+
   it('serves a cached image to the copy engine without asking the registry', async () => {
     const store = await h.store();
     expect(await store.cachedTarget(ref)).toBeUndefined();
