@@ -252,13 +252,13 @@ describe('pull', () => {
     await expect(off.pull(ref)).resolves.toBeDefined();
   });
 
-  it("asks the verifier's resolve for the manifest (Notary: by trusted digest), never the tag, and asks it again for a cached image", async () => {
+  it("asks the verifier's resolveTag for the digest (Notary), never the registry for the tag, and verifies a cached image again", async () => {
     const digest = image.manifestDescriptor.digest;
     const asked: string[] = [];
     const verifier: TrustVerifier = {
-      async resolve(reference, source) {
+      async resolveTag(reference) {
         asked.push(`resolve ${reference}`);
-        return source.resolve(digest);
+        return { digest, size: image.manifestDescriptor.size };
       },
       async verify(reference, desc, _bytes, source) {
         asked.push(`verify ${reference} ${desc.digest} ${source.name}`);

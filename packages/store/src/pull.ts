@@ -30,7 +30,6 @@ import {
   startLayerConversion,
 } from './squashfs-conversion.js';
 import type { Store } from './store.js';
-import type { TrustVerifier } from './trust.js';
 
 export interface PullOptions {
   /** The image to take from a multi-platform index: `os/arch[/variant]`; this machine's by default. */
@@ -82,7 +81,15 @@ export async function pullImage(
     );
   }
   const record = await readRefRecord(store.layout, key);
-  const cachedRoot = ref.digest ? await cachedManifestDescriptor(store, ref.digest) : undefined;
+  const verifier = store.trustVerifier;
+  // A verifier that signs tags (Notary) names the digest: the registry is never asked by tag.
+  const resolveTag = verifier?.resolveTag?.bind(verifier);
+  const signed =
+    resolveTag && !ref.digest && !options.offline
+      ? await trusted(key, key, () => resolveTag(key))
+      : undefined;
+  const digest = ref.digest ?? signed?.digest;
+  const cachedRoot = digest ? await cachedManifestDescriptor(store, digest) : undefined;
 
   if (options.offline) {
     const root = cachedRoot ?? record?.root;
@@ -102,12 +109,7 @@ export async function pullImage(
     source ??= await store.openSource(reference, options.registry);
     return source;
   };
-  const verifier = store.trustVerifier;
-  const root =
-    cachedRoot ??
-    (verifier?.resolve
-      ? await verifier.resolve(key, await openSource())
-      : await (await openSource()).resolve(manifestReference(ref)));
+  const root = cachedRoot ?? (await (await openSource()).resolve(signed?.digest ?? manifestReference(ref)));
   const resolvedAt = store.now();
   if (cachedRoot || record?.root.digest === root.digest) {
     const image = await readCachedImage(store, key, root, platform);
@@ -115,7 +117,8 @@ export async function pullImage(
       // The verifier decides per image whether trust applies; what is cached is asked again.
       if (verifier) {
         const bytes = (await store.readBlobBytes(root.digest)) ?? new Uint8Array();
-        await verifyTrust(key, root, bytes, await openSource(), verifier);
+        const source = await openSource();
+        await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, bytes, source));
       }
       return finish(store, image, resolvedAt, squashfs, { fromCache: true });
     }
@@ -125,7 +128,9 @@ export async function pullImage(
   const rootBytes =
     ((await store.hasBlob(root)) ? await store.readBlobBytes(root.digest) : undefined) ??
     (await fetchBytes(src, root, options.signal ? { signal: options.signal } : undefined));
-  if (verifier) await verifyTrust(key, root, rootBytes, src, verifier);
+  if (verifier) {
+    await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, rootBytes, src));
+  }
   // The copy reads the root manifest from what was fetched (and verified) already.
   const primed: ReadOnlyTarget = {
     name: src.name,
@@ -160,22 +165,14 @@ export async function pullImage(
   });
 }
 
-async function verifyTrust(
-  key: string,
-  root: Descriptor,
-  rootBytes: Uint8Array,
-  source: ReadOnlyTarget,
-  verifier: TrustVerifier,
-): Promise<void> {
+/** Runs a trust check; its failure becomes TRUST_FAILED naming what is not trusted and why. */
+async function trusted<T>(key: string, what: string, check: () => Promise<T>): Promise<T> {
   try {
-    await verifier.verify(key, root, rootBytes, source);
+    return await check();
   } catch (error) {
-    throw new StoreError(
-      'TRUST_FAILED',
-      `${key} (${root.digest}) is not trusted: ${(error as Error).message}`,
-      key,
-      { cause: error },
-    );
+    throw new StoreError('TRUST_FAILED', `${what} is not trusted: ${(error as Error).message}`, key, {
+      cause: error,
+    });
   }
 }
 

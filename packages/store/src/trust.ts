@@ -3,9 +3,16 @@ import type { Descriptor, ReadOnlyTarget } from '@concil/oci-spec';
 /**
  * Decides whether a manifest may be trusted before the store keeps anything it references.
  * Throws (with the reason) when it may not. `TrustPolicy` of `@concil/trust` gives one
- * (`trustVerifierOf`); it decides per image whether trust applies, so the store asks it always.
+ * (`policy.storeVerifier()`): it decides per image whether trust applies, so the store asks it
+ * on every pull that reaches the registry.
  */
 export interface TrustVerifier {
+  /**
+   * For trust systems that sign tags (Notary): the digest and size a tag reference is signed
+   * for. When present (and it names one), `pull` asks the registry for that digest, never for the
+   * tag; undefined: the image is not one whose tags are signed, the registry resolves it.
+   */
+  resolveTag?(reference: string): Promise<Pick<Descriptor, 'digest' | 'size'> | undefined>;
   /** `source` is the registry repository the manifest comes from: signatures are read there. */
   verify(
     reference: string,
@@ -13,9 +20,4 @@ export interface TrustVerifier {
     manifestBytes: Uint8Array,
     source: ReadOnlyTarget,
   ): Promise<void>;
-  /**
-   * Resolves a reference to the manifest the trust system vouches for (Notary: the trusted digest
-   * of a tag, so the registry is never asked by the tag); the source resolves it when absent.
-   */
-  resolve?(reference: string, source: ReadOnlyTarget): Promise<Descriptor>;
 }

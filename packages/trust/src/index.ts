@@ -48,5 +48,5 @@ export {
   type TrustPolicyConfig,
   type TrustSettings,
 } from './policy/policy-settings.js';
-export type { TrustDecision, TrustMethod, TrustRequest } from './policy/trust-method.js';
+export type { TagRequest, TrustDecision, TrustMethod, TrustRequest } from './policy/trust-method.js';
 export { type StoreTrustVerifier, type TrustMethodFactory, TrustPolicy } from './policy/trust-policy.js';

@@ -20,14 +20,23 @@ export interface TrustDecision {
   message: string;
 }
 
+/** What a trust method that signs tags is asked: the digest a tag is signed for. */
+export interface TagRequest {
+  /** `host/repo:tag`. */
+  reference: string;
+  identity: string;
+  tag: string;
+  signal?: AbortSignal;
+}
+
 /**
  * One trust system (cosign, Notary v1) as the policy uses it. `verify` throws a `TrustError`
  * (`VERIFICATION_FAILED`, naming the reference, the digest and why) unless the manifest is trusted.
  * A method that knows the trusted digest of a tag itself (Notary: from signed metadata) also
- * implements `resolve`, and the registry is then asked by that digest, never by the tag.
+ * implements `resolveTag`, and the registry is then asked by that digest, never by the tag.
  */
 export interface TrustMethod {
   readonly name: string;
-  resolve?(request: Omit<TrustRequest, 'manifest'> & { tag: string }): Promise<Descriptor>;
+  resolveTag?(request: TagRequest): Promise<Pick<Descriptor, 'digest' | 'size'>>;
   verify(request: TrustRequest): Promise<TrustDecision>;
 }

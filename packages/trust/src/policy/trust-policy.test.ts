@@ -1,5 +1,5 @@
 import { openRegistryTarget, RegistryTarget } from '@concil/registry-client';
-import { startRegistry, type TestRegistry } from '@concil/testkit';
+import { startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cosignTrustMethod } from '../cosign/cosign-method.js';
 import { generateCosignKeyPair, readPrivateKey, readPublicKey } from '../cosign/keys.js';
@@ -86,6 +86,46 @@ describe('TrustPolicy on a registry', () => {
       code: 'VERIFICATION_FAILED',
       message: `${registry.host}/policy/unsigned:1@${digest} does not verify: not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers); sign it with a trusted key (concil sign) or trust the key that signed it`,
     });
+  });
+
+  it('a method that signs tags (as Notary) names the digest: the registry is asked by it, never by the tag', async () => {
+    const direct = openRegistryTarget(`docker://${registry.host}/policy/unsigned:1`);
+    const { digest, size } = await direct.resolve();
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const asked: string[] = [];
+      const tagSigning = new TrustPolicy(
+        { disable_content_trust: false, content_trust: 'notary' },
+        {
+          notary: () => ({
+            name: 'notary',
+            resolveTag: async (request) => {
+              asked.push(`${request.reference} ${request.tag}`);
+              return { digest, size };
+            },
+            verify: async (request) => ({
+              method: 'notary',
+              message: `${request.manifest.digest} is signed`,
+            }),
+          }),
+        },
+      );
+      const guarded = tagSigning.guard(openRegistryTarget(`docker://${proxy.host}/policy/unsigned:1`));
+      expect((await guarded.resolve()).digest).toBe(digest);
+      expect(asked).toEqual([`${proxy.host}/policy/unsigned:1 1`]);
+      expect(proxy.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+        `HEAD /v2/policy/unsigned/manifests/${digest}`,
+      ]);
+      expect(await tagSigning.storeVerifier().resolveTag(`${proxy.host}/policy/unsigned:1`)).toEqual({
+        digest,
+        size,
+      });
+      expect(
+        await tagSigning.storeVerifier().resolveTag(`${proxy.host}/policy/unsigned@${digest}`),
+      ).toBeUndefined();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('a trust system without a verifier is refused with METHOD_UNAVAILABLE', async () => {

@@ -99,15 +99,23 @@ export class TrustPolicy {
    * method's resolution where it has one for a tag (Notary), else by the target.
    */
   async resolve(target: ReadOnlyTarget, reference?: string): Promise<Descriptor> {
-    const named = referenceOf(target, reference);
-    const chosen = await this.methodFor(named);
-    const tag = tagOf(target, reference);
-    if (!chosen?.method.resolve || tag === undefined) return target.resolve(reference);
-    return chosen.method.resolve({
-      reference: shown(named),
+    const signed = await this.resolveTag(referenceOf(target, reference));
+    return target.resolve(signed?.digest ?? reference);
+  }
+
+  /**
+   * The digest a tag reference (`host/repo:tag`) is signed for, when its trust method signs tags
+   * (Notary); undefined otherwise (a digest reference, trust off, cosign).
+   */
+  async resolveTag(reference: string): Promise<Pick<Descriptor, 'digest' | 'size'> | undefined> {
+    const ref = parseReference(reference);
+    if (ref.digest || !ref.tag) return undefined;
+    const chosen = await this.methodFor(reference);
+    if (!chosen?.method.resolveTag) return undefined;
+    return chosen.method.resolveTag({
+      reference: shown(reference),
       identity: chosen.settings.identity,
-      target,
-      tag,
+      tag: ref.tag,
     });
   }
 
@@ -125,7 +133,7 @@ export class TrustPolicy {
       verify: async (reference, manifest, _bytes, source) => {
         await this.verify(reference, source, manifest);
       },
-      resolve: (_reference, source) => this.resolve(source),
+      resolveTag: (reference) => this.resolveTag(reference),
     };
   }
 }
@@ -138,7 +146,7 @@ export interface StoreTrustVerifier {
     manifestBytes: Uint8Array,
     source: ReadOnlyTarget,
   ): Promise<void>;
-  resolve(reference: string, source: ReadOnlyTarget): Promise<Descriptor>;
+  resolveTag(reference: string): Promise<Pick<Descriptor, 'digest' | 'size'> | undefined>;
 }
 
 /** `host/repo:tag` for messages and settings (the `docker://` of a target's name dropped). */
@@ -155,10 +163,4 @@ function referenceOf(target: ReadOnlyTarget, reference: string | undefined): str
     repository: ref.repository,
     ...(isDigest(reference) ? { digest: reference } : { tag: reference }),
   });
-}
-
-function tagOf(target: ReadOnlyTarget, reference: string | undefined): string | undefined {
-  if (reference !== undefined) return isDigest(reference) ? undefined : reference;
-  const ref = parseReference(target.name);
-  return ref.digest ? undefined : ref.tag;
 }
