@@ -144,11 +144,16 @@ describe('content trust (cosign) on pull and copy', () => {
 
   it('a trust system concil has no verifier for is refused before any image is read', async () => {
     const env = await config('notary', { content_trust: 'notary' });
-    const copied = await runCli(['copy', `docker://${host}/trusted/signed:1`, `dir:${join(work, 'n')}`], env);
+    const image = `docker://${host}/trusted/signed:1`;
+    const why = `content trust "notary" is asked for ${host}/trusted/signed:1 but concil has no notary verifier`;
+    const copied = await runCli(['copy', '--no-cache', image, `dir:${join(work, 'n')}`], env);
     expect(copied.code).toBe(1);
-    expect(copied.stderr).toContain(
-      `content trust "notary" is asked for ${host}/trusted/signed:1 but concil has no notary verifier`,
-    );
+    expect(copied.stderr).toContain(why);
     expect(copied.stderr).toContain('[METHOD_UNAVAILABLE]');
+    // The store names the image it does not take, and why (the image is cached: no less refused).
+    const pulled = await runCli(['pull', image], env);
+    expect(pulled.code).toBe(1);
+    expect(pulled.stderr).toContain(`${host}/trusted/signed:1 is not trusted: ${why}`);
+    expect(pulled.stderr).toContain('[TRUST_FAILED]');
   });
 });
