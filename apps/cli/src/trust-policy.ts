@@ -10,6 +10,7 @@ import { keyDirectoryPath } from './cosign-keys.js';
 export async function loadTrustPolicy(config: ConcilConfig): Promise<TrustPolicy | undefined> {
   if (config.disable_content_trust && Object.keys(config.remote_servers).length === 0) return undefined;
   const { CosignKeyDirectory, cosignMethodFactory, TrustPolicy } = await import('@concil/trust');
+  // One factory per trust system; Notary's verifier takes its place beside cosign's (`notary: …`).
   const policy = new TrustPolicy(config, {
     cosign: cosignMethodFactory(new CosignKeyDirectory(keyDirectoryPath(config))),
   });

@@ -8,14 +8,16 @@ import { loadTrustedKeys } from './key-spec.js';
 import { requireVerified, verifyImage } from './verify-image.js';
 
 /**
- * The cosign trust method: an image is trusted when one of its classic signatures verifies with
- * one of the keys (and names this digest and the expected repository).
+ * The cosign trust method: an image is trusted when one of its classic signatures or Sigstore
+ * bundles verifies with one of the keys (and names this digest and the expected repository).
  */
 export function cosignTrustMethod(keys: readonly TrustedKey[], source = 'the given keys'): TrustMethod {
   return {
     name: 'cosign',
     async verify(request: TrustRequest) {
-      const subject = `${request.reference.replace(/@sha256:[0-9a-f]+$/, '')}@${request.manifest.digest}`;
+      // `requireVerified` appends the digest to the image's name (its tag kept, a digest dropped).
+      const named = request.reference.replace(/@[a-z0-9]+:[0-9a-f]+$/, '');
+      const subject = `${named}@${request.manifest.digest}`;
       if (keys.length === 0) {
         throw new TrustError(
           'VERIFICATION_FAILED',
@@ -28,7 +30,7 @@ export function cosignTrustMethod(keys: readonly TrustedKey[], source = 'the giv
         identity: request.identity,
         ...(request.signal && { signal: request.signal }),
       });
-      requireVerified(result, request.reference.replace(/@sha256:[0-9a-f]+$/, ''));
+      requireVerified(result, named);
       const valid = result.signatures.find((s) => s.valid);
       return { method: 'cosign', message: valid?.message ?? 'signed' };
     },
