@@ -182,7 +182,13 @@ export async function runCopy(
     );
     const referrers = withReferrers
       ? await interruptible(`the copy of the referrers stopped; ${dst.name} holds the image`, (signal) =>
-          copyAttachments(openLocation(source, srcOptions), dst, result.descriptor, options.concurrency, signal),
+          copyAttachments(
+            openLocation(source, srcOptions),
+            dst,
+            result.descriptor,
+            options.concurrency,
+            signal,
+          ),
         )
       : undefined;
     progress.stop();
@@ -272,6 +278,9 @@ async function copyAttachments(
     import('@concil/oci-spec'),
   ]);
   const parsed = await fetchManifest(dst, root);
-  const subjects = [root.digest, ...(parsed.kind === 'index' ? parsed.index.manifests.map((m) => m.digest) : [])];
+  const subjects = [
+    root.digest,
+    ...(parsed.kind === 'index' ? parsed.index.manifests.map((m) => m.digest) : []),
+  ];
   return copyReferrers(src, dst, subjects, { ...(concurrency !== undefined && { concurrency }), signal });
 }
