@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { ConcilConfig } from '@concil/store';
 import type { CosignKeyDirectory, PasswordSource } from '@concil/trust';
 
 /** The key directory of the configuration (`cosign_path`, by default `~/.concil/cosign`). */
@@ -9,7 +10,12 @@ export async function openKeyDirectory(): Promise<CosignKeyDirectory> {
     import('@concil/trust'),
   ]);
   const { config } = await loadConfig();
-  return new CosignKeyDirectory(config.cosign_path ?? join(homedir(), '.concil', 'cosign'));
+  return new CosignKeyDirectory(keyDirectoryPath(config));
+}
+
+/** Where the key directory is: `cosign_path`, by default `~/.concil/cosign`. */
+export function keyDirectoryPath(config: Pick<ConcilConfig, 'cosign_path'>): string {
+  return config.cosign_path ?? join(homedir(), '.concil', 'cosign');
 }
 
 /**

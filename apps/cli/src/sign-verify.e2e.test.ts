@@ -73,7 +73,7 @@ describe('concil sign and verify', () => {
     const result = await runCli(['verify', `${unsigned}:1`], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(
-      `unsigned: ${unsigned}@${digest}: no cosign signature under the tag sha256-${digest.slice(7)}.sig\n`,
+      `unsigned: ${unsigned}@${digest}: no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers\n`,
     );
   });
 

@@ -6,6 +6,7 @@ export { convertLayer, convertLayers } from './convert-layers.js';
 export { convertManifestToOci } from './convert-to-oci.js';
 export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
 export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
+export { type CopiedReferrer, type CopyReferrersOptions, copyReferrers } from './copy-referrers.js';
 export { directoryToTar } from './directory-tar.js';
 export { DockerArchive, DockerArchiveReader } from './docker-archive.js';
 export { normalizeRepoTag } from './docker-archive-manifest.js';

@@ -46,6 +46,26 @@ export interface Tagger {
   tag(desc: Descriptor, reference?: string): Promise<void>;
 }
 
+/**
+ * Lists the manifests that refer to a subject (OCI 1.1 `subject`): a registry's referrers API, or
+ * its referrers tag schema index (`sha256-<hex>`) where it has no API. Optional: targets without it
+ * are read through the tag schema by whoever needs referrers.
+ */
+export interface ReferrerLister {
+  referrers(subject: string, options?: FetchOptions & { artifactType?: string }): Promise<Descriptor[]>;
+}
+
+/**
+ * Fetches a manifest by tag or digest in one request (a registry's GET, where `resolve` then
+ * `fetch` take two): its descriptor and bytes. Optional: callers fall back to resolve and fetch.
+ */
+export interface ReferenceFetcher {
+  fetchReference(
+    reference: string,
+    options?: FetchOptions,
+  ): Promise<{ descriptor: Descriptor; bytes: Uint8Array }>;
+}
+
 export interface ReadOnlyTarget extends Fetcher, ExistenceChecker, Resolver {
   /** How the target is shown to a person, e.g. `docker://host/repo` or `dir:/path`. */
   readonly name: string;

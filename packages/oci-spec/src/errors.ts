@@ -20,3 +20,12 @@ export class OciSpecError extends Error {
     super(message, options);
   }
 }
+
+/** Codes with which targets say "no such manifest, tag or repository" (registry-client, image, store). */
+const NOT_FOUND_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'NOT_FOUND']);
+
+/** Whether an error of any package's targets means that what was asked for is not there. */
+export function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_FOUND_CODES.has(code);
+}

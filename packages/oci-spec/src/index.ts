@@ -5,6 +5,8 @@ export type {
   Ingester,
   Pusher,
   ReadOnlyTarget,
+  ReferenceFetcher,
+  ReferrerLister,
   Resolver,
   Tagger,
   Target,
@@ -23,7 +25,7 @@ export {
   parseDigest,
 } from './digest.js';
 export { DigestingStream } from './digest-stream.js';
-export { OciSpecError, type OciSpecErrorCode } from './errors.js';
+export { isNotFound, OciSpecError, type OciSpecErrorCode } from './errors.js';
 export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
 export {
   type LayerCompression,
@@ -69,6 +71,7 @@ export {
   parseReference,
   registryBaseUrl,
 } from './reference.js';
+export { findReferrers, referrersTag } from './referrers.js';
 export {
   containerConfigSchema,
   descriptorSchema,

@@ -8,7 +8,7 @@ import {
   MediaType,
   OciSpecError,
 } from '@concil/oci-spec';
-import { startRegistry, type TestRegistry } from '@concil/testkit';
+import { startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCredentialProvider } from './auth/config-sources.js';
 import { RegistryClient } from './client.js';
@@ -214,6 +214,29 @@ describe('RegistryClient against docker-registry', () => {
         artifactType: 'other/type',
       }),
     ).toEqual([]);
+  });
+
+  it('asks the referrers API once: after a bare 404 it reads the tag schema directly', async () => {
+    const proxy = await startFaultProxy(registry.url);
+    try {
+      const proxied = new RegistryClient(proxy.host);
+      const image = makeImage([11]);
+      await pushImage(proxied, 'refs/once', image, 'v1');
+      const subject = image.manifest.descriptor.digest;
+      proxy.requests.length = 0;
+      expect(await proxied.listReferrers('refs/once', subject)).toEqual([]);
+      expect(proxy.requests.map((r) => r.url)).toEqual([
+        `/v2/refs/once/referrers/${subject}`,
+        `/v2/refs/once/manifests/sha256-${subject.slice(7)}`,
+      ]);
+      proxy.requests.length = 0;
+      expect(await proxied.listReferrers('refs/once', subject)).toEqual([]);
+      expect(proxy.requests.map((r) => r.url)).toEqual([
+        `/v2/refs/once/manifests/sha256-${subject.slice(7)}`,
+      ]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('deletes manifests and blobs', async () => {

@@ -4,8 +4,8 @@ import {
   type ImageIndex,
   MediaType,
   type ParsedManifest,
-  parseDigest,
   parseManifest,
+  referrersTag,
 } from '@concil/oci-spec';
 import { repositoryScope } from './auth/challenge.js';
 import { isRegistryError, RegistryError } from './errors.js';
@@ -19,22 +19,29 @@ export interface ReferrersOptions {
   signal?: AbortSignal;
 }
 
-/** The tag of the referrers tag schema: `sha256-<hex>` for subject `sha256:<hex>`. */
-export function referrersTag(subject: string): string {
-  const { algorithm, hex } = parseDigest(subject);
-  return `${algorithm}-${hex}`;
-}
+/** The tag of the referrers tag schema: `sha256-<hex>` for subject `sha256:<hex>` (oci-spec's). */
+export { referrersTag };
 
 /**
  * The manifests that refer to `subject`: from the referrers API, or — where the registry has no
  * such API (404) — from the index under the fallback tag `sha256-<hex>`.
  */
+/**
+ * Sessions whose registry answered the referrers API with 404: it has none (a registry with the
+ * API answers 200, an empty list included), so later listings go straight to the tag schema.
+ */
+const withoutReferrersApi = new WeakSet<RegistrySession>();
+
 export async function listReferrers(
   session: RegistrySession,
   repository: string,
   subject: string,
   options: ReferrersOptions = {},
 ): Promise<Descriptor[]> {
+  if (withoutReferrersApi.has(session)) {
+    const index = await fallbackIndex(session, repository, subject, options.signal);
+    return filterByType(index?.manifests ?? [], options.artifactType);
+  }
   const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : '';
   const reference = referenceText(session.registry, repository, subject);
   const response = await session.send({
@@ -54,6 +61,9 @@ export async function listReferrers(
     return filterByType(parsed.manifests, filtered ? undefined : options.artifactType);
   }
   await response.body.dump();
+  // An OCI error (NAME_UNKNOWN…) comes from a registry that may have the API; a bare 404 (the
+  // route is unknown, as docker-registry 2.8 answers) says it has none.
+  if (!header(response, 'content-type')?.includes('json')) withoutReferrersApi.add(session);
   const index = await fallbackIndex(session, repository, subject, options.signal);
   return filterByType(index?.manifests ?? [], options.artifactType);
 }

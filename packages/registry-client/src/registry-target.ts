@@ -8,6 +8,8 @@ import {
   manifestReference,
   parseReference,
   type ReadOnlyTarget,
+  type ReferenceFetcher,
+  type ReferrerLister,
   type Target,
 } from '@concil/oci-spec';
 import { type DefaultCredentialOptions, defaultCredentialProvider } from './auth/config-sources.js';
@@ -24,7 +26,7 @@ const RECENT_MANIFEST_BYTES = 16 * 1024 * 1024;
  * One repository of a registry as a content target: manifests and indexes go through the
  * manifest endpoints, everything else through the blob endpoints.
  */
-export class RegistryTarget implements Target {
+export class RegistryTarget implements Target, ReferrerLister, ReferenceFetcher {
   readonly name: string;
   readonly client: RegistryClient;
   readonly repository: string;
@@ -124,6 +126,21 @@ export class RegistryTarget implements Target {
       this.#remember(desc.digest, recent.bytes, recent.mediaType); // several tags, one GET
     }
     await this.client.putManifest(this.repository, tag, recent.bytes, recent.mediaType);
+  }
+
+  /** A manifest by tag or digest in one GET (kept, so a `fetch` of it asks nothing more). */
+  async fetchReference(
+    reference: string,
+    options: FetchOptions = {},
+  ): Promise<{ descriptor: Descriptor; bytes: Uint8Array }> {
+    const fetched = await this.client.getManifest(this.repository, reference, options);
+    this.#remember(fetched.descriptor.digest, fetched.bytes, fetched.descriptor.mediaType);
+    return { descriptor: fetched.descriptor, bytes: fetched.bytes };
+  }
+
+  /** The manifests that refer to `subject`: the referrers API, or the `sha256-<hex>` tag index. */
+  referrers(subject: string, options: FetchOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
+    return this.client.listReferrers(this.repository, subject, options);
   }
 
   /**

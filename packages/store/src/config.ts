@@ -13,10 +13,18 @@ import { StoreError } from './errors.js';
  */
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
+/**
+ * Keyed by `host[:port]`, the host, or `host[:port]/repository/prefix` (trust settings only): where
+ * to reach the registry and its Notary server, and the content trust settings for that scope.
+ */
 const remoteServerSchema = z
   .object({
     registry: httpUrl.optional(),
     notary: httpUrl.optional(),
+    disable_content_trust: z.boolean().optional(),
+    content_trust: z.enum(['notary', 'cosign']).optional(),
+    cosign_keys: z.array(z.string().min(1)).optional(),
+    signed_identity: z.string().min(1).optional(),
   })
   .loose();
 

@@ -214,7 +214,7 @@ describe('pull', () => {
     h.proxy.requests.length = 0;
     await expect(required.pull(ref)).rejects.toMatchObject({
       code: 'TRUST_REQUIRED',
-      message: `content trust is required for ${h.proxy.host}/team/app:1.0 (content_trust "cosign", disable_content_trust false) but no cosign verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
+      message: `content trust is required for ${h.proxy.host}/team/app:1.0 (content_trust "cosign", disable_content_trust false) but no cosign verifier was given (the store's trustVerifier: a TrustPolicy of @concil/trust); set "disable_content_trust": true in the configuration to pull without trust`,
     });
     expect(h.proxy.requests).toEqual([]);
     expect(await required.list()).toEqual([]);
@@ -250,6 +250,31 @@ describe('pull', () => {
 
     const off = await h.store({ content_trust: 'cosign', disable_content_trust: true });
     await expect(off.pull(ref)).resolves.toBeDefined();
+  });
+
+  it("asks the verifier's resolveTag for the digest (Notary), never the registry for the tag, and verifies a cached image again", async () => {
+    const digest = image.manifestDescriptor.digest;
+    const asked: string[] = [];
+    const verifier: TrustVerifier = {
+      async resolveTag(reference) {
+        asked.push(`resolve ${reference}`);
+        return { digest, size: image.manifestDescriptor.size };
+      },
+      async verify(reference, desc, _bytes, source) {
+        asked.push(`verify ${reference} ${desc.digest} ${source.name}`);
+      },
+    };
+    const store = await h.store({ content_trust: 'notary' }, { trustVerifier: verifier });
+    h.proxy.requests.length = 0;
+    await store.pull(ref);
+    expect(h.proxy.requests.some((r) => r.url.endsWith('/manifests/1.0'))).toBe(false);
+    expect(h.proxy.requests.some((r) => r.url.endsWith(`/manifests/${digest}`))).toBe(true);
+    const key = `${h.proxy.host}/team/app:1.0`;
+    expect(asked).toEqual([`resolve ${key}`, `verify ${key} ${digest} ${ref}`]);
+    asked.length = 0;
+    const cached = await store.pull(ref);
+    expect(cached.fromCache).toBe(true);
+    expect(asked).toEqual([`resolve ${key}`, `verify ${key} ${digest} ${ref}`]);
   });
 
   it('serves a cached image to the copy engine without asking the registry', async () => {

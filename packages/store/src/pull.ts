@@ -77,15 +77,17 @@ export async function pullImage(
     const method = store.config.content_trust;
     throw new StoreError(
       'TRUST_REQUIRED',
-      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier was given, and concil has none yet; set "disable_content_trust": true in the configuration to pull without trust`,
+      `content trust is required for ${key} (content_trust "${method}", disable_content_trust false) but no ${method} verifier was given (the store's trustVerifier: a TrustPolicy of @concil/trust); set "disable_content_trust": true in the configuration to pull without trust`,
       key,
     );
   }
   const record = await readRefRecord(store.layout, key);
+  const verifier = store.trustVerifier;
   // A verifier that signs tags (Notary) names the digest: the registry is never asked by tag.
+  const resolveTag = verifier?.resolveTag?.bind(verifier);
   const signed =
-    requireTrust && !ref.digest && !options.offline && store.trustVerifier?.resolveTag
-      ? await trusted(key, key, () => (store.trustVerifier as Required<TrustVerifier>).resolveTag(key))
+    resolveTag && !ref.digest && !options.offline
+      ? await trusted(key, key, () => resolveTag(key))
       : undefined;
   const digest = ref.digest ?? signed?.digest;
   const cachedRoot = digest ? await cachedManifestDescriptor(store, digest) : undefined;
@@ -112,16 +114,23 @@ export async function pullImage(
   const resolvedAt = store.now();
   if (cachedRoot || record?.root.digest === root.digest) {
     const image = await readCachedImage(store, key, root, platform);
-    if (image) return finish(store, image, resolvedAt, squashfs, { fromCache: true });
+    if (image) {
+      // The verifier decides per image whether trust applies; what is cached is asked again.
+      if (verifier) {
+        const bytes = (await store.readBlobBytes(root.digest)) ?? new Uint8Array();
+        const source = await openSource();
+        await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, bytes, source));
+      }
+      return finish(store, image, resolvedAt, squashfs, { fromCache: true });
+    }
   }
 
   const src = await openSource();
   const rootBytes =
     ((await store.hasBlob(root)) ? await store.readBlobBytes(root.digest) : undefined) ??
     (await fetchBytes(src, root, options.signal ? { signal: options.signal } : undefined));
-  const verifier = store.trustVerifier;
-  if (requireTrust && verifier) {
-    await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, rootBytes));
+  if (verifier) {
+    await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, rootBytes, src));
   }
   // The copy reads the root manifest from what was fetched (and verified) already.
   const primed: ReadOnlyTarget = {
@@ -155,6 +164,17 @@ export async function pullImage(
     blobsCopied: result.blobsCopied,
     bytesCopied: result.bytesCopied,
   });
+}
+
+/** Runs a trust check; its failure becomes TRUST_FAILED naming what is not trusted and why. */
+async function trusted<T>(key: string, what: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    throw new StoreError('TRUST_FAILED', `${what} is not trusted: ${(error as Error).message}`, key, {
+      cause: error,
+    });
+  }
 }
 
 async function finish(
@@ -230,17 +250,6 @@ export async function ensureSquashfs(
     }
     layer.diffId = record.diffId;
     layer.squashfsPath = store.layout.squashfsPath(record.diffId);
-  }
-}
-
-/** Runs a trust check; its failure becomes TRUST_FAILED naming what is not trusted and why. */
-async function trusted<T>(key: string, what: string, check: () => Promise<T>): Promise<T> {
-  try {
-    return await check();
-  } catch (error) {
-    throw new StoreError('TRUST_FAILED', `${what} is not trusted: ${(error as Error).message}`, key, {
-      cause: error,
-    });
   }
 }
 

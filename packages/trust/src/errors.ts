@@ -16,6 +16,8 @@ export type TrustErrorCode =
   | 'UNSUPPORTED'
   /** A signature manifest or payload that is not what cosign writes. */
   | 'SIGNATURE_INVALID'
+  /** The configuration asks for a trust system concil has no verifier for. */
+  | 'METHOD_UNAVAILABLE'
   /** The image does not verify: unsigned, bad signature, unknown key, or signed for something else. */
   | 'VERIFICATION_FAILED'
   /** A Notary server that cannot be reached or answers with an error. */

@@ -1,3 +1,6 @@
+export { COSIGN_SIGN_PREDICATE_TYPE, SIGSTORE_BUNDLE_MEDIA_TYPE } from './cosign/bundle-attachment.js';
+export { type SignBundleOptions, type SignBundleResult, signImageBundle } from './cosign/bundle-sign.js';
+export { checkBundle, verifyBundles } from './cosign/bundle-verify.js';
 export {
   checkSignature,
   type ExpectedClaim,
@@ -5,6 +8,7 @@ export {
   type SignatureVerdict,
   type TrustedKey,
 } from './cosign/check-signature.js';
+export { cosignMethodFactory, cosignTrustMethod } from './cosign/cosign-method.js';
 export { LEGACY_SCRYPT, type ScryptParams } from './cosign/encrypted-envelope.js';
 export { CosignKeyDirectory, type KeyEntry } from './cosign/key-directory.js';
 export { loadSigningKey, loadTrustedKeys } from './cosign/key-spec.js';
@@ -65,3 +69,12 @@ export {
 export { NotaryVerifier, type NotaryVerifierOptions } from './notary/notary-verifier.js';
 export { parseTrustPinning, type TrustPinning } from './notary/root-trust.js';
 export { type TufKey, tufKeyId } from './notary/tuf-keys.js';
+export { guardTarget } from './policy/guarded-target.js';
+export {
+  type RemoteTrustSettings,
+  settingsFor,
+  type TrustPolicyConfig,
+  type TrustSettings,
+} from './policy/policy-settings.js';
+export type { TagRequest, TrustDecision, TrustMethod, TrustRequest } from './policy/trust-method.js';
+export { type StoreTrustVerifier, type TrustMethodFactory, TrustPolicy } from './policy/trust-policy.js';

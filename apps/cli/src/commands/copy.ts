@@ -1,5 +1,5 @@
 import type { ImageEditor, OpenTargetOptions } from '@concil/image';
-import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
+import type { Descriptor, Platform, ReadOnlyTarget, Target } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
@@ -38,6 +38,10 @@ export function registerCopy(program: Command): void {
     const others = Object.keys(conversions).filter((other) => other !== name);
     command.addOption(new Option(flag, `convert every layer to ${what}`).conflicts(others));
   }
+  command.option(
+    '--referrers',
+    "also copy the image's signatures and other referrers (cosign's .sig/.att/.sbom tags, OCI referrers) to the destination registry",
+  );
   addEncryptionOptions(addEditOptions(command))
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
@@ -54,7 +58,21 @@ export function registerCopy(program: Command): void {
     const edits = await editsFromOptions(options, conversion && conversions[conversion].to);
     const plainEdit = edits && (await editImage(edits)); // new layers' paths are checked before the copy
     const edit = (await encryptionEdit(options, plainEdit)) ?? plainEdit;
-    await runCopy(source, destination, options, { ...(edit && { edit }), squashfsMounts });
+    if (options.referrers && !destination.startsWith('docker://')) {
+      command.error(
+        `concil: --referrers needs a registry destination (docker://…): ${destination} keeps no referrers`,
+      );
+    }
+    if (options.referrers && (edit || conversion)) {
+      command.error(
+        'concil: --referrers copies signatures of the image as it is: not with conversions or edits, which change its digest',
+      );
+    }
+    await runCopy(source, destination, options, {
+      ...(edit && { edit }),
+      squashfsMounts,
+      ...(options.referrers && { referrers: true }),
+    });
   });
 }
 
@@ -104,6 +122,8 @@ export interface CopyAdditions {
   squashfsMounts?: boolean;
   /** After the copy: fields of the `--json` result, and lines printed before the summary. */
   report?: () => Promise<{ json: Record<string, unknown>; text: string[] }>;
+  /** Copy the image's signatures and other referrers too (a registry source and destination). */
+  referrers?: boolean;
 }
 
 /**
@@ -116,7 +136,7 @@ export async function runCopy(
   sourceSpec: string,
   destinationSpec: string,
   options: CopyFlags,
-  { edit, report, squashfsMounts }: CopyAdditions = {},
+  { edit, report, squashfsMounts, referrers: withReferrers }: CopyAdditions = {},
 ): Promise<void> {
   const [
     { copy },
@@ -133,7 +153,12 @@ export async function runCopy(
   const destination = canonicalLocation(destinationSpec);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
   const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
-  const openSource = () => openLocation(source, srcOptions);
+  // A registry source is read through the trust policy: an image it refuses is not copied.
+  const policy = source.startsWith('docker://') ? await sourceTrustPolicy() : undefined;
+  const openSource = () => {
+    const target = openLocation(source, srcOptions);
+    return policy ? policy.guard(target) : target;
+  };
   const src =
     (options.cache &&
       (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
@@ -155,6 +180,17 @@ export async function runCopy(
         signal,
       }),
     );
+    const referrers = withReferrers
+      ? await interruptible(`the copy of the referrers stopped; ${dst.name} holds the image`, (signal) =>
+          copyAttachments(
+            openLocation(source, srcOptions),
+            dst,
+            result.descriptor,
+            options.concurrency,
+            signal,
+          ),
+        )
+      : undefined;
     progress.stop();
     const added = await report?.();
     if (options.json) {
@@ -162,6 +198,7 @@ export async function runCopy(
         source: await shownLocation(source),
         destination: await shownLocation(destination),
         ...result,
+        ...(referrers && { referrers }),
         ...added?.json,
       });
       return;
@@ -171,7 +208,8 @@ export async function runCopy(
       process.stdout.write(
         `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
           `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
-          `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}\n`,
+          `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}` +
+          `${referrers ? `, ${referrers.length} signatures and other referrers` : ''}\n`,
       );
     }
   } finally {
@@ -201,8 +239,48 @@ async function cachedSource(
     // For `all`, the refresh keeps to the platform cached: the others are read through anyway.
     const refresh = all && cached.platform ? { platform: cached.platform } : selected;
     await store.pull(source, { ...refresh, ...(options.registry && { registry: options.registry }) });
-  } catch {
-    return undefined; // the registry is read directly, and its error, if any, reported from there
+  } catch (error) {
+    // A refusal of the trust policy stands; anything else: the registry is read directly (through
+    // the policy too), and its error, if any, reported from there.
+    if (isTrustRefusal(error)) throw error;
+    return undefined;
   }
   return all ? store.cachedIndexTarget(source, openRegistry()) : store.cachedTarget(source, selected);
+}
+
+async function sourceTrustPolicy() {
+  const [{ loadConfig }, { loadTrustPolicy }] = await Promise.all([
+    import('@concil/store'),
+    import('../trust-policy.js'),
+  ]);
+  return loadTrustPolicy((await loadConfig()).config);
+}
+
+function isTrustRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'TRUST_FAILED' || code === 'TRUST_REQUIRED' || code === 'METHOD_UNAVAILABLE';
+}
+
+/**
+ * Copies the signatures and other referrers of what was copied (the root and, for an index, its
+ * manifests) from the registry itself (not the cache, which keeps no attachments; not through
+ * the trust policy: attachments are no images, and the image itself was verified).
+ */
+async function copyAttachments(
+  src: ReadOnlyTarget,
+  dst: Target,
+  root: Descriptor,
+  concurrency: number | undefined,
+  signal: AbortSignal,
+) {
+  const [{ copyReferrers }, { fetchManifest }] = await Promise.all([
+    import('@concil/image'),
+    import('@concil/oci-spec'),
+  ]);
+  const parsed = await fetchManifest(dst, root);
+  const subjects = [
+    root.digest,
+    ...(parsed.kind === 'index' ? parsed.index.manifests.map((m) => m.digest) : []),
+  ];
+  return copyReferrers(src, dst, subjects, { ...(concurrency !== undefined && { concurrency }), signal });
 }

@@ -17,6 +17,10 @@ export function registerVerify(program: Command): void {
       '--key <id|file>',
       'trust this key (an ID of the key directory or a public key file); default: all of them',
     )
+    .option(
+      '--identity <host/repo>',
+      "the repository the signatures must name (default: the image's own; give the original one for a copied image)",
+    )
     .option('--json', 'print the verification as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(command).action(async (spec: string, options) => {
@@ -34,12 +38,17 @@ export function registerVerify(program: Command): void {
       );
     }
     const manifest = await target.resolve();
-    const result = await verifyImage(target, manifest, { keys });
+    const result = await verifyImage(target, manifest, {
+      keys,
+      ...(options.identity && { identity: options.identity }),
+    });
     const image = `${target.repositoryName}@${manifest.digest}`;
     printResult(options.json, { image, ...result }, (r) =>
       r.signed
         ? r.signatures.map((s) => `${s.valid ? 'valid' : `refused (${s.rejection})`}: ${image}: ${s.message}`)
-        : [`unsigned: ${image}: no cosign signature under the tag ${r.tag}`],
+        : [
+            `unsigned: ${image}: no cosign signature under the tag ${r.tag}, no Sigstore bundle among its referrers`,
+          ],
     );
     if (!result.verified) process.exitCode = 1;
   });

@@ -16,8 +16,10 @@ export type SignatureRejection =
   | 'KEY_UNKNOWN'
   /** The payload blob is not the bytes its descriptor names. */
   | 'PAYLOAD_DIGEST_MISMATCH'
-  /** The payload is no cosign simple-signing payload. */
+  /** The payload is no cosign simple-signing payload (a bundle's: no cosign sign statement). */
   | 'PAYLOAD_INVALID'
+  /** A Sigstore bundle that is no valid bundle (truncated, not JSON, fields missing). */
+  | 'BUNDLE_INVALID'
   /** Signed, but for another manifest digest (moved from another image, or the manifest changed). */
   | 'OTHER_DIGEST'
   /** Signed, but for another repository. */
@@ -32,8 +34,10 @@ export interface SignatureVerdict {
   /** The trusted key that verified the signature (also on a rejection for digest or repository). */
   signer?: { name: string; fingerprint: string };
   payload?: SimpleSigningPayload;
-  /** The digest of the payload layer. */
+  /** The digest of the payload layer (a classic signature). */
   layerDigest?: string;
+  /** The referrer manifest that carries the bundle (a Sigstore bundle). */
+  referrer?: string;
 }
 
 /** What a signature must name to count. */
@@ -60,12 +64,7 @@ export function checkSignature(
     return reject('SIGNATURE_MISSING', 'the layer carries no cosign signature annotation');
   }
   const signer = keys.find(({ key }) => verifySafely(payloadBytes, key, signature));
-  if (!signer) {
-    return reject(
-      'KEY_UNKNOWN',
-      `no trusted key (${keys.map((k) => k.name).join(', ') || 'none given'}) verifies the signature: another key made it, or the payload was altered`,
-    );
-  }
+  if (!signer) return keyUnknown(keys, 'the signature', 'the payload');
   const by = { name: signer.name, fingerprint: keyFingerprint(signer.key) };
   const payload = parsePayload(payloadBytes);
   if (!payload) {
@@ -103,7 +102,15 @@ export function checkSignature(
   };
 }
 
-function reject(rejection: SignatureRejection, message: string): SignatureVerdict {
+/** No trusted key verifies `what` (`the signature`, `the bundle`): another key, or `signed` altered. */
+export function keyUnknown(keys: readonly TrustedKey[], what: string, signed: string): SignatureVerdict {
+  return reject(
+    'KEY_UNKNOWN',
+    `no trusted key (${keys.map((k) => k.name).join(', ') || 'none given'}) verifies ${what}: another key made it, or ${signed} was altered`,
+  );
+}
+
+export function reject(rejection: SignatureRejection, message: string): SignatureVerdict {
   return { valid: false, rejection, message };
 }
 

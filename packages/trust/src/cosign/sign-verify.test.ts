@@ -107,7 +107,7 @@ describe('signImage and verifyImage against a real registry', () => {
     }
     expect(isTrustError(error, 'VERIFICATION_FAILED')).toBe(true);
     expect((error as Error).message).toBe(
-      `${target.name}@${image.digest} does not verify: not signed (no cosign signature under the tag ${signatureTag(image.digest)}); sign it with a trusted key (concil sign) or trust the key that signed it`,
+      `${target.name}@${image.digest} does not verify: not signed (no cosign signature under the tag ${signatureTag(image.digest)}, no Sigstore bundle among its referrers); sign it with a trusted key (concil sign) or trust the key that signed it`,
     );
   });
 
@@ -171,10 +171,12 @@ describe('signImage and verifyImage against a real registry', () => {
   it('refuses a target that holds no tags (as an image directory): UNSUPPORTED, nothing written', async () => {
     const image = await pushTinyImage(target, 'single', 'single');
     // The content of the registry, seen through a target whose resolve ignores the reference,
-    // as an image directory's does: it would otherwise take the image for its own signature.
+    // as an image directory's does: it would otherwise take the image for its own signature. (An
+    // image directory fetches no manifest by reference either.)
     const single = Object.assign(Object.create(target), {
       name: 'dir:/somewhere',
       resolve: () => target.resolve('single'),
+      fetchReference: undefined,
     }) as RegistryTarget;
     const refused = await signImage(single, image, { key: keys[0]!.privateKey, identity }).catch((e) => e);
     expect(isTrustError(refused, 'UNSUPPORTED')).toBe(true);

@@ -2,6 +2,7 @@ import { type KeyObject, sign } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { computeDigest, type Descriptor, type FetchOptions, type Target } from '@concil/oci-spec';
 import { encodePayload, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from './payload.js';
+import { pushIfMissing } from './push-if-missing.js';
 import { buildSignatureImage, signatureTag } from './signature-image.js';
 import { findSignatureManifest } from './signature-manifest.js';
 import { identityOf } from './target-identity.js';
@@ -62,14 +63,4 @@ export async function signImage(
     layer,
     signatureCount: (existing?.manifest.layers.length ?? 0) + 1,
   };
-}
-
-async function pushIfMissing(
-  target: Target,
-  desc: Descriptor,
-  bytes: Buffer,
-  options: FetchOptions,
-): Promise<void> {
-  if (await target.exists(desc)) return;
-  await target.push(desc, Readable.from([bytes]), options);
 }

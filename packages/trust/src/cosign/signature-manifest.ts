@@ -3,7 +3,9 @@ import {
   type FetchOptions,
   fetchManifest,
   type ImageManifest,
+  isNotFound,
   type ReadOnlyTarget,
+  type ReferenceFetcher,
 } from '@concil/oci-spec';
 import { TrustError } from '../errors.js';
 import { signatureTag } from './signature-image.js';
@@ -15,14 +17,6 @@ export interface FoundSignatureManifest {
   manifest: ImageManifest;
 }
 
-/** Codes with which targets say "no such tag" (registry-client, image, store). */
-const NOT_FOUND_CODES = new Set(['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'NOT_FOUND']);
-
-function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && NOT_FOUND_CODES.has(code);
-}
-
 /** The `.sig` manifest of a manifest digest, or undefined when the image carries none. */
 export async function findSignatureManifest(
   target: ReadOnlyTarget,
@@ -30,9 +24,11 @@ export async function findSignatureManifest(
   options: FetchOptions = {},
 ): Promise<FoundSignatureManifest | undefined> {
   const tag = signatureTag(manifestDigest);
+  // One GET by tag where the target can (a registry), else resolve, then fetch.
+  const oneRequest = (target as Partial<ReferenceFetcher>).fetchReference?.bind(target);
   let descriptor: Descriptor;
   try {
-    descriptor = await target.resolve(tag);
+    descriptor = oneRequest ? (await oneRequest(tag, options)).descriptor : await target.resolve(tag);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;

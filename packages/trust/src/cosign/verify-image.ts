@@ -1,18 +1,19 @@
-import { type Descriptor, type FetchOptions, fetchBytes, type ReadOnlyTarget } from '@concil/oci-spec';
+import type { Descriptor, FetchOptions, ReadOnlyTarget } from '@concil/oci-spec';
 import { TrustError } from '../errors.js';
+import { verifyBundles } from './bundle-verify.js';
 import { checkSignature, type SignatureVerdict, type TrustedKey } from './check-signature.js';
+import { fetchAttachment } from './fetch-attachment.js';
 import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from './payload.js';
 import { signatureTag } from './signature-image.js';
 import { findSignatureManifest } from './signature-manifest.js';
 import { identityOf } from './target-identity.js';
 
-/** Payloads are a few hundred bytes; a larger layer is no signature worth fetching. */
-const MAX_PAYLOAD_BYTES = 1024 * 1024;
-
 export interface VerifyImageOptions extends FetchOptions {
   keys: readonly TrustedKey[];
   /** The repository the signatures must name; by default the target's (`host/repo`). */
   identity?: string;
+  /** Also the Sigstore bundles among the manifest's referrers (true by default). */
+  bundles?: boolean;
 }
 
 export interface ImageVerification {
@@ -24,7 +25,10 @@ export interface ImageVerification {
   signed: boolean;
   /** True when at least one signature is valid. */
   verified: boolean;
-  /** One verdict per simple-signing layer, in the manifest's order (other layers are ignored). */
+  /**
+   * One verdict per simple-signing layer, in the manifest's order (other layers are ignored), then
+   * one per Sigstore bundle among the manifest's referrers (those carry `referrer`).
+   */
   signatures: SignatureVerdict[];
 }
 
@@ -43,12 +47,16 @@ export async function verifyImage(
   const found = await findSignatureManifest(target, manifest.digest, fetchOptions);
   const layers = (found?.manifest.layers ?? []).filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE);
   const expected = { manifestDigest: manifest.digest, identity };
-  const signatures = await Promise.all(
-    layers.map(async (layer): Promise<SignatureVerdict> => {
-      const verdict = await checkLayer(target, layer, expected, options.keys, fetchOptions);
-      return { ...verdict, layerDigest: layer.digest };
-    }),
-  );
+  const [classic, bundles] = await Promise.all([
+    Promise.all(
+      layers.map(async (layer): Promise<SignatureVerdict> => {
+        const verdict = await checkLayer(target, layer, expected, options.keys, fetchOptions);
+        return { ...verdict, layerDigest: layer.digest };
+      }),
+    ),
+    options.bundles === false ? [] : verifyBundles(target, manifest, expected, options.keys, fetchOptions),
+  ]);
+  const signatures = [...classic, ...bundles];
   return {
     manifestDigest: manifest.digest,
     identity,
@@ -66,25 +74,8 @@ async function checkLayer(
   keys: readonly TrustedKey[],
   options: FetchOptions,
 ): Promise<SignatureVerdict> {
-  if (layer.size > MAX_PAYLOAD_BYTES) {
-    return {
-      valid: false,
-      rejection: 'PAYLOAD_INVALID',
-      message: `a payload of ${layer.size} bytes is no simple-signing payload`,
-    };
-  }
-  let payload: Uint8Array;
-  try {
-    payload = await fetchBytes(target, layer, options);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== 'DIGEST_INVALID' && code !== 'SIZE_INVALID') throw error;
-    return {
-      valid: false,
-      rejection: 'PAYLOAD_DIGEST_MISMATCH',
-      message: `the payload blob is not the bytes ${layer.digest} names`,
-    };
-  }
+  const payload = await fetchAttachment(target, layer, 'simple-signing payload', options);
+  if (!(payload instanceof Uint8Array)) return payload;
   return checkSignature(payload, layer.annotations?.[SIGNATURE_ANNOTATION], expected, keys);
 }
 
@@ -97,7 +88,7 @@ export function requireVerified(result: ImageVerification, reference: string): v
   const subject = `${reference}@${result.manifestDigest}`;
   const why = result.signed
     ? result.signatures.map((s) => s.message).join('; ')
-    : `not signed (no cosign signature under the tag ${result.tag})`;
+    : `not signed (no cosign signature under the tag ${result.tag}, no Sigstore bundle among its referrers)`;
   throw new TrustError(
     'VERIFICATION_FAILED',
     `${subject} does not verify: ${why}; sign it with a trusted key (concil sign) or trust the key that signed it`,

@@ -1,0 +1,18 @@
+import type { ConcilConfig } from '@concil/store';
+import type { TrustPolicy } from '@concil/trust';
+import { keyDirectoryPath } from './cosign-keys.js';
+
+/**
+ * The content trust policy of the configuration, or undefined when no image must be verified (then
+ * the trust package is not even loaded). Every command that takes an image from a registry —
+ * `pull`, `copy` (also through the cache) — reads it through this policy.
+ */
+export async function loadTrustPolicy(config: ConcilConfig): Promise<TrustPolicy | undefined> {
+  if (config.disable_content_trust && Object.keys(config.remote_servers).length === 0) return undefined;
+  const { CosignKeyDirectory, cosignMethodFactory, TrustPolicy } = await import('@concil/trust');
+  // One factory per trust system; Notary's verifier takes its place beside cosign's (`notary: …`).
+  const policy = new TrustPolicy(config, {
+    cosign: cosignMethodFactory(new CosignKeyDirectory(keyDirectoryPath(config))),
+  });
+  return policy.enforcesAnything ? policy : undefined;
+}
