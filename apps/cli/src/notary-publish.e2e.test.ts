@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -78,5 +78,50 @@ describe('concil notary-publish', () => {
     expect(refused.stderr).toContain(
       `no Notary server is configured for ${registry.host}: set remote_servers["${registry.host}"].notary in the configuration`,
     );
+  });
+});
+
+describe('content_trust "notary" on copy and pull', () => {
+  it('takes the digest Notary signs for a tag, and refuses a tag it does not sign, copy as pull; nothing kept', async () => {
+    const signed = `docker://${registry.host}/trusted/app:1`;
+    const unsigned = `docker://${registry.host}/trusted/app:2`;
+    const layout = await buildFixtureLayout(join(work, 'trusted-layout'));
+    for (const image of [signed, unsigned]) {
+      await pushFixture(layout.dir, image.slice('docker://'.length), { format: 'oci' });
+    }
+    expect((await runCli(['notary-publish', signed], env)).code).toBe(0);
+    const cache = join(work, 'trust-cache');
+    const config = join(work, 'notary-trust.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        cache_dir: cache,
+        notary_path: join(work, 'notary-trust'),
+        cafile: notary.caPath,
+        content_trust: 'notary',
+        remote_servers: { [registry.host]: { notary: notary.url } },
+      }),
+    );
+    const trusted = { CONCIL_CONFIG: config };
+    const copied = await runCli(['copy', '--no-cache', signed, `dir:${join(work, 'trusted-copy')}`], trusted);
+    expect(copied.stderr).toBe('');
+    expect(copied.code).toBe(0);
+    expect((await runCli(['pull', signed], trusted)).code).toBe(0);
+
+    const cachedBefore = (await readdir(cache, { recursive: true })).sort();
+    const refusedCopy = await runCli(
+      ['copy', '--no-cache', unsigned, `dir:${join(work, 'refused')}`],
+      trusted,
+    );
+    expect(refusedCopy.code).toBe(1);
+    expect(refusedCopy.stderr).toContain(
+      `${registry.host}/trusted/app:2 is not trusted by Notary: "2" is not signed`,
+    );
+    await expect(access(join(work, 'refused'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const refusedPull = await runCli(['pull', unsigned], trusted);
+    expect(refusedPull.code).toBe(1);
+    expect(refusedPull.stderr).toContain('"2" is not signed');
+    expect(refusedPull.stderr).toContain('[TRUST_FAILED]');
+    expect((await readdir(cache, { recursive: true })).sort()).toEqual(cachedBefore);
   });
 });

@@ -9,10 +9,12 @@ import { keyDirectoryPath } from './cosign-keys.js';
  */
 export async function loadTrustPolicy(config: ConcilConfig): Promise<TrustPolicy | undefined> {
   if (config.disable_content_trust && Object.keys(config.remote_servers).length === 0) return undefined;
-  const { CosignKeyDirectory, cosignMethodFactory, TrustPolicy } = await import('@concil/trust');
-  // One factory per trust system; Notary's verifier takes its place beside cosign's (`notary: …`).
+  const { CosignKeyDirectory, cosignMethodFactory, NotaryVerifier, notaryTrustMethod, TrustPolicy } =
+    await import('@concil/trust');
+  // One factory per trust system, made when an image first needs it.
   const policy = new TrustPolicy(config, {
     cosign: cosignMethodFactory(new CosignKeyDirectory(keyDirectoryPath(config))),
+    notary: () => notaryTrustMethod(NotaryVerifier.fromConfig(config)),
   });
   return policy.enforcesAnything ? policy : undefined;
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
 import { rejection } from '../test-helpers/rejection.js';
 import { pushTinyImage } from '../test-helpers/tiny-image.js';
+import { TrustPolicy } from '../policy/trust-policy.js';
 import { notaryTrustMethod } from './notary-trust-method.js';
 import { NotaryVerifier } from './notary-verifier.js';
 
@@ -87,5 +88,32 @@ describe('notaryTrustMethod (a trust policy method)', () => {
     expect((error as Error).message).toContain(
       `${identity}:signed-copy is not trusted by Notary: "signed-copy" is not signed`,
     );
+  });
+});
+
+describe('a TrustPolicy with content_trust "notary"', () => {
+  const policy = () =>
+    new TrustPolicy(
+      { disable_content_trust: false, content_trust: 'notary', remote_servers: {} },
+      { notary: () => notaryTrustMethod(verifier) },
+    );
+
+  it('resolves the tag to the signed digest and verifies it: the registry is asked by that digest', async () => {
+    const descriptor = await policy().resolveTrusted(target, 'v1');
+    expect(descriptor.digest).toBe(signedDigest);
+    expect(await policy().resolveTag(`${identity}:v1`)).toEqual({
+      digest: signedDigest,
+      size: descriptor.size,
+    });
+  });
+
+  it('refuses the manifest the registry tags, and a tag Notary does not sign', async () => {
+    const manifest = await target.resolve('v1');
+    expect(
+      isTrustError(await rejection(policy().verify(`${identity}:v1`, target, manifest)), 'TARGET_MISMATCH'),
+    ).toBe(true);
+    expect(
+      isTrustError(await rejection(policy().resolveTrusted(target, 'signed-copy')), 'TARGET_NOT_FOUND'),
+    ).toBe(true);
   });
 });

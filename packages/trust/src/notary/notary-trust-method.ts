@@ -18,6 +18,12 @@ export interface NotaryTrustRequest {
 export interface NotaryTrustMethod {
   readonly name: 'notary';
   resolve(request: Omit<NotaryTrustRequest, 'manifest'> & { tag: string }): Promise<Descriptor>;
+  /** The digest and size a tag is signed for (what a `TrustPolicy` asks before the registry). */
+  resolveTag(request: {
+    reference: string;
+    identity: string;
+    tag: string;
+  }): Promise<Pick<Descriptor, 'digest' | 'size'>>;
   verify(request: NotaryTrustRequest): Promise<{ method: string; message: string }>;
 }
 
@@ -31,6 +37,12 @@ export function notaryTrustMethod(verifier: NotaryVerifier): NotaryTrustMethod {
     name: 'notary',
     async resolve({ reference, identity, target, tag }) {
       return await named(reference, undefined, () => verifier.resolve(`${identity}:${tag}`, target));
+    },
+    async resolveTag({ reference, identity, tag }) {
+      const { digest, size } = await named(reference, undefined, () =>
+        verifier.resolveTag(`${identity}:${tag}`),
+      );
+      return { digest, size };
     },
     async verify({ reference, identity, manifest }) {
       return await named(reference, manifest.digest, async () => {
