@@ -6,9 +6,9 @@ import { openRegistryTarget, type RegistryTarget } from '@concil/registry-client
 import { startNotary, startRegistry, type TestNotary, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrustError } from '../errors.js';
+import { TrustPolicy } from '../policy/trust-policy.js';
 import { rejection } from '../test-helpers/rejection.js';
 import { pushTinyImage } from '../test-helpers/tiny-image.js';
-import { TrustPolicy } from '../policy/trust-policy.js';
 import { notaryTrustMethod } from './notary-trust-method.js';
 import { NotaryVerifier } from './notary-verifier.js';
 
