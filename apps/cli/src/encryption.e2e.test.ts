@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneLine } from './test/one-line.js';
 import { runCli } from './test/run-cli.js';
 import { runInTerminal } from './test/run-in-terminal.js';
 
@@ -264,5 +265,32 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
       'concil: --add-recipient needs --decryption-key: a private key that opens the layers now [PLAN_INVALID]\n',
     );
     await expect(readdir(join(work, 'none'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('concil process on encrypted layers', () => {
+  it('a filter that rewrites layers refuses them, says to decrypt first, and writes nothing', async () => {
+    expect((await runCli(['config', 'generate-encryption-key', 'process'], env())).code).toBe(0);
+    const encrypted = join(work, 'encrypted-for-process');
+    const copied = await concilCopy(
+      '--encryption',
+      `jwe:${join(home, '.concil', 'keys', 'process.pub.pem')}`,
+      `oci:${source}:latest`,
+      `oci:${encrypted}:v1`,
+    );
+    expect(copied.code).toBe(0);
+    // Layers are transformed several at once: either may be the first refused.
+    const digests = (await layersOf(encrypted)).map((layer) => layer.digest);
+    for (const filter of ['normalize-timestamps', 'exclude:*.txt']) {
+      const out = join(work, `processed-${filter.split(':')[0]}`);
+      const refused = await runCli(['process', '-f', filter, `oci:${encrypted}:v1`, `oci:${out}:v1`], env());
+      expect(refused.code).toBe(1);
+      expect(oneLine(refused.stderr)).toMatch(
+        new RegExp(
+          `^concil: layer (${digests.join('|')}) is application/vnd\\.oci\\.image\\.layer\\.v1\\.tar\\+gzip\\+encrypted: decrypt it first \\[UNSUPPORTED\\]$`,
+        ),
+      );
+      await expect(readdir(out)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
   });
 });

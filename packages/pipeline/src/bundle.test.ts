@@ -6,6 +6,7 @@ import { convertLayers, copy, OciLayout } from '@concil/image';
 import { buildFixtureLayout } from '@concil/testkit';
 import { describe, expect, it } from 'vitest';
 import { Bundle } from './bundle.js';
+import { busyboxImageOutput, runBundle, writeBusyboxImage } from './testing/busybox-image.js';
 import { describeTree, directoryPerTest, rawTar, writeImage } from './testing/image-layout.js';
 
 const run = promisify(execFile);
@@ -34,37 +35,13 @@ describe('bundle:', () => {
   });
 
   it('is started by runc run, which prints what the image command says', async () => {
-    const busybox = await readFile('/bin/busybox');
-    const base = await rawTar([
-      { name: 'bin/', type: 'directory', mode: 0o755 },
-      { name: 'bin/busybox', content: busybox, mode: 0o755 },
-      { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
-      { name: 'etc/', type: 'directory', mode: 0o755 },
-      { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nguest:x:405:100::/:/bin/sh\n' },
-      { name: 'etc/group', content: 'root:x:0:\nusers:x:100:\nextra:x:7:guest\n' },
-      { name: 'etc/gone', content: 'removed by the second layer\n' },
-      { name: 'msg', content: 'hello from a concil bundle\n' },
-    ]);
-    const top = await rawTar([
-      { name: 'etc/', type: 'directory', mode: 0o755 },
-      { name: 'etc/.wh.gone', content: '' },
-    ]);
-    const image = await writeImage(join(work(), 'layout'), [base, top], {
-      User: 'guest',
-      Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['cat /msg; id -u; id -g; test -e /etc/gone || echo gone; pwd'],
-      WorkingDir: '/etc',
-    });
+    const image = await writeBusyboxImage(join(work(), 'layout'));
     const bundle = join(work(), 'bundle');
     await copy(new OciLayout(image.layout, 'latest'), new Bundle(bundle));
 
     const config = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
     expect(config.process.user).toEqual({ uid: 405, gid: 100, additionalGids: [7] });
-    const id = `concil-test-${process.pid}`;
-    const { stdout } = await run('runc', ['run', '--bundle', bundle, id], { timeout: 60_000 }).finally(() =>
-      run('runc', ['delete', '--force', id]).catch(() => undefined),
-    );
-    expect(stdout).toBe('hello from a concil bundle\n405\n100\ngone\n/etc\n');
+    expect(await runBundle(bundle)).toBe(busyboxImageOutput);
   });
 
   it('unpacks the layers a transform makes (zstd, squashfs) as they are written', async () => {

@@ -9,8 +9,9 @@ import { copy, openTarget } from '@concil/image';
 import { buildFixtureLayout, type FixtureLayout, startPodman, type TestPodman } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerDaemon } from './docker-daemon.js';
-import { openLocation } from './open-location.js';
+import { closeLocation, openLocation } from './open-location.js';
 import { example } from './readme-daemon.example.js';
+import { busyboxImageOutput, runBundle, writeBusyboxImage } from './testing/busybox-image.js';
 
 const run = promisify(execFile);
 
@@ -104,6 +105,22 @@ describe('docker-daemon: as a source', () => {
       ),
     });
     expect(await absent(out)).toBe(true);
+  });
+});
+
+describe('docker-daemon: into bundle:', () => {
+  it("writes an image read through podman's socket as a bundle that runc run starts", async () => {
+    const image = await writeBusyboxImage(join(work, 'busybox'));
+    await podman.loadLayout(image.layout, 'latest', 'concil/busybox:v1');
+    const bundle = join(work, 'busybox-bundle');
+    const src = openLocation('docker-daemon:concil/busybox:v1', { socket: podman.socketPath });
+    try {
+      await copy(src, openLocation(`bundle:${bundle}`));
+    } finally {
+      await closeLocation(src);
+    }
+    expect(await readdir(bundle)).toEqual(['config.json', 'rootfs']);
+    expect(await runBundle(bundle)).toBe(busyboxImageOutput);
   });
 });
 
