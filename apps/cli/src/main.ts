@@ -13,6 +13,7 @@ import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
 import { registerMount } from './commands/mount.js';
 import { registerProcess } from './commands/process.js';
+import { registerPublish } from './commands/publish.js';
 import { registerPull } from './commands/pull.js';
 import { registerSearch } from './commands/search.js';
 import { registerSign } from './commands/sign.js';
@@ -39,6 +40,7 @@ const program = new Command('concil')
 registerCopy(program);
 registerProcess(program);
 registerSearch(program);
+registerPublish(program);
 registerList(program);
 registerInspect(program);
 registerDigest(program);

@@ -52,6 +52,7 @@ export { mergeLayers } from './merge-layers.js';
 export { OciArchive } from './oci-archive.js';
 export { OciLayout } from './oci-layout.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
+export { type PublishOptions, type PublishResult, publish } from './publish.js';
 export {
   type ImageDescription,
   type ImageManifestDescription,

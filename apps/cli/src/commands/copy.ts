@@ -1,11 +1,10 @@
-import type { ImageEditor, OpenTargetOptions } from '@concil/image';
-import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
+import type { ImageEditor } from '@concil/image';
+import type { Target } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
+import { copySummary, openCopySource } from '../copy-source.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
-import { formatBytes } from '../format.js';
 import { interruptible } from '../interrupt.js';
-import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
@@ -133,11 +132,13 @@ export async function runCopy(
   const destination = canonicalLocation(destinationSpec);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
   const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
-  const openSource = () => openLocation(source, srcOptions);
-  const src =
-    (options.cache &&
-      (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
-    openSource();
+  let opened: Target | undefined; // what the cache does not serve; a daemon's is closed at the end
+  const src = await openCopySource(
+    source,
+    { platform, all: options.all === true, cache: options.cache === true },
+    srcOptions,
+    () => (opened = openLocation(source, srcOptions)),
+  );
   const dst = openLocation(destination, {
     ...withSocket(await locationOptions(destination, options, options.destCreds), options),
     ...(squashfsMounts && { squashfs: true }),
@@ -168,41 +169,10 @@ export async function runCopy(
     }
     if (added && added.text.length > 0) process.stdout.write(`${added.text.join('\n')}\n`);
     if (!options.quiet) {
-      process.stdout.write(
-        `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
-          `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
-          `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}\n`,
-      );
+      process.stdout.write(`copied ${copySummary(result, dst.name)}\n`);
     }
   } finally {
     progress.stop();
-    await closeLocation(src);
+    if (opened) await closeLocation(opened);
   }
-}
-
-/**
- * A registry image the local cache holds is read from there, after the store's one HEAD has
- * confirmed that the tag still points at it (and brought the cache up to date if it moved,
- * reaching the registry as the source's flags say). With `all`, every platform of a cached index
- * is read: what the cache holds from it, the rest from the registry.
- */
-async function cachedSource(
-  source: string,
-  { platform, all }: { platform: Platform | undefined; all: boolean },
-  options: OpenTargetOptions,
-  openRegistry: () => ReadOnlyTarget,
-): Promise<ReadOnlyTarget | undefined> {
-  if (!source.startsWith('docker://')) return undefined;
-  const store = await openLocalStore();
-  const selected = platform ? { platform } : {};
-  const cached = await store.image(source, selected);
-  if (!cached) return undefined;
-  try {
-    // For `all`, the refresh keeps to the platform cached: the others are read through anyway.
-    const refresh = all && cached.platform ? { platform: cached.platform } : selected;
-    await store.pull(source, { ...refresh, ...(options.registry && { registry: options.registry }) });
-  } catch {
-    return undefined; // the registry is read directly, and its error, if any, reported from there
-  }
-  return all ? store.cachedIndexTarget(source, openRegistry()) : store.cachedTarget(source, selected);
 }
