@@ -49,6 +49,14 @@ export interface CopyOptions {
   /** Stops the copy: the transfers end, the destination takes back what it wrote (`abort()`). */
   signal?: AbortSignal;
   /**
+   * Keep the source as it is and the transforms' outputs beside it (a cache of converted layers,
+   * as the store keeps): the source image is copied untouched — its blobs, its manifests byte for
+   * byte, its root tagged — and each transform of the edit runs on its source layers once the
+   * destination holds them, reading them from there; its output is ingested into the destination
+   * and listed in `result.derivedLayers`. No edited config or manifest is written.
+   */
+  keepSources?: boolean;
+  /**
    * Keep every manifest's digest: a Docker image that a target holding only OCI manifests (an OCI
    * layout) would have to convert is refused instead (skopeo's `--preserve-digests`).
    */
@@ -71,6 +79,19 @@ export interface CopyResult {
   bytesCopied: number;
   /** Output layers made by a layer transform (one shared by several images counts once). */
   layersTransformed: number;
+  /** With `keepSources`: each transform's output, beside the source layers it was made from. */
+  derivedLayers?: DerivedLayer[];
+}
+
+/** A layer a transform made, kept beside its sources (`keepSources`). */
+export interface DerivedLayer {
+  /** The transform's `id`. */
+  transform: string;
+  /** The source layers it read, with the diff_id the source config gives each. */
+  sources: { descriptor: Descriptor; diffId: string | undefined }[];
+  /** The new blob in the destination, and the diff_id the transform reports for it. */
+  descriptor: Descriptor;
+  diffId: string;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -88,7 +109,11 @@ export async function copy(src: ReadOnlyTarget, dst: Target, options: CopyOption
     const top = await run.copyRoot(root);
     await dst.tag(top, options.dstReference);
     await dst.commit?.();
-    return { descriptor: top, ...run.counts };
+    return {
+      descriptor: top,
+      ...run.counts,
+      ...(options.keepSources && { derivedLayers: await Promise.all(run.derivedLayers) }),
+    };
   } catch (error) {
     await dst.abort?.();
     // Stopped through its signal, the copy fails with the signal's reason, whatever broke first.
@@ -108,6 +133,8 @@ class CopyRun {
   readonly #blobs = new Map<string, Promise<void>>();
   /** Transform results by (transform, source digests): one per distinct input. */
   readonly #transforms = new Map<string, Promise<TransformedLayer>>();
+  /** With `keepSources`: what each distinct transform made, from which sources. */
+  readonly derivedLayers: Promise<DerivedLayer>[] = [];
   /** Aborted on the first failure, so the other transfers stop instead of running on. */
   readonly #failed = new AbortController();
   readonly #signal: AbortSignal;
@@ -153,10 +180,15 @@ class CopyRun {
     if (parsed.kind !== 'manifest') return bareDescriptor(desc);
     this.#refuseConversion(desc, parsed);
     const edit = await this.#planFor(desc, parsed);
-    if (!edit) {
+    const untouched = { descriptor: bareDescriptor(desc), bytes: parsed.bytes };
+    if (!edit || this.options.keepSources) {
       const blobs = [parsed.manifest.config, ...parsed.manifest.layers.filter((layer) => !isForeign(layer))];
-      await this.#all(blobs.map((blob) => this.copyBlob(blob)));
-      return this.#pushImageManifest({ descriptor: bareDescriptor(desc), bytes: parsed.bytes });
+      const derived = edit?.plan.layers.filter((layer) => 'transform' in layer) ?? [];
+      await this.#all<unknown>([
+        ...blobs.map((blob) => this.copyBlob(blob)),
+        ...derived.map((layer) => this.#outputLayer(edit!.image, layer)),
+      ]);
+      return this.#pushImageManifest(untouched);
     }
     const { image, plan } = edit;
     if (plan.format === 'docker' && this.dst.requiresOciManifests) {
@@ -236,12 +268,31 @@ class CopyRun {
       if (!isForeign(descriptor)) await this.copyBlob(descriptor);
       return { descriptor, diffId: diffIds[planned.source]! };
     }
-    const sources = planned.sources.map((i) => this.#sourceLayer(image.manifest.layers[i]!, diffIds[i]));
+    const keep = this.options.keepSources === true;
+    const sources = planned.sources.map((i) =>
+      this.#sourceLayer(image.manifest.layers[i]!, diffIds[i], keep ? this.dst : this.src),
+    );
     const key = [planned.transform.id, ...sources.map((source) => source.descriptor.digest)].join('\n');
     let pending = this.#transforms.get(key);
     if (!pending) {
-      pending = this.#limit(() => this.#transform(planned.transform, sources));
+      const { transform } = planned;
+      pending = keep
+        ? // Copied first (outside the bound, which the transform then takes), read back from there.
+          Promise.all(sources.map((source) => this.copyBlob(source.descriptor))).then(() =>
+            this.#limit(() => this.#transform(transform, sources)),
+          )
+        : this.#limit(() => this.#transform(transform, sources));
       this.#transforms.set(key, pending);
+      if (keep) {
+        const derived = pending.then(({ descriptor, diffId }) => ({
+          transform: transform.id,
+          sources: sources.map(({ descriptor, diffId }) => ({ descriptor, diffId })),
+          descriptor,
+          diffId,
+        }));
+        derived.catch(() => {}); // a failure is the copy's, reported through `pending`
+        this.derivedLayers.push(derived);
+      }
     }
     const { descriptor, diffId } = await pending;
     return { descriptor, diffId };
@@ -259,15 +310,15 @@ class CopyRun {
     return result;
   }
 
-  /** A source layer for a transform: verified as it is read, its reading shown as progress. */
-  #sourceLayer(descriptor: Descriptor, diffId: string | undefined): SourceLayer {
+  /** A source layer for a transform: verified as it is read from `from`, its reading shown as progress. */
+  #sourceLayer(descriptor: Descriptor, diffId: string | undefined, from: ReadOnlyTarget): SourceLayer {
     return {
       descriptor,
       diffId,
       open: async () => {
         const progress = this.options.onProgress;
         progress?.({ type: 'blob', desc: descriptor, state: 'start' });
-        const content = await fetchVerified(this.src, descriptor, this.#fetchOptions());
+        const content = await fetchVerified(from, descriptor, this.#fetchOptions());
         if (progress) content.onBytes = (bytes) => progress({ type: 'bytes', desc: descriptor, bytes });
         return content;
       },

@@ -4,7 +4,7 @@ export { bytesStream } from './bytes-stream.js';
 export { type ConfigEdits, editConfig, parseCommand, parsePairs } from './config-edit.js';
 export { convertLayer, convertLayers } from './convert-layers.js';
 export { convertManifestToOci } from './convert-to-oci.js';
-export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
+export { type CopyOptions, type CopyProgress, type CopyResult, copy, type DerivedLayer } from './copy.js';
 export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
 export { directoryToTar } from './directory-tar.js';
 export { DockerArchive, DockerArchiveReader } from './docker-archive.js';

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { copy, OciLayout } from '@concil/image';
 import { computeDigest, MediaType } from '@concil/oci-spec';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { squashfsConversion } from './squashfs-conversion.js';
 import { openStore } from './store.js';
 import { buildImage, randomFile } from './testing/fixtures.js';
 import { configOf } from './testing/harness.js';
@@ -17,7 +18,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('is a target of the copy engine: an OCI layout copied in is a cached image', async () => {
+it('is a target of the copy engine: an OCI layout copied in, converted on the way, is a cached image', async () => {
   const built = buildImage([{ files: [randomFile('a/b', 4000)] }, { files: [randomFile('c', 10)] }]);
   const layout = new OciLayout(join(dir, 'layout'));
   for (const layer of built.layers) await layout.push(layer.descriptor, Readable.from([layer.bytes]));
@@ -26,7 +27,8 @@ it('is a target of the copy engine: an OCI layout copied in is a cached image', 
   await layout.tag(built.manifestDescriptor, 'v1');
 
   const store = await openStore({ config: configOf(join(dir, 'cache')) });
-  const result = await copy(new OciLayout(join(dir, 'layout'), 'v1'), store.target({ squashfs: true }), {
+  const result = await copy(new OciLayout(join(dir, 'layout'), 'v1'), store.target(), {
+    ...squashfsConversion(store),
     dstReference: 'docker://registry.example.com/team/app:v1',
   });
   expect(result.blobsCopied).toBe(3);
