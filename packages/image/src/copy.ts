@@ -4,6 +4,8 @@ import {
   fetchBytes,
   fetchManifest,
   fetchVerified,
+  type ImageIndex,
+  isIndexMediaType,
   layerKindOf,
   type ParsedManifest,
   type Platform,
@@ -155,8 +157,8 @@ class CopyRun {
     const parsed = await fetchManifest(this.src, root, this.#fetchOptions());
     if (parsed.kind === 'manifest') return this.copyImage(root, parsed);
     if (!this.options.all) {
-      const chosen = selectPlatform(parsed.index, this.options.platform ?? defaultPlatform(), this.src.name);
-      return this.copyImage(chosen, await fetchManifest(this.src, chosen, this.#fetchOptions()));
+      const chosen = await this.#choosePlatform(parsed.index);
+      return this.copyImage(chosen.descriptor, chosen.parsed);
     }
     this.#refuseConversion(root, parsed);
     const children = await this.#all(parsed.index.manifests.map((child) => this.copyRoot(child)));
@@ -169,6 +171,32 @@ class CopyRun {
     const index = rewriteIndex(parsed.bytes, children);
     await this.pushManifest(index.descriptor, index.bytes);
     return index.descriptor;
+  }
+
+  /**
+   * The image of the platform asked for (this machine's by default): an entry of the index, or of
+   * an index it holds — an entry that is an index itself, or a nested index without a platform
+   * when no entry matches.
+   */
+  async #choosePlatform(
+    index: ImageIndex,
+  ): Promise<{ descriptor: Descriptor; parsed: Extract<ParsedManifest, { kind: 'manifest' }> }> {
+    const wanted = this.options.platform ?? defaultPlatform();
+    let chosen: Descriptor;
+    try {
+      chosen = selectPlatform(index, wanted, this.src.name);
+    } catch (error) {
+      for (const child of index.manifests) {
+        if (child.platform || !isIndexMediaType(child.mediaType)) continue;
+        const nested = await fetchManifest(this.src, child, this.#fetchOptions());
+        if (nested.kind !== 'index') continue;
+        const found = await this.#choosePlatform(nested.index).catch(() => undefined);
+        if (found) return found;
+      }
+      throw error;
+    }
+    const parsed = await fetchManifest(this.src, chosen, this.#fetchOptions());
+    return parsed.kind === 'index' ? this.#choosePlatform(parsed.index) : { descriptor: chosen, parsed };
   }
 
   /**
