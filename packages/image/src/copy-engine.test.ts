@@ -176,6 +176,36 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
   return state;
 }
 
+describe('the copy engine: transforms are bound apart from blobs', () => {
+  it('runs no more transforms at once than transformConcurrency', async () => {
+    let running = 0;
+    let most = 0;
+    const counts: LayerTransform = {
+      id: 'test:counts',
+      async apply([source], { ingest }) {
+        running++;
+        most = Math.max(most, running);
+        const content = await source!.open();
+        const descriptor = await ingest(source!.descriptor.mediaType, content);
+        running--;
+        return { descriptor, diffId: source!.diffId! as Descriptor['digest'] };
+      },
+    };
+    const edit: ImageEditor = ({ manifest }) => ({
+      layers: manifest.layers.map((_, i) => ({ transform: counts, sources: [i] })),
+    });
+    const dst = join(work, 'one-transform-at-once');
+    const result = await copy(new OciLayout(multi.dir, multi.tag), new OciLayout(dst, 'v1'), {
+      all: true,
+      edit,
+      concurrency: 4,
+      transformConcurrency: 1,
+    });
+    expect(result.layersTransformed).toBe(3);
+    expect(most).toBe(1);
+  });
+});
+
 describe('the copy engine: the first failure ends the copy', () => {
   it('aborts the transfers still running, and fails with the first error', async () => {
     let sawAbort = false;
@@ -203,7 +233,11 @@ describe('the copy engine: the first failure ends the copy', () => {
     });
     const dst = join(work, 'first-failure');
     await expect(
-      copy(new OciLayout(multi.dir, multi.tag), new OciLayout(dst, 'v1'), { all: true, edit }),
+      copy(new OciLayout(multi.dir, multi.tag), new OciLayout(dst, 'v1'), {
+        all: true,
+        edit,
+        transformConcurrency: 2, // both at once: one waits for the abort the other's failure makes
+      }),
     ).rejects.toThrow('first failure');
     expect(sawAbort).toBe(true);
     await expect(readdir(dst)).rejects.toMatchObject({ code: 'ENOENT' });

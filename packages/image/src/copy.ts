@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   type Descriptor,
   defaultPlatform,
@@ -40,8 +41,14 @@ export interface CopyOptions {
   platform?: Platform;
   /** Copy the whole index with every platform's image. */
   all?: boolean;
-  /** How many blobs move (or layer transforms run) at once. */
+  /** How many blobs move at once. */
   concurrency?: number;
+  /**
+   * How many layer transforms run at once (at most `concurrency`). They are bound by the CPU,
+   * not the network — a squashfs conversion compresses on every core by itself — so by default
+   * half the CPUs' worth, at least one: more only adds memory and contention.
+   */
+  transformConcurrency?: number;
   /**
    * Edits each image the copy walks (each platform's, with `all`): its layers passed through or
    * transformed (converted, filtered, added, merged), its config and manifest rewritten to match.
@@ -132,6 +139,7 @@ class CopyRun {
     layersTransformed: 0,
   };
   readonly #limit: ReturnType<typeof pLimit>;
+  readonly #transformLimit: ReturnType<typeof pLimit>;
   readonly #blobs = new Map<string, Promise<void>>();
   /** Transform results by (transform, source digests): one per distinct input. */
   readonly #transforms = new Map<string, Promise<TransformedLayer>>();
@@ -146,7 +154,14 @@ class CopyRun {
     readonly dst: Target,
     readonly options: CopyOptions,
   ) {
-    this.#limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.#limit = pLimit(concurrency);
+    this.#transformLimit = pLimit(
+      Math.min(
+        concurrency,
+        options.transformConcurrency ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+      ),
+    );
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#failed.signal])
       : this.#failed.signal;
@@ -307,9 +322,9 @@ class CopyRun {
       pending = keep
         ? // Copied first (outside the bound, which the transform then takes), read back from there.
           Promise.all(sources.map((source) => this.copyBlob(source.descriptor))).then(() =>
-            this.#limit(() => this.#transform(transform, sources)),
+            this.#transformLimit(() => this.#transform(transform, sources)),
           )
-        : this.#limit(() => this.#transform(transform, sources));
+        : this.#transformLimit(() => this.#transform(transform, sources));
       this.#transforms.set(key, pending);
       if (keep) {
         const derived = pending.then(({ descriptor, diffId }) => ({
