@@ -7,7 +7,7 @@ import { encryptLayers } from './encryption/encrypt-layers.js';
 import type { EncryptionKey } from './encryption/encryption-keys.js';
 import { ImageError } from './errors.js';
 
-export interface PublishOptions extends Omit<CopyOptions, 'all' | 'preserveDigests'> {
+export interface PublishOptions extends Omit<CopyOptions, 'all' | 'preserveDigests' | 'keepSources'> {
   /**
    * Encrypt every layer for these public keys on the way up (after any `edit`, in the same pass);
    * the published image is then a new one, with its own digest.
