@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ReadOnlyTarget, Target } from '@concil/oci-spec';
 import { RegistryTarget } from '@concil/registry-client';
-import { type SignImageResult, signImage } from '@concil/trust';
+import type { SignImageResult } from '@concil/trust';
 import { type CopyOptions, type CopyResult, copy } from './copy.js';
 import { encryptLayers } from './encryption/encrypt-layers.js';
 import type { EncryptionKey } from './encryption/encryption-keys.js';
@@ -52,6 +52,8 @@ export async function publish(
   });
   if (!sign) return result;
   try {
+    // Loaded only to sign: every other command that loads this package does without it.
+    const { signImage } = await import('@concil/trust');
     const signature = await signImage(dst, result.descriptor, {
       key: sign.key,
       ...(sign.annotations && { annotations: sign.annotations }),
