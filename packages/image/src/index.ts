@@ -41,7 +41,7 @@ export {
   type InspectImageOptions,
   inspectImage,
 } from './inspect-image.js';
-export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encode.js';
+export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding, writeSquashfsFile } from './layer-encode.js';
 export { type BlobFilter, type FilteredBlob, filterLayer, thenFilter } from './layer-filter.js';
 export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-names.js';
 export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-source.js';

@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CopyOptions, ImageEditor, LayerTransform } from '@concil/image';
-import { type Descriptor, type Digest, DigestingStream, layerKindOf } from '@concil/oci-spec';
+import { type Descriptor, type Digest, DigestingStream, layerKindOf, MediaType } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
 import { removeTemporary, temporaryPath } from './atomic-file.js';
 import { StoreError } from './errors.js';
@@ -27,8 +27,8 @@ export function isConvertible(mediaType: string): boolean {
 
 /**
  * The copy options that give every tar layer of the images copied into the store its squashfs
- * image: the edit plans `convertLayer('squashfs')` of `@concil/image` — the transform of
- * `concil copy --squashfs` — for each convertible layer the store has no squashfs image of, and
+ * image: the edit plans the conversion of `concil copy --squashfs` (the pieces of `@concil/image`'s
+ * `convertLayer('squashfs')`) for each convertible layer the store has no squashfs image of, and
  * `keepSources` keeps the image itself as it came, the conversion beside it. The transform reads
  * each layer back from the store once it is there, checks its tar against the config's diff_id,
  * and its squashfs image goes to `squashfs/` under that diff_id, recorded for the layer's digest.
@@ -57,14 +57,15 @@ export function squashfsConversion(
 }
 
 /**
- * `convertLayer('squashfs')` whose output is written to the store's `tmp/` (hashed on the way)
- * and moved to `squashfs/<diff_id>` with the layer's record, instead of becoming a blob.
+ * The squashfs conversion of `convertLayer('squashfs')` — `openLayerTar` (decompressed, checked
+ * against the diff_id), `writeSquashfsFile` — written straight into the store's `tmp/` and moved
+ * to `squashfs/<diff_id>` with the layer's record, instead of becoming a blob.
  */
 async function recordingConversion(store: Store, options: SquashfsOptions): Promise<LayerTransform> {
-  const { convertLayer, ImageError } = await import('@concil/image');
-  const convert = convertLayer('squashfs', { squashfs: { ...DEFAULT_SQUASHFS_OPTIONS, ...options } });
+  const { ImageError, openLayerTar, writeSquashfsFile } = await import('@concil/image');
+  const encoding = { squashfs: { ...DEFAULT_SQUASHFS_OPTIONS, ...options } };
   return {
-    id: `store:${convert.id}`,
+    id: `store:squashfs:${encoding.squashfs.compressor}:${encoding.squashfs.level ?? ''}`,
     async apply(sources, context) {
       const [source] = sources;
       const diffId = source?.diffId as Digest | undefined;
@@ -73,12 +74,10 @@ async function recordingConversion(store: Store, options: SquashfsOptions): Prom
       }
       const spooled = temporaryPath(store.layout.tmpDir, 'sqfs');
       try {
-        const converted = await convert.apply(sources, {
-          ...context,
-          ingest: (mediaType, content) => spool(mediaType, content, spooled),
-        });
+        await writeSquashfsFile(await openLayerTar(source, context.signal), spooled, encoding);
+        const descriptor = await digestOf(spooled);
         await store.recordSquashfs(source.descriptor.digest, diffId, spooled);
-        return converted;
+        return { descriptor, diffId: descriptor.digest };
       } catch (error) {
         if (context.signal.aborted) throw error;
         if (error instanceof ImageError && error.code === 'DIFF_ID_MISMATCH') {
@@ -97,9 +96,13 @@ async function recordingConversion(store: Store, options: SquashfsOptions): Prom
   };
 }
 
-/** Writes content to `path`, hashing it: the descriptor of what was written. */
-async function spool(mediaType: string, content: Readable, path: string): Promise<Descriptor> {
+/** The descriptor of a squashfs image written to `path` (read once more to hash it). */
+async function digestOf(path: string): Promise<Descriptor> {
   const hashing = new DigestingStream();
-  await pipeline(content, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
-  return { mediaType, digest: hashing.digest, size: hashing.size };
+  await pipeline(
+    createReadStream(path, { highWaterMark: 1 << 20 }),
+    hashing,
+    new Writable({ write: (_c, _e, next) => next() }),
+  );
+  return { mediaType: MediaType.ociLayerSquashfs, digest: hashing.digest, size: hashing.size };
 }
