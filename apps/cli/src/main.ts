@@ -14,6 +14,7 @@ import { registerLogin } from './commands/login.js';
 import { registerMount } from './commands/mount.js';
 import { registerNotaryPublish } from './commands/notary-publish.js';
 import { registerProcess } from './commands/process.js';
+import { registerPublish } from './commands/publish.js';
 import { registerPull } from './commands/pull.js';
 import { registerSearch } from './commands/search.js';
 import { registerSign } from './commands/sign.js';
@@ -40,6 +41,7 @@ const program = new Command('concil')
 registerCopy(program);
 registerProcess(program);
 registerSearch(program);
+registerPublish(program);
 registerList(program);
 registerInspect(program);
 registerDigest(program);

@@ -223,6 +223,35 @@ describe('copy with layer transforms', () => {
     expect(computeDigest(stdout)).toBe(result.descriptor.digest);
   });
 
+  it('with keepSources: the source copied untouched, each transform run once from the copy, its output beside it', async () => {
+    const dst = join(work, 'keep-sources');
+    const layers = [...new Set(multi.images.flatMap((i) => i.layers.map((l) => l.digest)))].sort();
+    const read: string[] = [];
+    const result = await copy(new OciLayout(multi.dir, 'latest'), new OciLayout(dst, 'v1'), {
+      all: true,
+      keepSources: true,
+      edit: everyLayer(regzip(read)),
+    });
+    expect(result.descriptor.digest).toBe(multi.root.digest);
+    expect(result.blobsCopied).toBe(multi.blobs.length - 3); // manifests and the index are pushed, not copied
+    expect(read.sort()).toEqual(layers);
+    const derived = result.derivedLayers!;
+    expect(derived.map((d) => d.sources.map((s) => s.descriptor.digest)[0]).sort()).toEqual(layers);
+    for (const { transform, sources, descriptor, diffId } of derived) {
+      expect(transform).toBe('test:regzip:1');
+      expect(diffId).toBe(sources[0]!.diffId);
+      const bytes = await blob(dst, descriptor.digest);
+      expect(computeDigest(gunzipSync(bytes))).toBe(diffId);
+      expect(descriptor).toEqual({
+        mediaType: MediaType.ociLayerGzip,
+        digest: computeDigest(bytes),
+        size: bytes.length,
+      });
+    }
+    const { stdout } = await run('skopeo', ['inspect', '--raw', `oci:${dst}:v1`]);
+    expect(computeDigest(stdout)).toBe(multi.root.digest);
+  });
+
   it('switches a Docker v2s2 image to OCI when a layer needs it, and says so when asked to stay v2s2', async () => {
     const dst = join(work, 'from-v2s2');
     const result = await copy(new ImageDirectory(v2s2), new OciLayout(dst, 'v1'), {

@@ -1,9 +1,12 @@
+import { availableParallelism } from 'node:os';
 import {
   type Descriptor,
   defaultPlatform,
   fetchBytes,
   fetchManifest,
   fetchVerified,
+  type ImageIndex,
+  isIndexMediaType,
   layerKindOf,
   type ParsedManifest,
   type Platform,
@@ -38,8 +41,14 @@ export interface CopyOptions {
   platform?: Platform;
   /** Copy the whole index with every platform's image. */
   all?: boolean;
-  /** How many blobs move (or layer transforms run) at once. */
+  /** How many blobs move at once. */
   concurrency?: number;
+  /**
+   * How many layer transforms run at once (at most `concurrency`). They are bound by the CPU,
+   * not the network — a squashfs conversion compresses on every core by itself — so by default
+   * half the CPUs' worth, at least one: more only adds memory and contention.
+   */
+  transformConcurrency?: number;
   /**
    * Edits each image the copy walks (each platform's, with `all`): its layers passed through or
    * transformed (converted, filtered, added, merged), its config and manifest rewritten to match.
@@ -48,6 +57,14 @@ export interface CopyOptions {
   onProgress?: (event: CopyProgress) => void;
   /** Stops the copy: the transfers end, the destination takes back what it wrote (`abort()`). */
   signal?: AbortSignal;
+  /**
+   * Keep the source as it is and the transforms' outputs beside it (a cache of converted layers,
+   * as the store keeps): the source image is copied untouched — its blobs, its manifests byte for
+   * byte, its root tagged — and each transform of the edit runs on its source layers once the
+   * destination holds them, reading them from there; its output is ingested into the destination
+   * and listed in `result.derivedLayers`. No edited config or manifest is written.
+   */
+  keepSources?: boolean;
   /**
    * Keep every manifest's digest: a Docker image that a target holding only OCI manifests (an OCI
    * layout) would have to convert is refused instead (skopeo's `--preserve-digests`).
@@ -71,6 +88,19 @@ export interface CopyResult {
   bytesCopied: number;
   /** Output layers made by a layer transform (one shared by several images counts once). */
   layersTransformed: number;
+  /** With `keepSources`: each transform's output, beside the source layers it was made from. */
+  derivedLayers?: DerivedLayer[];
+}
+
+/** A layer a transform made, kept beside its sources (`keepSources`). */
+export interface DerivedLayer {
+  /** The transform's `id`. */
+  transform: string;
+  /** The source layers it read, with the diff_id the source config gives each. */
+  sources: { descriptor: Descriptor; diffId: string | undefined }[];
+  /** The new blob in the destination, and the diff_id the transform reports for it. */
+  descriptor: Descriptor;
+  diffId: string;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -88,7 +118,11 @@ export async function copy(src: ReadOnlyTarget, dst: Target, options: CopyOption
     const top = await run.copyRoot(root);
     await dst.tag(top, options.dstReference);
     await dst.commit?.();
-    return { descriptor: top, ...run.counts };
+    return {
+      descriptor: top,
+      ...run.counts,
+      ...(options.keepSources && { derivedLayers: await Promise.all(run.derivedLayers) }),
+    };
   } catch (error) {
     await dst.abort?.();
     // Stopped through its signal, the copy fails with the signal's reason, whatever broke first.
@@ -105,9 +139,12 @@ class CopyRun {
     layersTransformed: 0,
   };
   readonly #limit: ReturnType<typeof pLimit>;
+  readonly #transformLimit: ReturnType<typeof pLimit>;
   readonly #blobs = new Map<string, Promise<void>>();
   /** Transform results by (transform, source digests): one per distinct input. */
   readonly #transforms = new Map<string, Promise<TransformedLayer>>();
+  /** With `keepSources`: what each distinct transform made, from which sources. */
+  readonly derivedLayers: Promise<DerivedLayer>[] = [];
   /** Aborted on the first failure, so the other transfers stop instead of running on. */
   readonly #failed = new AbortController();
   readonly #signal: AbortSignal;
@@ -117,7 +154,14 @@ class CopyRun {
     readonly dst: Target,
     readonly options: CopyOptions,
   ) {
-    this.#limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.#limit = pLimit(concurrency);
+    this.#transformLimit = pLimit(
+      Math.min(
+        concurrency,
+        options.transformConcurrency ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+      ),
+    );
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#failed.signal])
       : this.#failed.signal;
@@ -128,8 +172,8 @@ class CopyRun {
     const parsed = await fetchManifest(this.src, root, this.#fetchOptions());
     if (parsed.kind === 'manifest') return this.copyImage(root, parsed);
     if (!this.options.all) {
-      const chosen = selectPlatform(parsed.index, this.options.platform ?? defaultPlatform(), this.src.name);
-      return this.copyImage(chosen, await fetchManifest(this.src, chosen, this.#fetchOptions()));
+      const chosen = await this.#choosePlatform(parsed.index);
+      return this.copyImage(chosen.descriptor, chosen.parsed);
     }
     this.#refuseConversion(root, parsed);
     const children = await this.#all(parsed.index.manifests.map((child) => this.copyRoot(child)));
@@ -145,6 +189,32 @@ class CopyRun {
   }
 
   /**
+   * The image of the platform asked for (this machine's by default): an entry of the index, or of
+   * an index it holds — an entry that is an index itself, or a nested index without a platform
+   * when no entry matches.
+   */
+  async #choosePlatform(
+    index: ImageIndex,
+  ): Promise<{ descriptor: Descriptor; parsed: Extract<ParsedManifest, { kind: 'manifest' }> }> {
+    const wanted = this.options.platform ?? defaultPlatform();
+    let chosen: Descriptor;
+    try {
+      chosen = selectPlatform(index, wanted, this.src.name);
+    } catch (error) {
+      for (const child of index.manifests) {
+        if (child.platform || !isIndexMediaType(child.mediaType)) continue;
+        const nested = await fetchManifest(this.src, child, this.#fetchOptions());
+        if (nested.kind !== 'index') continue;
+        const found = await this.#choosePlatform(nested.index).catch(() => undefined);
+        if (found) return found;
+      }
+      throw error;
+    }
+    const parsed = await fetchManifest(this.src, chosen, this.#fetchOptions());
+    return parsed.kind === 'index' ? this.#choosePlatform(parsed.index) : { descriptor: chosen, parsed };
+  }
+
+  /**
    * Copies one image: untouched (its blobs, then its manifest byte for byte), or as its edit
    * plans, each output layer passed through or transformed, then its config and manifest
    * rewritten around them.
@@ -153,10 +223,15 @@ class CopyRun {
     if (parsed.kind !== 'manifest') return bareDescriptor(desc);
     this.#refuseConversion(desc, parsed);
     const edit = await this.#planFor(desc, parsed);
-    if (!edit) {
+    const untouched = { descriptor: bareDescriptor(desc), bytes: parsed.bytes };
+    if (!edit || this.options.keepSources) {
       const blobs = [parsed.manifest.config, ...parsed.manifest.layers.filter((layer) => !isForeign(layer))];
-      await this.#all(blobs.map((blob) => this.copyBlob(blob)));
-      return this.#pushImageManifest({ descriptor: bareDescriptor(desc), bytes: parsed.bytes });
+      const derived = edit?.plan.layers.filter((layer) => 'transform' in layer) ?? [];
+      await this.#all<unknown>([
+        ...blobs.map((blob) => this.copyBlob(blob)),
+        ...derived.map((layer) => this.#outputLayer(edit!.image, layer)),
+      ]);
+      return this.#pushImageManifest(untouched);
     }
     const { image, plan } = edit;
     if (plan.format === 'docker' && this.dst.requiresOciManifests) {
@@ -236,12 +311,31 @@ class CopyRun {
       if (!isForeign(descriptor)) await this.copyBlob(descriptor);
       return { descriptor, diffId: diffIds[planned.source]! };
     }
-    const sources = planned.sources.map((i) => this.#sourceLayer(image.manifest.layers[i]!, diffIds[i]));
+    const keep = this.options.keepSources === true;
+    const sources = planned.sources.map((i) =>
+      this.#sourceLayer(image.manifest.layers[i]!, diffIds[i], keep ? this.dst : this.src),
+    );
     const key = [planned.transform.id, ...sources.map((source) => source.descriptor.digest)].join('\n');
     let pending = this.#transforms.get(key);
     if (!pending) {
-      pending = this.#limit(() => this.#transform(planned.transform, sources));
+      const { transform } = planned;
+      pending = keep
+        ? // Copied first (outside the bound, which the transform then takes), read back from there.
+          Promise.all(sources.map((source) => this.copyBlob(source.descriptor))).then(() =>
+            this.#transformLimit(() => this.#transform(transform, sources)),
+          )
+        : this.#transformLimit(() => this.#transform(transform, sources));
       this.#transforms.set(key, pending);
+      if (keep) {
+        const derived = pending.then(({ descriptor, diffId }) => ({
+          transform: transform.id,
+          sources: sources.map(({ descriptor, diffId }) => ({ descriptor, diffId })),
+          descriptor,
+          diffId,
+        }));
+        derived.catch(() => {}); // a failure is the copy's, reported through `pending`
+        this.derivedLayers.push(derived);
+      }
     }
     const { descriptor, diffId } = await pending;
     return { descriptor, diffId };
@@ -259,15 +353,15 @@ class CopyRun {
     return result;
   }
 
-  /** A source layer for a transform: verified as it is read, its reading shown as progress. */
-  #sourceLayer(descriptor: Descriptor, diffId: string | undefined): SourceLayer {
+  /** A source layer for a transform: verified as it is read from `from`, its reading shown as progress. */
+  #sourceLayer(descriptor: Descriptor, diffId: string | undefined, from: ReadOnlyTarget): SourceLayer {
     return {
       descriptor,
       diffId,
       open: async () => {
         const progress = this.options.onProgress;
         progress?.({ type: 'blob', desc: descriptor, state: 'start' });
-        const content = await fetchVerified(this.src, descriptor, this.#fetchOptions());
+        const content = await fetchVerified(from, descriptor, this.#fetchOptions());
         if (progress) content.onBytes = (bytes) => progress({ type: 'bytes', desc: descriptor, bytes });
         return content;
       },

@@ -6,8 +6,9 @@ import type { ImageEditor, ImageToEdit, PlannedLayer } from './copy-plan.js';
 import { ImageError } from './errors.js';
 import type { LayerEncoding } from './layer-encode.js';
 import { resolveLayerNames } from './layer-names.js';
-import { layerSourceKind } from './layer-source.js';
+import { layerSourceKind, layerSourceTar } from './layer-source.js';
 import { mergeLayers } from './merge-layers.js';
+import { checkTarPaths, TarPathCheck } from './tar-safety.js';
 
 /** The edits of `concil copy`, as one value. Layer names are those of `resolveLayerNames`. */
 export interface ImageEdits {
@@ -39,7 +40,7 @@ export function hasEdits(edits: ImageEdits): boolean {
 /**
  * One editor for all the edits, for `copy(src, dst, { edit })`: removes and merges source
  * layers, converts the others when asked, adds the new layers on top, edits the config and the
- * manifest's annotations. The paths of new layers are checked here, before anything is copied.
+ * manifest's annotations. The paths of new layers, and the paths inside tarballs, are checked here, before anything is copied.
  */
 export async function editImage(edits: ImageEdits): Promise<ImageEditor> {
   if (edits.format === 'docker' && isGiven(edits.annotations)) {
@@ -51,8 +52,15 @@ export async function editImage(edits: ImageEdits): Promise<ImageEditor> {
   const made: LayerCompression = edits.convert ?? 'gzip';
   const added: PlannedLayer[] = [];
   for (const { title, path } of edits.addLayers ?? []) {
+    const kind = await layerSourceKind(path);
+    if (kind !== 'directory') {
+      // A tarball (or squashfs file) is read through once first: a path in it that would leave
+      // the tree is refused before anything is copied.
+      const where = `--add-layer ${title}=${path}`;
+      await checkTarPaths(layerSourceTar(path, kind), new TarPathCheck(where, path));
+    }
     added.push({
-      transform: addLayer(title, path, await layerSourceKind(path), made, edits.encoding),
+      transform: addLayer(title, path, kind, made, edits.encoding),
       sources: [],
       history: { created_by: `concil copy --add-layer ${title}=${path}` },
     });

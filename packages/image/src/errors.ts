@@ -28,6 +28,8 @@ export type ImageErrorCode =
   | 'NOT_A_RECIPIENT'
   /** An encrypted layer whose HMAC or plaintext digest does not match: changed or cut short. */
   | 'DECRYPTION_FAILED'
+  /** An image published, but the cosign signature asked for could not be attached. */
+  | 'SIGN_FAILED'
   /** The file system refused: no permission, read-only, a file where a directory must be. */
   | 'PERMISSION_DENIED'
   | 'READ_ONLY'

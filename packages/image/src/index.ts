@@ -4,7 +4,7 @@ export { bytesStream } from './bytes-stream.js';
 export { type ConfigEdits, editConfig, parseCommand, parsePairs } from './config-edit.js';
 export { convertLayer, convertLayers } from './convert-layers.js';
 export { convertManifestToOci } from './convert-to-oci.js';
-export { type CopyOptions, type CopyProgress, type CopyResult, copy } from './copy.js';
+export { type CopyOptions, type CopyProgress, type CopyResult, copy, type DerivedLayer } from './copy.js';
 export type { ImageEditor, ImagePlan, ImageToEdit, PlannedLayer } from './copy-plan.js';
 export { type CopiedReferrer, type CopyReferrersOptions, copyReferrers } from './copy-referrers.js';
 export { directoryToTar } from './directory-tar.js';
@@ -42,7 +42,7 @@ export {
   type InspectImageOptions,
   inspectImage,
 } from './inspect-image.js';
-export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding } from './layer-encode.js';
+export { DEFAULT_ENCODING, encodeLayer, type LayerEncoding, writeSquashfsFile } from './layer-encode.js';
 export { type BlobFilter, type FilteredBlob, filterLayer, thenFilter } from './layer-filter.js';
 export { resolveLayerName, resolveLayerNames, TITLE_ANNOTATION } from './layer-names.js';
 export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-source.js';
@@ -53,6 +53,7 @@ export { mergeLayers } from './merge-layers.js';
 export { OciArchive } from './oci-archive.js';
 export { OciLayout } from './oci-layout.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
+export { type PublishOptions, type PublishResult, publish } from './publish.js';
 export {
   type ImageDescription,
   type ImageManifestDescription,

@@ -83,18 +83,32 @@ async function encodeSquashfs(
   const spool = await mkdtemp(join(tmpdir(), 'concil-squashfs-'));
   try {
     const path = join(spool, 'layer.squashfs');
+    await writeSquashfsFile(tar, path, encoding);
+    const descriptor = await ingest(mediaType, createReadStream(path, { highWaterMark: 1 << 20 }));
+    return { descriptor, diffId: descriptor.digest };
+  } finally {
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes an uncompressed tar stream as a squashfs image at `path` (zstd level 10 unless told).
+ * The writer stops at the tar's end blocks: what follows is read too, so that the source is
+ * verified to its last byte (and its diff_id checked) before the image is kept.
+ */
+export async function writeSquashfsFile(
+  tar: Readable,
+  path: string,
+  encoding: LayerEncoding = {},
+): Promise<void> {
+  try {
     await createSquashfs(tar.iterator({ destroyOnReturn: false }), path, {
       ...DEFAULT_ENCODING.squashfs,
       ...encoding.squashfs,
     });
-    // The writer stops at the tar's end blocks: what follows is read too, so that the source is
-    // verified to its last byte (and its diff_id checked) before the image is kept.
     tar.resume();
     await finished(tar);
-    const descriptor = await ingest(mediaType, createReadStream(path, { highWaterMark: 1 << 20 }));
-    return { descriptor, diffId: descriptor.digest };
   } finally {
     tar.destroy();
-    await rm(spool, { recursive: true, force: true });
   }
 }

@@ -7,6 +7,7 @@ import { encodeLayer, encodingSettings, type LayerEncoding } from './layer-encod
 import { layerEntries } from './layer-tar.js';
 import type { LayerTransform, SourceLayer } from './layer-transform.js';
 import { addTarEntry, type TarHeader, tarEntryName } from './tar-entry.js';
+import { TarPathCheck } from './tar-safety.js';
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -85,13 +86,12 @@ async function writeMerged(
     }
   }
   for (const [i, source] of sources.entries()) {
-    for await (const { header, path, marker, entry } of entriesOf(source, signal)) {
+    for await (const { header, path, marker, entry, linkTarget: target } of entriesOf(source, signal)) {
       if (marker || hiddenAbove(path, i, layers)) {
         entry.resume();
         continue;
       }
-      if (header.type === 'link') {
-        const target = entryPath(header.linkname ?? '', source);
+      if (target !== undefined) {
         if (hiddenAbove(target, i, layers)) {
           throw new ImageError(
             'UNSUPPORTED',
@@ -134,11 +134,19 @@ interface LayerEntry {
   path: string;
   marker: Marker;
   entry: Readable;
+  /** A hard link's target, as an entry path. */
+  linkTarget?: string;
 }
 
 async function* entriesOf(source: SourceLayer, signal: AbortSignal): AsyncGenerator<LayerEntry> {
+  // Paths that leave the tree (`..`, absolute, through or to a symlink out) are refused in the
+  // first pass, which reads every header before anything is written.
+  const check = new TarPathCheck(
+    `layer ${source.descriptor.digest} cannot be merged`,
+    source.descriptor.digest,
+  );
   for await (const entry of layerEntries(source, signal)) {
-    const path = entryPath(entry.header.name, source);
+    const path = check.check(entry.header);
     const slash = path.lastIndexOf('/');
     const name = path.slice(slash + 1);
     const parent = slash < 0 ? '' : path.slice(0, slash);
@@ -151,19 +159,14 @@ async function* entriesOf(source: SourceLayer, signal: AbortSignal): AsyncGenera
               path: parent ? `${parent}/${name.slice(WHITEOUT.length)}` : name.slice(WHITEOUT.length),
             }
           : undefined;
-    yield { header: entry.header, path, marker, entry: entry as unknown as Readable };
+    const linkTarget =
+      entry.header.type === 'link' ? check.linkTarget(entry.header.linkname ?? '') : undefined;
+    yield {
+      header: entry.header,
+      path,
+      marker,
+      entry: entry as unknown as Readable,
+      ...(linkTarget !== undefined && { linkTarget }),
+    };
   }
-}
-
-/** An entry's path without `./`, leading or trailing slashes; `..` is refused. */
-function entryPath(name: string, source: SourceLayer): string {
-  const parts = name.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.includes('..')) {
-    throw new ImageError(
-      'LAYER_INVALID',
-      `layer ${source.descriptor.digest} holds the entry ${JSON.stringify(name)}, which leaves the tree; the layer cannot be merged`,
-      source.descriptor.digest,
-    );
-  }
-  return parts.join('/');
 }

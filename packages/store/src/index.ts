@@ -27,7 +27,7 @@ export type { LayerRecord } from './layer-record.js';
 export { StoreLayout } from './layout.js';
 export { ensureSquashfs, type PullOptions, type PullResult, pullImage } from './pull.js';
 export { configuredRegistryOptions } from './registry-source.js';
-export { DEFAULT_SQUASHFS_OPTIONS, type SquashfsOptions } from './squashfs-conversion.js';
+export { DEFAULT_SQUASHFS_OPTIONS, type SquashfsOptions, squashfsConversion } from './squashfs-conversion.js';
 export { openStore, Store, type StoreOptions } from './store.js';
 export { normalizeReference, StoreTarget, type StoreTargetOptions } from './store-target.js';
 export type { TrustVerifier } from './trust.js';

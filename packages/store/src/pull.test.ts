@@ -133,7 +133,7 @@ describe('pull', () => {
     expect((await store.verify()).problems).toEqual([]);
   });
 
-  it('converts layers to squashfs while they download; unsquashfs lists the tar entries', async () => {
+  it('converts layers to squashfs on the way in; unsquashfs lists the tar entries', async () => {
     const store = await h.store();
     const pulled = await store.pull(ref, { squashfs: true });
     for (const [i, layer] of pulled.layers.entries()) {
@@ -177,7 +177,7 @@ describe('pull', () => {
     const mismatch = {
       code: 'DIFF_ID_MISMATCH',
       subject: layer.descriptor.digest,
-      message: `layer ${layer.descriptor.digest} unpacks to a tar with digest ${layer.diffId}, but the image config says ${claimed}: the image is inconsistent`,
+      message: `layer ${layer.descriptor.digest} unpacks to a tar with digest ${layer.diffId}, but the image config says ${claimed}: the image is inconsistent; nothing was kept`,
     };
     // Converted on the way in.
     const store = await h.store();

@@ -1,7 +1,5 @@
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { CopyProgress } from '@concil/image';
 import {
   computeDigest,
@@ -18,24 +16,23 @@ import {
   type ReadOnlyTarget,
 } from '@concil/oci-spec';
 import type { OpenRegistryTargetOptions } from '@concil/registry-client';
-import { removeLeftovers, removeTemporary, temporaryPath } from './atomic-file.js';
+import { removeLeftovers } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
 import { trustRequired } from './config.js';
 import { StoreError } from './errors.js';
 import { readRefRecord, writeRefRecord } from './refs.js';
 import {
-  convertibleCompression,
   DEFAULT_SQUASHFS_OPTIONS,
+  isConvertible,
   type SquashfsOptions,
-  startLayerConversion,
+  squashfsConversion,
 } from './squashfs-conversion.js';
 import type { Store } from './store.js';
-import type { TrustVerifier } from './trust.js';
 
 export interface PullOptions {
   /** The image to take from a multi-platform index: `os/arch[/variant]`; this machine's by default. */
   platform?: Platform | string;
-  /** Convert every tar layer to squashfs (zstd level 10 unless told), while it downloads. */
+  /** Convert every tar layer to squashfs (zstd level 10 unless told), as it comes in. */
   squashfs?: boolean | SquashfsOptions;
   /** Use only what the cache holds: no request at all. */
   offline?: boolean;
@@ -58,7 +55,8 @@ export interface PullResult extends CachedImage {
  * Pulls an image into the store through the one copy engine, and returns it as cached. A tag
  * whose manifest is cached costs one HEAD (none with a digest or offline); otherwise the root
  * manifest is fetched, passed to the trust verifier when trust is required, and everything
- * missing is copied in, each blob verified, tar layers converted to squashfs on the way in.
+ * missing is copied in, each blob verified, tar layers converted to squashfs on the way in (the
+ * layer transform of `concil copy --squashfs`, its output kept beside the layer).
  */
 export async function pullImage(
   store: Store,
@@ -144,7 +142,8 @@ export async function pullImage(
   await removeLeftovers(store.layout.tmpDir);
   // Loaded only when something is to be copied: a cached pull starts faster without it.
   const { copy } = await import('@concil/image');
-  const result = await copy(primed, store.target(squashfs ? { squashfs } : {}), {
+  const result = await copy(primed, store.target(), {
+    ...(squashfs && squashfsConversion(store, squashfs)),
     reference: manifestReference(ref),
     platform,
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
@@ -200,43 +199,36 @@ async function finish(
 }
 
 /**
- * Gives every tar layer of a cached image its squashfs image: the ones converted while they
- * downloaded are found by their record; the others (cached before, without squashfs) are
- * converted from the cache now. Each conversion's diff_id must be the config's.
+ * Gives every tar layer of a cached image its squashfs image: the ones converted on the way in
+ * are found by their record; the others (cached before, without squashfs) are converted from the
+ * cache now, by a copy of the image from the store into itself with the same transform. Each
+ * conversion's tar must be the config's diff_id.
  */
 export async function ensureSquashfs(
   store: Store,
   image: CachedImage,
   options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
 ): Promise<void> {
-  for (const layer of image.layers) {
-    const compression = convertibleCompression(layer.descriptor.mediaType);
-    if (!compression) {
+  const records = () => Promise.all(image.layers.map((layer) => store.layerRecord(layer.descriptor.digest)));
+  let recorded = await records();
+  const missing = image.layers.some(
+    (layer, i) => isConvertible(layer.descriptor.mediaType) && !recorded[i]?.squashfs,
+  );
+  if (missing) {
+    const { copy } = await import('@concil/image');
+    const cached = store.target();
+    await copy(cached, cached, {
+      ...squashfsConversion(store, options),
+      reference: image.manifestDescriptor.digest,
+    });
+    recorded = await records();
+  }
+  for (const [i, layer] of image.layers.entries()) {
+    if (!isConvertible(layer.descriptor.mediaType)) {
       if (layer.descriptor.mediaType.includes('squashfs')) layer.squashfsPath = layer.path;
       continue;
     }
-    let record = await store.layerRecord(layer.descriptor.digest);
-    if (!record?.squashfs) {
-      const release = await store.lockBlob(layer.descriptor, async () =>
-        Boolean((await store.layerRecord(layer.descriptor.digest))?.squashfs),
-      );
-      try {
-        record = await store.layerRecord(layer.descriptor.digest);
-        if (!record?.squashfs) {
-          const tmp = temporaryPath(store.layout.tmpDir, 'sqfs');
-          try {
-            const conversion = startLayerConversion(compression, tmp, options);
-            await pipeline(createReadStream(layer.path, { highWaterMark: 1 << 20 }), conversion.input);
-            const { diffId } = await conversion.done;
-            record = await store.recordSquashfs(layer.descriptor.digest, diffId, tmp);
-          } finally {
-            await removeTemporary(tmp);
-          }
-        }
-      } finally {
-        await release?.();
-      }
-    }
+    const record = recorded[i];
     if (!record?.squashfs) {
       throw new StoreError('CONVERSION_FAILED', `layer ${layer.descriptor.digest} has no squashfs image`);
     }

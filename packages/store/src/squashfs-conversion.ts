@@ -1,11 +1,12 @@
-import { PassThrough, Transform, type TransformCallback, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { type Digest, Digester, type LayerCompression, layerKindOf } from '@concil/oci-spec';
+import { createReadStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CopyOptions, ImageEditor, LayerTransform } from '@concil/image';
+import { type Descriptor, type Digest, DigestingStream, layerKindOf, MediaType } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
-import { builtWorkerScript } from '@concil/squashfs/worker-script';
+import { removeTemporary, temporaryPath } from './atomic-file.js';
 import { StoreError } from './errors.js';
+import type { Store } from './store.js';
 
 export interface SquashfsOptions {
   compressor?: CompressorName;
@@ -19,181 +20,89 @@ export const DEFAULT_SQUASHFS_OPTIONS: Required<Pick<SquashfsOptions, 'compresso
 };
 
 /** Whether a layer of this media type is a tar (plain, gzip or zstd) that can become squashfs. */
-export function convertibleCompression(mediaType: string): Exclude<LayerCompression, 'squashfs'> | undefined {
+export function isConvertible(mediaType: string): boolean {
   const kind = layerKindOf(mediaType);
-  if (!kind || kind.encrypted || kind.compression === 'squashfs') return undefined;
-  return kind.compression;
-}
-
-function decompressorFor(compression: Exclude<LayerCompression, 'squashfs'>): Transform {
-  if (compression === 'gzip') return createGunzip({ chunkSize: 1 << 18 });
-  if (compression === 'zstd') return createZstdDecompress({ chunkSize: 1 << 18 });
-  return new Transform({ transform: (chunk, _encoding, callback) => callback(null, chunk) });
-}
-
-/** Hashes the tar as it passes (its digest is the layer's diff_id). */
-class DiffIdStream extends Transform {
-  readonly digester = new Digester('sha256');
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.digester.update(chunk);
-    callback(null, chunk);
-  }
-  /**
-   * Real tools end a layer's tar right after the last entry's data (umoci 0.4.7 writes no
-   * padding and no end blocks). Two zero blocks after the content make every such tar whole,
-   * and are ignored after a tar that already ended; they are not part of the diff_id.
-   */
-  override _flush(callback: TransformCallback): void {
-    const padding = (512 - (this.digester.size % 512)) % 512;
-    this.push(Buffer.alloc(padding + 1024));
-    callback();
-  }
-}
-
-export interface LayerConversion {
-  /** Write the layer's bytes as fetched (compressed) here, and end it. */
-  readonly input: Writable;
-  /** Settles when the squashfs image is written: with the diff_id of the tar. */
-  readonly done: Promise<{ diffId: Digest; tarSize: number }>;
+  return kind !== undefined && !kind.encrypted && !kind.nondistributable && kind.compression !== 'squashfs';
 }
 
 /**
- * Converts a layer on the fly: bytes written to `input` are decompressed, hashed into the
- * diff_id and streamed into the squashfs writer, which writes `outputPath`.
+ * The copy options that give every tar layer of the images copied into the store its squashfs
+ * image: the edit plans the conversion of `concil copy --squashfs` (the pieces of `@concil/image`'s
+ * `convertLayer('squashfs')`) for each convertible layer the store has no squashfs image of, and
+ * `keepSources` keeps the image itself as it came, the conversion beside it. The transform reads
+ * each layer back from the store once it is there, checks its tar against the config's diff_id,
+ * and its squashfs image goes to `squashfs/` under that diff_id, recorded for the layer's digest.
  */
-export function startLayerConversion(
-  compression: Exclude<LayerCompression, 'squashfs'>,
-  outputPath: string,
+export function squashfsConversion(
+  store: Store,
   options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
-): LayerConversion {
-  // Without the built worker, conversions run on the calling thread.
-  const worker = builtWorkerScript(import.meta.url, 'squashfs-worker.js');
-  return worker
-    ? startConversionInWorker(worker, compression, outputPath, options)
-    : convertInThisThread(compression, outputPath, options);
-}
-
-/** The conversion on this thread: what the worker runs, and the fallback without one. */
-export function convertInThisThread(
-  compression: Exclude<LayerCompression, 'squashfs'>,
-  outputPath: string,
-  options: SquashfsOptions = DEFAULT_SQUASHFS_OPTIONS,
-): LayerConversion {
-  const input = decompressorFor(compression);
-  const diffIdStream = new DiffIdStream({ highWaterMark: 1 << 20 });
-  input.on('error', (error) => diffIdStream.destroy(error));
-  input.pipe(diffIdStream);
-  // The writer stops reading at the tar's end blocks (and may destroy its input): it reads a
-  // feed of its own, so that the hashing stream runs to the end whatever the writer does.
-  const feed = new PassThrough({ highWaterMark: 1 << 20 });
-  diffIdStream.on('data', (chunk: Buffer) => {
-    if (!feed.destroyed && !feed.writableEnded && !feed.write(chunk)) diffIdStream.pause();
-  });
-  feed.on('drain', () => diffIdStream.resume());
-  feed.on('close', () => diffIdStream.resume());
-  diffIdStream.on('end', () => feed.end());
-  diffIdStream.on('error', (error) => feed.destroy(error));
-  const done = (async () => {
-    try {
-      const { createSquashfs } = await import('@concil/squashfs');
-      await createSquashfs(feed, outputPath, { ...DEFAULT_SQUASHFS_OPTIONS, ...options });
-      feed.destroy();
-      diffIdStream.resume();
-      if (!diffIdStream.readableEnded) await finished(diffIdStream);
-    } catch (error) {
-      feed.destroy();
-      input.destroy();
-      throw new StoreError(
-        'CONVERSION_FAILED',
-        `cannot convert the layer to squashfs: ${(error as Error).message}`,
-        outputPath,
-        { cause: error },
-      );
-    }
-    return { diffId: diffIdStream.digester.digest(), tarSize: diffIdStream.digester.size };
-  })();
-  done.catch(() => {});
-  return { input, done };
-}
-
-/** Bytes posted to the worker and not yet taken by it: bounds the memory a conversion holds. */
-const WORKER_WINDOW = 8 << 20;
-
-export type WorkerMessage =
-  | { type: 'ack'; bytes: number }
-  | { type: 'done'; diffId: Digest; tarSize: number }
-  | { type: 'error'; message: string };
-
-/**
- * Runs the conversion (decompression, diff_id hash, squashfs writer) on a worker thread, so that
- * converting layers does not compete with downloading and verifying them on the main thread.
- */
-function startConversionInWorker(
-  script: string,
-  compression: Exclude<LayerCompression, 'squashfs'>,
-  outputPath: string,
-  options: SquashfsOptions,
-): LayerConversion {
-  const worker = new Worker(script, { workerData: { compression, outputPath, options } });
-  let inFlight = 0;
-  let waiting: (() => void) | undefined;
-  let settled = false;
-  let fail: (message: string, cause?: unknown) => void = () => {};
-  const done = new Promise<{ diffId: Digest; tarSize: number }>((resolve, reject) => {
-    fail = (message: string, cause?: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (!input.destroyed) input.destroy();
-      reject(
-        new StoreError('CONVERSION_FAILED', `cannot convert the layer to squashfs: ${message}`, outputPath, {
-          cause,
-        }),
-      );
+): Required<Pick<CopyOptions, 'edit' | 'keepSources'>> {
+  let transform: Promise<LayerTransform> | undefined;
+  const edit: ImageEditor = async ({ manifest }) => {
+    const missing = await Promise.all(
+      manifest.layers.map(
+        async (layer) => isConvertible(layer.mediaType) && !(await store.layerRecord(layer.digest))?.squashfs,
+      ),
+    );
+    if (!missing.includes(true)) return undefined;
+    transform ??= recordingConversion(store, options);
+    const converting = await transform;
+    return {
+      layers: manifest.layers.map((_, source) =>
+        missing[source] ? { transform: converting, sources: [source] } : { source },
+      ),
     };
-    worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'ack') {
-        inFlight -= message.bytes;
-        if (waiting && inFlight < WORKER_WINDOW) {
-          const resume = waiting;
-          waiting = undefined;
-          resume();
+  };
+  return { edit, keepSources: true };
+}
+
+/**
+ * The squashfs conversion of `convertLayer('squashfs')` — `openLayerTar` (decompressed, checked
+ * against the diff_id), `writeSquashfsFile` — written straight into the store's `tmp/` and moved
+ * to `squashfs/<diff_id>` with the layer's record, instead of becoming a blob.
+ */
+async function recordingConversion(store: Store, options: SquashfsOptions): Promise<LayerTransform> {
+  const { ImageError, openLayerTar, writeSquashfsFile } = await import('@concil/image');
+  const encoding = { squashfs: { ...DEFAULT_SQUASHFS_OPTIONS, ...options } };
+  return {
+    id: `store:squashfs:${encoding.squashfs.compressor}:${encoding.squashfs.level ?? ''}`,
+    async apply(sources, context) {
+      const [source] = sources;
+      const diffId = source?.diffId as Digest | undefined;
+      if (!source || !diffId) {
+        throw new StoreError('DIFF_ID_MISMATCH', 'a layer to convert has no diff_id in its image config');
+      }
+      const spooled = temporaryPath(store.layout.tmpDir, 'sqfs');
+      try {
+        await writeSquashfsFile(await openLayerTar(source, context.signal), spooled, encoding);
+        const descriptor = await digestOf(spooled);
+        await store.recordSquashfs(source.descriptor.digest, diffId, spooled);
+        return { descriptor, diffId: descriptor.digest };
+      } catch (error) {
+        if (context.signal.aborted) throw error;
+        if (error instanceof ImageError && error.code === 'DIFF_ID_MISMATCH') {
+          throw new StoreError('DIFF_ID_MISMATCH', error.message, error.subject, { cause: error });
         }
-      } else if (message.type === 'done') {
-        settled = true;
-        void worker.terminate();
-        resolve({ diffId: message.diffId, tarSize: message.tarSize });
-      } else {
-        fail(message.message);
-        void worker.terminate();
+        throw new StoreError(
+          'CONVERSION_FAILED',
+          `cannot convert layer ${source.descriptor.digest} to squashfs: ${(error as Error).message}`,
+          source.descriptor.digest,
+          { cause: error },
+        );
+      } finally {
+        await removeTemporary(spooled);
       }
-    });
-    worker.on('error', (error) => fail(error.message, error));
-    worker.on('exit', (code) => fail(`the conversion worker exited with ${code}`));
-  });
-  done.catch(() => {});
-  const input = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _encoding, callback) {
-      const copy = new Uint8Array(chunk.byteLength);
-      copy.set(chunk);
-      inFlight += copy.byteLength;
-      worker.postMessage(copy, [copy.buffer]);
-      if (inFlight < WORKER_WINDOW) callback();
-      else waiting = () => callback();
     },
-    final(callback) {
-      worker.postMessage('end');
-      callback();
-    },
-    destroy(error, callback) {
-      // Destroyed after it finished (autoDestroy), the worker goes on converting; before (an
-      // error or an abort), it stops.
-      if (!settled && (error || !this.writableFinished)) {
-        void worker.terminate();
-        fail(error?.message ?? 'aborted', error);
-      }
-      callback(error);
-    },
-  });
-  return { input, done };
+  };
+}
+
+/** The descriptor of a squashfs image written to `path` (read once more to hash it). */
+async function digestOf(path: string): Promise<Descriptor> {
+  const hashing = new DigestingStream();
+  await pipeline(
+    createReadStream(path, { highWaterMark: 1 << 20 }),
+    hashing,
+    new Writable({ write: (_c, _e, next) => next() }),
+  );
+  return { mediaType: MediaType.ociLayerSquashfs, digest: hashing.digest, size: hashing.size };
 }

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { writeContentAddressedFile } from '@concil/image';
 import {
@@ -13,17 +13,10 @@ import {
   parseReference,
   type Target,
 } from '@concil/oci-spec';
-import { removeTemporary, temporaryPath } from './atomic-file.js';
+import { temporaryPath } from './atomic-file.js';
 import { StoreError } from './errors.js';
 import type { Release } from './lock.js';
 import { readRefRecord, writeRefRecord } from './refs.js';
-import {
-  convertibleCompression,
-  DEFAULT_SQUASHFS_OPTIONS,
-  type LayerConversion,
-  type SquashfsOptions,
-  startLayerConversion,
-} from './squashfs-conversion.js';
 import type { Store } from './store.js';
 
 /**
@@ -33,8 +26,6 @@ import type { Store } from './store.js';
 const WRITE_QUEUE_BYTES = 256 * 1024;
 
 export interface StoreTargetOptions {
-  /** Convert tar layers to squashfs while they are written (zstd level 10 unless told). */
-  squashfs?: boolean | SquashfsOptions;
   /** What `resolve()` without a reference resolves (a target reading one cached image). */
   reference?: string;
 }
@@ -48,19 +39,12 @@ export interface StoreTargetOptions {
 export class StoreTarget implements Target {
   readonly name: string;
   readonly #store: Store;
-  readonly #squashfs: SquashfsOptions | undefined;
   readonly #reference: string | undefined;
   readonly #held = new Map<string, Release>();
 
   constructor(store: Store, options: StoreTargetOptions = {}) {
     this.#store = store;
     this.name = `store:${store.layout.root}`;
-    this.#squashfs =
-      options.squashfs === true
-        ? DEFAULT_SQUASHFS_OPTIONS
-        : options.squashfs
-          ? { ...DEFAULT_SQUASHFS_OPTIONS, ...options.squashfs }
-          : undefined;
     this.#reference = options.reference;
   }
 
@@ -98,35 +82,15 @@ export class StoreTarget implements Target {
     }
     const layout = this.#store.layout;
     const tmp = temporaryPath(layout.tmpDir, 'blob');
-    const compression = this.#squashfs && convertibleCompression(desc.mediaType);
-    const sqfsTmp = compression ? temporaryPath(layout.tmpDir, 'sqfs') : undefined;
-    let conversion: LayerConversion | undefined;
     try {
       options?.signal?.throwIfAborted();
-      if (compression && sqfsTmp && !(await this.#store.layerRecord(desc.digest))) {
-        conversion = startLayerConversion(compression, sqfsTmp, this.#squashfs);
-      }
-      await writeTee(
-        verified,
-        createWriteStream(tmp, { highWaterMark: WRITE_QUEUE_BYTES }),
-        conversion?.input,
-      );
+      await pipeline(verified, createWriteStream(tmp, { highWaterMark: WRITE_QUEUE_BYTES }));
       await rename(tmp, layout.blobPath(desc.digest));
-      if (conversion && sqfsTmp) {
-        try {
-          const { diffId } = await conversion.done;
-          await this.#store.recordSquashfs(desc.digest, diffId, sqfsTmp);
-        } catch {
-          // The blob is good; the pull converts it again from the cache, and reports it if that fails.
-        }
-      }
     } catch (error) {
       verified.destroy();
-      conversion?.input.destroy(error as Error);
       throw error;
     } finally {
       await rm(tmp, { force: true });
-      if (sqfsTmp) await removeTemporary(sqfsTmp);
       const release = this.#held.get(desc.digest);
       this.#held.delete(desc.digest);
       await release?.();
@@ -211,18 +175,4 @@ function parseRepository(reference: string): string {
 /** The store's key for a reference: `host/repo:tag` or `host/repo@digest`, no credentials. */
 export function normalizeReference(reference: string): string {
   return formatReference(parseReference(reference));
-}
-
-/**
- * Writes every chunk of `source` to `file`, and to `side` (the squashfs conversion) as long as
- * that one works: a failed conversion never fails the blob (pipe() lets go of a destination that
- * fails). The chunks pass on as they came: an async iterator over `source` would join what it
- * buffered into new buffers.
- */
-async function writeTee(source: Readable, file: Writable, side: Writable | undefined): Promise<void> {
-  if (side) {
-    side.on('error', () => undefined);
-    source.pipe(side);
-  }
-  await pipeline(source, file);
 }

@@ -1,11 +1,10 @@
-import type { ImageEditor, OpenTargetOptions } from '@concil/image';
-import type { Descriptor, Platform, ReadOnlyTarget, Target } from '@concil/oci-spec';
+import type { ImageEditor } from '@concil/image';
+import type { Descriptor, ReadOnlyTarget, Target } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
+import { copySummary, openCopySource } from '../copy-source.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
-import { formatBytes } from '../format.js';
 import { interruptible } from '../interrupt.js';
-import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
@@ -153,16 +152,13 @@ export async function runCopy(
   const destination = canonicalLocation(destinationSpec);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
   const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
-  // A registry source is read through the trust policy: an image it refuses is not copied.
-  const policy = source.startsWith('docker://') ? await sourceTrustPolicy() : undefined;
-  const openSource = () => {
-    const target = openLocation(source, srcOptions);
-    return policy ? policy.guard(target) : target;
-  };
-  const src =
-    (options.cache &&
-      (await cachedSource(source, { platform, all: options.all === true }, srcOptions, openSource))) ||
-    openSource();
+  let opened: Target | undefined; // what the cache does not serve; a daemon's is closed at the end
+  const src = await openCopySource(
+    source,
+    { platform, all: options.all === true, cache: options.cache === true },
+    srcOptions,
+    () => (opened = openLocation(source, srcOptions)),
+  );
   const dst = openLocation(destination, {
     ...withSocket(await locationOptions(destination, options, options.destCreds), options),
     ...(squashfsMounts && { squashfs: true }),
@@ -206,59 +202,13 @@ export async function runCopy(
     if (added && added.text.length > 0) process.stdout.write(`${added.text.join('\n')}\n`);
     if (!options.quiet) {
       process.stdout.write(
-        `copied ${result.descriptor.digest} to ${dst.name}: ${result.blobsCopied} blobs (${formatBytes(result.bytesCopied)}), ` +
-          `${result.blobsSkipped} already there${result.blobsMounted ? `, ${result.blobsMounted} mounted` : ''}` +
-          `${result.layersTransformed ? `, ${result.layersTransformed} layers transformed` : ''}` +
-          `${referrers ? `, ${referrers.length} signatures and other referrers` : ''}\n`,
+        `copied ${copySummary(result, dst.name)}${referrers ? `, ${referrers.length} signatures and other referrers` : ''}\n`,
       );
     }
   } finally {
     progress.stop();
-    await closeLocation(src);
+    if (opened) await closeLocation(opened);
   }
-}
-
-/**
- * A registry image the local cache holds is read from there, after the store's one HEAD has
- * confirmed that the tag still points at it (and brought the cache up to date if it moved,
- * reaching the registry as the source's flags say). With `all`, every platform of a cached index
- * is read: what the cache holds from it, the rest from the registry.
- */
-async function cachedSource(
-  source: string,
-  { platform, all }: { platform: Platform | undefined; all: boolean },
-  options: OpenTargetOptions,
-  openRegistry: () => ReadOnlyTarget,
-): Promise<ReadOnlyTarget | undefined> {
-  if (!source.startsWith('docker://')) return undefined;
-  const store = await openLocalStore();
-  const selected = platform ? { platform } : {};
-  const cached = await store.image(source, selected);
-  if (!cached) return undefined;
-  try {
-    // For `all`, the refresh keeps to the platform cached: the others are read through anyway.
-    const refresh = all && cached.platform ? { platform: cached.platform } : selected;
-    await store.pull(source, { ...refresh, ...(options.registry && { registry: options.registry }) });
-  } catch (error) {
-    // A refusal of the trust policy stands; anything else: the registry is read directly (through
-    // the policy too), and its error, if any, reported from there.
-    if (isTrustRefusal(error)) throw error;
-    return undefined;
-  }
-  return all ? store.cachedIndexTarget(source, openRegistry()) : store.cachedTarget(source, selected);
-}
-
-async function sourceTrustPolicy() {
-  const [{ loadConfig }, { loadTrustPolicy }] = await Promise.all([
-    import('@concil/store'),
-    import('../trust-policy.js'),
-  ]);
-  return loadTrustPolicy((await loadConfig()).config);
-}
-
-function isTrustRefusal(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'TRUST_FAILED' || code === 'TRUST_REQUIRED' || code === 'METHOD_UNAVAILABLE';
 }
 
 /**
