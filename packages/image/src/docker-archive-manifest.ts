@@ -1,12 +1,12 @@
 import { parseJson, validate } from '@concil/oci-spec';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ImageError } from './errors.js';
 
 /** One image of a `docker save` archive's `manifest.json`. */
 const dockerArchiveImageSchema = z.looseObject({
-  Config: z.string().min(1),
-  RepoTags: z.array(z.string()).nullish(),
-  Layers: z.array(z.string().min(1)),
+  Config: z.string().check(z.minLength(1)),
+  RepoTags: z.nullish(z.array(z.string())),
+  Layers: z.array(z.string().check(z.minLength(1))),
 });
 const dockerArchiveManifestSchema = z.array(dockerArchiveImageSchema);
 

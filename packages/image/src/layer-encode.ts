@@ -6,7 +6,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { constants, createGzip, createZstdCompress } from 'node:zlib';
 import { DigestingStream, type LayerCompression, layerMediaType } from '@concil/oci-spec';
-import { type CompressorName, createSquashfs } from '@concil/squashfs';
+import type { CompressorName } from '@concil/squashfs';
 import type { TransformContext, TransformedLayer } from './layer-transform.js';
 
 export interface LayerEncoding {
@@ -80,6 +80,7 @@ async function encodeSquashfs(
   ingest: TransformContext['ingest'],
   encoding: LayerEncoding,
 ): Promise<TransformedLayer> {
+  const { createSquashfs } = await import('@concil/squashfs');
   const spool = await mkdtemp(join(tmpdir(), 'concil-squashfs-'));
   try {
     const path = join(spool, 'layer.squashfs');
@@ -102,6 +103,7 @@ export async function writeSquashfsFile(
   encoding: LayerEncoding = {},
 ): Promise<void> {
   try {
+    const { createSquashfs } = await import('@concil/squashfs');
     await createSquashfs(tar.iterator({ destroyOnReturn: false }), path, {
       ...DEFAULT_ENCODING.squashfs,
       ...encoding.squashfs,

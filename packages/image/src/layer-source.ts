@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { decompressedTar, squashfsToTar } from '@concil/squashfs';
 import { directoryToTar } from './directory-tar.js';
 import { ImageError } from './errors.js';
 
@@ -54,6 +53,15 @@ function isCompressed(head: Buffer): boolean {
 /** A directory, tarball or squashfs file as an uncompressed tar stream. */
 export function layerSourceTar(path: string, kind: LayerSourceKind): Readable {
   if (kind === 'directory') return directoryToTar(path);
-  if (kind === 'squashfs') return squashfsToTar(path);
-  return Readable.from(decompressedTar(createReadStream(path, { highWaterMark: 1 << 20 })));
+  return Readable.from(squashfsPackageTar(path, kind));
+}
+
+/**
+ * A tarball or a squashfs file read by `@concil/squashfs`, imported when a layer is first read: the
+ * commands that only read manifests (`concil list DIR`) do not load it.
+ */
+async function* squashfsPackageTar(path: string, kind: 'tar' | 'squashfs'): AsyncGenerator<Buffer> {
+  const { decompressedTar, squashfsToTar } = await import('@concil/squashfs');
+  if (kind === 'squashfs') yield* squashfsToTar(path);
+  else yield* decompressedTar(createReadStream(path, { highWaterMark: 1 << 20 }));
 }

@@ -6,7 +6,6 @@ import { addAbortSignal, pipeline, type Readable, Transform, type TransformCallb
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { Digester, layerKindOf } from '@concil/oci-spec';
-import { squashfsToTar } from '@concil/squashfs';
 import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
 import type { SourceLayer } from './layer-transform.js';
@@ -122,7 +121,7 @@ async function squashfsAsTar(blob: Readable, signal: AbortSignal | undefined): P
     await rm(spool, { recursive: true, force: true });
     throw error;
   }
-  const tar = squashfsToTar(path);
+  const tar = (await import('@concil/squashfs')).squashfsToTar(path);
   if (signal) addAbortSignal(signal, tar);
   tar.on('close', () => void rm(spool, { recursive: true, force: true }));
   return tar;

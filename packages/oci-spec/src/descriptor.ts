@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { descriptorSchema, platformSchema } from './schemas.js';
 
 export type Platform = z.infer<typeof platformSchema>;

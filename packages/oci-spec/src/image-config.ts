@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import type { historySchema, imageConfigSchema } from './schemas.js';
 import { imageConfigSchema as schema } from './schemas.js';
 import { parseJson, validate } from './validate.js';

@@ -1,4 +1,5 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
+import english from 'zod/v4/locales/en.js';
 import { OciSpecError, type OciSpecErrorCode } from './errors.js';
 
 export function parseJson(bytes: Uint8Array | string, code: OciSpecErrorCode, subject: string): unknown {
@@ -14,12 +15,14 @@ export function parseJson(bytes: Uint8Array | string, code: OciSpecErrorCode, su
 
 /**
  * zod's parse options: no parser compiled with `new Function` on a schema's first use, which costs
- * more than the few documents a program validates at a time (a tenth of `concil list`'s start).
+ * more than the few documents a program validates at a time (a tenth of `concil list`'s start);
+ * messages in English (zod's mini API loads no locale, and setting one globally would change the
+ * messages of every other zod user in the program).
  */
-export const schemaParseOptions = { jitless: true } as const;
+export const schemaParseOptions = { jitless: true, error: english().localeError } as const;
 
 /** Validates untrusted JSON into a typed value; the error names the first offending field. */
-export function validate<S extends z.ZodType>(
+export function validate<S extends z.ZodMiniType>(
   schema: S,
   value: unknown,
   code: OciSpecErrorCode,

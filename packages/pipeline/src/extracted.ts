@@ -11,7 +11,7 @@ import {
   parseJson,
   validate,
 } from '@concil/oci-spec';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { PipelineError } from './errors.js';
 import { extractedLayerTar, type LayerRecord, layerRecord } from './extracted-tar.js';
 import { checkDiffId, type ImageToWrite, isSquashfs, UnpackingTarget } from './unpacking-target.js';
@@ -30,7 +30,7 @@ type ImageRecord = z.infer<typeof imageRecordSchema>;
 const layerRecordSchema = z.object({
   diffId: z.string(),
   tarSize: z.number(),
-  entries: z.array(z.tuple([z.number()]).or(z.tuple([z.number(), z.string(), z.number()]))),
+  entries: z.array(z.union([z.tuple([z.number()]), z.tuple([z.number(), z.string(), z.number()])])),
 });
 
 /**

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hostOf, schemaParseOptions } from '@concil/oci-spec';
 import { type AuthEntry, concilConfigPath } from '@concil/registry-client';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { StoreError } from './errors.js';
 
 /**
@@ -12,53 +12,49 @@ import { StoreError } from './errors.js';
  * key's name and the file.
  */
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+const nonEmpty = () => z.string().check(z.minLength(1));
+const optionalString = () => z.optional(z.string());
 
 /**
  * Keyed by `host[:port]`, the host, or `host[:port]/repository/prefix` (trust settings only): where
  * to reach the registry and its Notary server, and the content trust settings for that scope.
  */
-const remoteServerSchema = z
-  .object({
-    registry: httpUrl.optional(),
-    notary: httpUrl.optional(),
-    disable_content_trust: z.boolean().optional(),
-    content_trust: z.enum(['notary', 'cosign']).optional(),
-    cosign_keys: z.array(z.string().min(1)).optional(),
-    signed_identity: z.string().min(1).optional(),
-  })
-  .loose();
+const remoteServerSchema = z.looseObject({
+  registry: z.optional(httpUrl),
+  notary: z.optional(httpUrl),
+  disable_content_trust: z.optional(z.boolean()),
+  content_trust: z.optional(z.enum(['notary', 'cosign'])),
+  cosign_keys: z.optional(z.array(nonEmpty())),
+  signed_identity: z.optional(nonEmpty()),
+});
 
 /** Validated only; `credentialsFromAuths` of `@concil/registry-client` decodes it. */
 const authEntrySchema = z.union([
   z.string(),
-  z
-    .object({
-      auth: z.string().optional(),
-      username: z.string().optional(),
-      password: z.string().optional(),
-      identitytoken: z.string().optional(),
-      registrytoken: z.string().optional(),
-    })
-    .loose(),
+  z.looseObject({
+    auth: optionalString(),
+    username: optionalString(),
+    password: optionalString(),
+    identitytoken: optionalString(),
+    registrytoken: optionalString(),
+  }),
 ]);
 
-export const configFileSchema = z
-  .object({
-    cafile: z.string().min(1).optional(),
-    disable_content_trust: z.boolean().optional(),
-    cache_dir: z.string().min(1).optional(),
-    cache_timeout: z.number().nonnegative().optional(),
-    content_trust: z.enum(['notary', 'cosign']).optional(),
-    cosign_path: z.string().min(1).optional(),
-    notary_path: z.string().min(1).optional(),
-    notary_trust_pinning: z.record(z.string(), z.unknown()).optional(),
-    /** The Python concil's name of `notary_trust_pinning`. */
-    trust_pinning: z.record(z.string(), z.unknown()).optional(),
-    remote_servers: z.record(z.string(), remoteServerSchema).optional(),
-    auths: z.record(z.string(), authEntrySchema).optional(),
-    cache_max_bytes: z.number().int().positive().nullable().optional(),
-  })
-  .loose();
+export const configFileSchema = z.looseObject({
+  cafile: z.optional(nonEmpty()),
+  disable_content_trust: z.optional(z.boolean()),
+  cache_dir: z.optional(nonEmpty()),
+  cache_timeout: z.optional(z.number().check(z.nonnegative())),
+  content_trust: z.optional(z.enum(['notary', 'cosign'])),
+  cosign_path: z.optional(nonEmpty()),
+  notary_path: z.optional(nonEmpty()),
+  notary_trust_pinning: z.optional(z.record(z.string(), z.unknown())),
+  /** The Python concil's name of `notary_trust_pinning`. */
+  trust_pinning: z.optional(z.record(z.string(), z.unknown())),
+  remote_servers: z.optional(z.record(z.string(), remoteServerSchema)),
+  auths: z.optional(z.record(z.string(), authEntrySchema)),
+  cache_max_bytes: z.optional(z.nullable(z.int().check(z.positive()))),
+});
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type RemoteServer = z.infer<typeof remoteServerSchema>;

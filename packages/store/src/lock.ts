@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lock } from 'proper-lockfile';
 
 export type Release = () => Promise<void>;
 
@@ -23,6 +22,11 @@ export async function acquireLock(
   options: LockWaitOptions,
 ): Promise<Release | undefined> {
   const pollMs = options.pollMs ?? 50;
+  // Loaded when a lock is first taken: proper-lockfile puts a handler on every signal when it loads
+  // (signal-exit) and brings graceful-fs, which commands that take no lock (list docker://) never need.
+  // Its default export, module.exports: a bundle (the concil command) gives a CommonJS module's
+  // named exports no binding when it is imported dynamically.
+  const { lock } = (await import('proper-lockfile')).default;
   for (;;) {
     options.signal?.throwIfAborted();
     try {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { descriptorSchema, platformSchema, schemaParseOptions } from '@concil/oci-spec';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StoreLayout } from './layout.js';
 
@@ -11,8 +11,8 @@ export const refRecordSchema = z.object({
   reference: z.string(),
   root: descriptorSchema,
   /** The platform's manifest when the root is an index. */
-  manifest: descriptorSchema.optional(),
-  platform: platformSchema.optional(),
+  manifest: z.optional(descriptorSchema),
+  platform: z.optional(platformSchema),
   /** Milliseconds since the epoch. */
   resolvedAt: z.number(),
   lastUsed: z.number(),

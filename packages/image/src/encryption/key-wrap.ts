@@ -1,7 +1,10 @@
-import { type FlattenedJWE, flattenedDecrypt, GeneralEncrypt, type GeneralJWE, generalDecrypt } from 'jose';
+import type { FlattenedJWE, GeneralJWE } from 'jose';
 import { ImageError } from '../errors.js';
 import { type DecryptionKey, type EncryptionKey, KEY_ALGORITHMS } from './encryption-keys.js';
 import { decodeBase64, JWE_KEYS_ANNOTATION } from './layer-options.js';
+
+// jose is imported by the functions that wrap and unwrap keys: reading an image (`concil list`,
+// which counts an encrypted layer's recipients here) does not load it.
 
 /** Every content encryption of RFC 7518 §5.1, as ocicrypt accepts; it writes A256GCM. */
 const CONTENT_ALGORITHMS = [
@@ -24,6 +27,7 @@ export async function wrapLayerKeys(
   if (recipients.length === 0) {
     throw new ImageError('KEY_INVALID', 'encrypting a layer needs at least one public key');
   }
+  const { GeneralEncrypt } = await import('jose');
   const jwe = new GeneralEncrypt(privateOptions).setProtectedHeader({ enc: 'A256GCM' });
   for (const { key, algorithm } of recipients) jwe.addRecipient(key).setUnprotectedHeader({ alg: algorithm });
   return Buffer.from(JSON.stringify(await jwe.encrypt())).toString('base64');
@@ -47,6 +51,7 @@ export async function unwrapLayerKeys(
     );
   }
   const jwes = annotation.split(',').map((part) => parseJwe(part, layer));
+  const { flattenedDecrypt, generalDecrypt } = await import('jose');
   for (const jwe of jwes) {
     for (const { key } of keys) {
       const options = {
