@@ -18,7 +18,7 @@ beforeAll(async () => {
   layers = [];
   for (const layer of fixture.single.images[0]!.layers) {
     const blob = join(fixture.single.dir, 'blobs', 'sha256', layer.digest.slice(7));
-    const { stdout } = await run('tar', ['-tzf', blob]);
+    const { stdout } = await run('tar', ['--quoting-style=literal', '-tzf', blob]);
     const lines = stdout.split('\n').filter((line) => line !== '');
     const paths = lines
       .map((line) => line.replace(/^\.\//, '').replace(/\/$/, ''))
@@ -100,7 +100,11 @@ describe('concil process SRC DST -f FILTER…', () => {
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const manifest = JSON.parse((await run('skopeo', ['inspect', '--raw', `oci:${dst}:1`])).stdout);
     for (const [i, layer] of manifest.layers.entries()) {
-      const { stdout } = await run('tar', ['-tzf', join(dst, 'blobs', 'sha256', layer.digest.slice(7))]);
+      const { stdout } = await run('tar', [
+        '--quoting-style=literal',
+        '-tzf',
+        join(dst, 'blobs', 'sha256', layer.digest.slice(7)),
+      ]);
       const after = stdout
         .split('\n')
         .map((line) => line.replace(/^\.\//, '').replace(/\/$/, ''))

@@ -86,6 +86,7 @@ export async function tarList(
       ? '--zstd'
       : '';
   const args = [
+    '--quoting-style=literal', // names as they are, whatever the locale (CI runs with none)
     ...(verbose ? ['--utc', '-tvf'] : ['-tf']),
     blobPath(layout, layer.digest),
     ...(decompress ? [decompress] : []),
