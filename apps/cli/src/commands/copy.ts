@@ -117,6 +117,11 @@ export interface CopyFlags extends RegistryFlags {
 /** What a command adds to a copy: the edit of its images, and what it prints of them afterwards. */
 export interface CopyAdditions {
   edit?: ImageEditor;
+  /**
+   * How many layer transforms run at once, when not copy's default (half the CPUs, for conversions
+   * that compress on every core by themselves).
+   */
+  transformConcurrency?: number;
   /** The destination is `mounts:` and its layers are to be squashfs files (`--squashfs`). */
   squashfsMounts?: boolean;
   /** After the copy: fields of the `--json` result, and lines printed before the summary. */
@@ -135,7 +140,7 @@ export async function runCopy(
   sourceSpec: string,
   destinationSpec: string,
   options: CopyFlags,
-  { edit, report, squashfsMounts, referrers: withReferrers }: CopyAdditions = {},
+  { edit, report, squashfsMounts, transformConcurrency, referrers: withReferrers }: CopyAdditions = {},
 ): Promise<void> {
   const [
     { copy },
@@ -170,6 +175,7 @@ export async function runCopy(
         ...(platform && { platform }),
         all: options.all === true,
         concurrency: options.concurrency,
+        ...(transformConcurrency && { transformConcurrency }),
         ...(edit && { edit }),
         preserveDigests: options.preserveDigests === true,
         onProgress: withYoungCollections(progress.onProgress),

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { addRegistryOptions } from '../registry-options.js';
 import { addCopyOptions, runCopy } from './copy.js';
@@ -45,6 +46,8 @@ export function registerProcess(program: Command): void {
     const { filterReport } = await import('../filter-report.js');
     await runCopy(source, destination, options, {
       ...(run.filters.length > 0 && { edit: run.edit }),
+      // A filter works one layer on one core (its gzip on one of libuv's threads): a layer per CPU.
+      transformConcurrency: availableParallelism(),
       report: () => filterReport(run, source),
     });
   });
