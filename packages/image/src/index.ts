@@ -49,6 +49,7 @@ export { type LayerSourceKind, layerSourceKind, layerSourceTar } from './layer-s
 export { type LayerTarEntry, layerEntries, openLayerTar } from './layer-tar.js';
 export type { LayerTransform, SourceLayer, TransformContext, TransformedLayer } from './layer-transform.js';
 export { REF_NAME_ANNOTATION } from './layout-index.js';
+export { isAlive } from './leftovers.js';
 export { mergeLayers } from './merge-layers.js';
 export { OciArchive } from './oci-archive.js';
 export { OciLayout } from './oci-layout.js';

@@ -31,7 +31,8 @@ export async function removeLeftovers(
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` still runs (EPERM: it does, as another user's); this process always does. */
+export function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

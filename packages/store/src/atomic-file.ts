@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { isAlive } from '@concil/image';
 
 /**
  * A temporary file in the store's tmp directory, named after the process that writes it so that
@@ -49,16 +50,6 @@ export async function removeLeftovers(
     if (info?.isFile()) bytes += info.size;
   }
   return { removed, bytes };
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The size of a file, or undefined when it does not exist. */
