@@ -73,6 +73,18 @@ const defaultUsers = { tester: 'secret' };
 
 /** Starts Debian's docker-registry (distribution 2.8) on a free loopback port and waits until it answers. */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
+  // The free port is found by binding and letting go of it: another test started in parallel may
+  // take it before docker-registry binds it. Then the registry starts again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce(options);
+    } catch (error) {
+      if (attempt === 3 || !/bind: address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startRegistryOnce(options: StartRegistryOptions): Promise<TestRegistry> {
   const auth = options.auth ?? 'none';
   const users = options.users ?? defaultUsers;
   const dir = await mkdtemp(join(tmpdir(), 'concil-registry-'));
