@@ -7,43 +7,27 @@
 //   concil copy --tar --merge-layers %1..%N    vs  umoci unpack, then tar of the tree      (goal ≤ 0.7×)
 //   (one uncompressed tar out of all the layers on both sides)
 // and concil's peak RSS (goal ≤ 300 MB). Medians of --runs N (3); --scale 0.05 for a quick try
-// with a 20× smaller image; --json FILE. Each concil run is the built CLI in a fresh process.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+// with a 20× smaller image; --json FILE; --work-dir DIR (the system's temporary directory by
+// default). Each concil run is the built CLI in a fresh process.
+import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
 
-const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const rootless = process.getuid?.() === 0 ? [] : ['--rootless'];
 
 await main();
 
 async function main() {
-  const { benchImageSpec, ensureBenchImage } = await import('./lib/image.mjs');
+  const { loadBenchImage, parseBenchOptions, writeBenchRecord } = await import('./lib/bench-setup.mjs');
   const { formatBytes, formatKiB, formatRatio, formatSeconds, measure, median, printTable, settle } =
     await import('./lib/measure.mjs');
-  const { values: options } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      runs: { type: 'string', default: '3' },
-      scale: { type: 'string', default: '1' },
-      json: { type: 'string' },
-    },
-  });
-  const runs = Number.parseInt(options.runs, 10);
+  const { options, runs } = parseBenchOptions();
   const log = (line) => console.log(line);
-  const cacheDir = join(repoRoot, '.cache', 'bench');
-  await mkdir(cacheDir, { recursive: true });
-  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
+  const image = await loadBenchImage({ scale: options.scale, log });
   const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
   const layers = image.layers.length;
-  log(
-    `image: ${layers} gzip layers, ${formatBytes(blobBytes)} of blobs ` +
-      `(${formatBytes(image.uncompressedBytes)} uncompressed), ${image.reference}`,
-  );
-  const work = join(tmpdir(), `concil-bench-copy-edit-${process.pid}`);
+  const work = join(options['work-dir'], `concil-bench-copy-edit-${process.pid}`);
   await mkdir(work, { recursive: true });
   const source = `oci:${image.dir}:${image.tag}`;
 
@@ -145,21 +129,21 @@ async function main() {
     ],
     ['peak RSS of concil', formatKiB(peak), '', '', '≤ 300 MB'],
   ]);
-  const record = {
-    date: new Date().toISOString(),
-    image: { spec: image.spec, blobBytes, uncompressedBytes: image.uncompressedBytes },
-    runs,
-    times,
-    peakRssKiB: rss,
-    medians: m,
-    ratios: {
-      copy: m.copy / m.skopeo,
-      squashfs: m.squashfs / m.skopeoTar2sqfs,
-      merge: m.merge / m.umociTar,
+  await writeBenchRecord(
+    'copy-edit',
+    options,
+    {
+      image: { spec: image.spec, blobBytes, uncompressedBytes: image.uncompressedBytes },
+      runs,
+      times,
+      peakRssKiB: rss,
+      medians: m,
+      ratios: {
+        copy: m.copy / m.skopeo,
+        squashfs: m.squashfs / m.skopeoTar2sqfs,
+        merge: m.merge / m.umociTar,
+      },
     },
-    loadAverage: loadavg(),
-  };
-  const recordPath = options.json ?? join(cacheDir, 'copy-edit-last.json');
-  await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
-  log(`\nresults written to ${recordPath}`);
+    log,
+  );
 }

@@ -8,12 +8,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
+import { loadBenchImage, parseBenchOptions, writeBenchRecord } from './lib/bench-setup.mjs';
 import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
-import { benchImageSpec, ensureBenchImage, pushImage } from './lib/image.mjs';
+import { pushImage } from './lib/image.mjs';
 import {
   formatBytes,
   formatKiB,
@@ -27,33 +28,20 @@ import {
 } from './lib/measure.mjs';
 import { blobUrl, startBenchRegistry } from './lib/registry.mjs';
 
-const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const cacheDir = join(repoRoot, '.cache', 'bench');
+const _repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const REPOSITORY = 'bench';
 
-const { values: options } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    tools: { type: 'string', default: 'concil,skopeo,ceiling' },
-    json: { type: 'string' },
-    scale: { type: 'string', default: '1' },
-    'concil-args': { type: 'string', default: '' },
-    'work-dir': { type: 'string', default: tmpdir() },
-  },
+const { options, runs } = parseBenchOptions({
+  tools: { type: 'string', default: 'concil,skopeo,ceiling' },
+  'concil-args': { type: 'string', default: '' },
 });
-const runs = Number.parseInt(options.runs, 10);
 const wanted = options.tools.split(',').map((t) => t.trim());
 
 const log = (line) => console.log(line);
 
 async function main() {
-  await mkdir(cacheDir, { recursive: true });
-  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
+  const image = await loadBenchImage({ scale: options.scale, log });
   const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
-  log(
-    `image: ${image.layers.length} gzip layers, ${formatBytes(image.totalBytes)} of blobs ` +
-      `(${formatBytes(image.uncompressedBytes)} uncompressed), manifest ${image.manifest.digest}`,
-  );
 
   const registry = await startBenchRegistry();
   const work = await mkdtemp(join(options['work-dir'], 'concil-bench-copy-'));
@@ -135,16 +123,8 @@ async function main() {
     log(`skopeo/ceiling ${formatRatio(time('skopeo'), time('ceiling'))}`);
     if (summary.node) log(`concil/node    ${formatRatio(time('concil'), time('node'))}`);
 
-    const record = {
-      date: new Date().toISOString(),
-      loadavg: loadavg(),
-      image: { spec: image.spec, blobBytes, manifest: image.manifest.digest },
-      runs,
-      summary,
-    };
-    const recordPath = options.json ?? join(cacheDir, 'copy-last.json');
-    await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
-    log(`\nresults written to ${recordPath}`);
+    const record = { image: { spec: image.spec, blobBytes, manifest: image.manifest.digest }, runs, summary };
+    await writeBenchRecord('copy', options, record, log);
     if (tools.some((t) => results[t.name].seconds.length === 0)) process.exitCode = 1;
   } finally {
     await registry.stop();

@@ -8,36 +8,23 @@
 // --work-dir /dev/shm (where the copies go; the system's temporary directory by default).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { loadBenchImage, parseBenchOptions, writeBenchRecord } from './lib/bench-setup.mjs';
 import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
-import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
 import { formatBytes, formatRatio, measure } from './lib/measure.mjs';
 import { printSummary, runTasks } from './lib/tasks.mjs';
 
-const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const cacheDir = join(repoRoot, '.cache', 'bench');
+const _repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 
-const { values: options } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    json: { type: 'string' },
-    scale: { type: 'string', default: '1' },
-    'work-dir': { type: 'string', default: tmpdir() },
-  },
-});
-const runs = Number.parseInt(options.runs, 10);
+const { options, runs } = parseBenchOptions();
 const log = (line) => console.log(line);
 
 async function main() {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is not built: run pnpm build first`);
-  await mkdir(cacheDir, { recursive: true });
-  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
-  const layerBytes = image.layers.reduce((sum, l) => sum + l.size, 0);
-  log(`image: ${image.layers.length} gzip layers, ${formatBytes(layerBytes)} of layers`);
+  const image = await loadBenchImage({ scale: options.scale, log });
+  const { layerBytes } = image;
   const work = await mkdtemp(join(options['work-dir'], 'concil-bench-encrypt-'));
   try {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
@@ -97,12 +84,7 @@ async function main() {
     log(`decrypt concil/skopeo   ${formatRatio(time('decrypt concil'), time('decrypt skopeo'))}`);
     log(`encrypt concil/openssl  ${formatRatio(time('encrypt concil'), time('openssl ceiling'))}`);
     log(`decrypt concil/openssl  ${formatRatio(time('decrypt concil'), time('openssl ceiling'))}`);
-    const recordPath = options.json ?? join(cacheDir, 'encrypt-last.json');
-    await writeFile(
-      recordPath,
-      `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), layerBytes, runs, summary }, null, 2)}\n`,
-    );
-    log(`\nresults written to ${recordPath}`);
+    await writeBenchRecord('encrypt', options, { layerBytes, runs, summary }, log);
     if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
   } finally {
     await rm(work, { recursive: true, force: true });

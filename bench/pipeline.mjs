@@ -11,19 +11,16 @@
 // Options: --runs N (3), --scale 0.05 (a 20× smaller image for a quick try), --sections a,b
 // (all by default), --json FILE, --work-dir /dev/shm (the system's temporary directory by default).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { loadBenchImage, parseBenchOptions, writeBenchRecord } from './lib/bench-setup.mjs';
 import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
-import { benchImageSpec, ensureBenchImage } from './lib/image.mjs';
 import { formatBytes, formatRatio, measure } from './lib/measure.mjs';
 import { printSummary, runTasks } from './lib/tasks.mjs';
 import { unpackSection } from './lib/unpack-section.mjs';
 
-const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const cacheDir = join(repoRoot, '.cache', 'bench');
+const _repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /**
  * The sections of the bench. Each gets `{ image, work, log }` and returns its tasks (a name and
@@ -77,16 +74,9 @@ const SECTIONS = {
   unpack: unpackSection,
 };
 
-const { values: options } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '3' },
-    sections: { type: 'string', default: Object.keys(SECTIONS).join(',') },
-    json: { type: 'string' },
-    scale: { type: 'string', default: '1' },
-    'work-dir': { type: 'string', default: tmpdir() },
-  },
+const { options, runs } = parseBenchOptions({
+  sections: { type: 'string', default: Object.keys(SECTIONS).join(',') },
 });
-const runs = Number.parseInt(options.runs, 10);
 const log = (line) => console.log(line);
 
 function blobPath(image, digest) {
@@ -99,12 +89,8 @@ async function main() {
   const unknown = chosen.filter((name) => !(name in SECTIONS));
   if (unknown.length > 0)
     throw new Error(`unknown sections ${unknown.join(', ')}; there are ${Object.keys(SECTIONS).join(', ')}`);
-  await mkdir(cacheDir, { recursive: true });
-  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
-  const layerBytes = image.layers.reduce((sum, l) => sum + l.size, 0);
-  log(
-    `image: ${image.layers.length} gzip layers, ${formatBytes(layerBytes)} of layers (${formatBytes(image.uncompressedBytes)} uncompressed)`,
-  );
+  const image = await loadBenchImage({ scale: options.scale, log });
+  const { layerBytes } = image;
   const work = await mkdtemp(join(options['work-dir'], 'concil-bench-pipeline-'));
   try {
     const tasks = [];
@@ -133,12 +119,8 @@ async function main() {
           `${label.padEnd(28)} ${formatRatio(time(a), time(b))}  (goal ≤ ${goal}; CPU time ${formatRatio(cpu(a), cpu(b))})`,
         );
       }
-      const recordPath = options.json ?? join(cacheDir, 'pipeline-last.json');
-      await writeFile(
-        recordPath,
-        `${JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), scale: Number(options.scale), layerBytes, runs, summary, ratios: ratioSummary }, null, 2)}\n`,
-      );
-      log(`\nresults written to ${recordPath}`);
+      const record = { scale: Number(options.scale), layerBytes, runs, summary, ratios: ratioSummary };
+      await writeBenchRecord('pipeline', options, record, log);
       if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
     } finally {
       for (const stop of stops) await stop(); // the registries sections started

@@ -5,47 +5,30 @@
 //   warm pull (cached: one HEAD)         wall time of the whole process      (goal ≤ 0.3 s)
 //   cold pull with squashfs conversion   vs  skopeo copy, then tar2sqfs of each layer in sequence
 //                                                                                (goal ≤ 0.8×)
-// Medians of --runs N (3). --scale 0.05 for a quick try with a 20× smaller image; --json FILE.
+// Medians of --runs N (3). --scale 0.05 for a quick try with a 20× smaller image; --json FILE;
+// --work-dir DIR (where the copies go; the system's temporary directory by default).
 // Each concil run is the built `concil pull` in a fresh process, as a user runs it. Peak RSS is
 // printed beside the time, concil's and the reference's (for skopeo + tar2sqfs, the largest).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { CLI_NODE_FLAGS, cliPath } from './lib/cli.mjs';
-
-const thisFile = fileURLToPath(import.meta.url);
-const repoRoot = dirname(dirname(thisFile));
 
 await main();
 
 async function main() {
-  const { benchImageSpec, ensureBenchImage, pushImage } = await import('./lib/image.mjs');
+  const { pushImage } = await import('./lib/image.mjs');
+  const { loadBenchImage, parseBenchOptions, writeBenchRecord } = await import('./lib/bench-setup.mjs');
   const { formatBytes, formatKiB, formatRatio, formatSeconds, measure, median, printTable, settle } =
     await import('./lib/measure.mjs');
   const { startBenchRegistry } = await import('./lib/registry.mjs');
-  const { values: options } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      runs: { type: 'string', default: '3' },
-      scale: { type: 'string', default: '1' },
-      json: { type: 'string' },
-    },
-  });
-  const runs = Number.parseInt(options.runs, 10);
+  const { options, runs } = parseBenchOptions();
   const log = (line) => console.log(line);
-  const cacheDir = join(repoRoot, '.cache', 'bench');
-  await mkdir(cacheDir, { recursive: true });
-  const image = await ensureBenchImage({ cacheDir, spec: benchImageSpec(Number(options.scale)), log });
+  const image = await loadBenchImage({ scale: options.scale, log });
   const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
-  log(
-    `image: ${image.layers.length} gzip layers, ${formatBytes(blobBytes)} of blobs ` +
-      `(${formatBytes(image.uncompressedBytes)} uncompressed)`,
-  );
 
   const registry = await startBenchRegistry();
-  const work = await mkdtemp(join(tmpdir(), 'concil-bench-pull-'));
+  const work = await mkdtemp(join(options['work-dir'], 'concil-bench-pull-'));
   try {
     const reference = `docker://${registry.host}/bench:latest`;
     let started = Date.now();
@@ -167,19 +150,19 @@ async function main() {
         rss('skopeoTar2sqfs'),
       ],
     ]);
-    const record = {
-      date: new Date().toISOString(),
-      image: { spec: image.spec, blobBytes, uncompressedBytes: image.uncompressedBytes },
-      runs,
-      times,
-      peakRssKiB: peaks,
-      medians: m,
-      ratios: { cold: m.cold / m.skopeo, squashfs: m.coldSquashfs / m.skopeoTar2sqfs },
-      loadAverage: loadavg(),
-    };
-    const recordPath = options.json ?? join(cacheDir, 'pull-last.json');
-    await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
-    log(`\nresults written to ${recordPath}`);
+    await writeBenchRecord(
+      'pull',
+      options,
+      {
+        image: { spec: image.spec, blobBytes, uncompressedBytes: image.uncompressedBytes },
+        runs,
+        times,
+        peakRssKiB: peaks,
+        medians: m,
+        ratios: { cold: m.cold / m.skopeo, squashfs: m.coldSquashfs / m.skopeoTar2sqfs },
+      },
+      log,
+    );
   } finally {
     await registry.stop();
     await rm(work, { recursive: true, force: true });
