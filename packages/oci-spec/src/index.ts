@@ -25,6 +25,12 @@ export {
   parseDigest,
 } from './digest.js';
 export { DigestingStream } from './digest-stream.js';
+export {
+  embeddedContent,
+  fetchEmbeddedOrBytes,
+  MAX_EMBEDDED_BYTES,
+  withEmbeddedContent,
+} from './embedded-content.js';
 export { isNotFound, OciSpecError, type OciSpecErrorCode } from './errors.js';
 export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
 export {

@@ -1,5 +1,11 @@
 import type { Readable } from 'node:stream';
-import { type Descriptor, type Digest, type ParsedManifest, parseManifest } from '@concil/oci-spec';
+import {
+  type Descriptor,
+  type Digest,
+  type ParsedManifest,
+  parseManifest,
+  withEmbeddedContent,
+} from '@concil/oci-spec';
 import type { Dispatcher } from 'undici';
 import { Authorizer } from './auth/authorizer.js';
 import { defaultCredentialProvider } from './auth/config-sources.js';
@@ -141,7 +147,11 @@ export class RegistryClient {
       const parsed = parseManifestOrUndefined(bytes, mediaType);
       const subject = parsed?.kind === 'manifest' ? parsed.manifest.subject : parsed?.index.subject;
       if (parsed && subject) {
-        const descriptor = referrerDescriptor({ mediaType, digest, size: bytes.byteLength }, parsed);
+        // The referrer itself rides in the index (small ones): a verifier reads it without a request.
+        const descriptor = withEmbeddedContent(
+          referrerDescriptor({ mediaType, digest, size: bytes.byteLength }, parsed),
+          bytes,
+        );
         await addToReferrersTagIndex(this.#session, repository, subject.digest, descriptor);
       }
     }

@@ -69,6 +69,12 @@ export async function listReferrers(
 }
 
 /**
+ * A tag schema index grows by one descriptor a referrer; past this size the referrers it gains no
+ * longer carry their manifests along (registries refuse manifests above 4 MiB).
+ */
+const MAX_INDEX_BYTES_WITH_DATA = 1024 * 1024;
+
+/**
  * Adds a referrer to the fallback tag index of its subject, for registries without the referrers
  * API (those that answer a manifest PUT with a `subject` without an `OCI-Subject` header).
  */
@@ -81,12 +87,16 @@ export async function addToReferrersTagIndex(
   const current = await fallbackIndex(session, repository, subject);
   const manifests = current?.manifests ?? [];
   if (manifests.some((each) => each.digest === referrer.digest)) return;
-  const index: ImageIndex = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociIndex,
-    manifests: [...manifests, referrer],
-  } as ImageIndex;
-  const { bytes } = encodeManifest(index, MediaType.ociIndex);
+  const encode = (added: Descriptor) =>
+    encodeManifest(
+      { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...manifests, added] } as ImageIndex,
+      MediaType.ociIndex,
+    ).bytes;
+  let bytes = encode(referrer);
+  if (referrer.data !== undefined && bytes.byteLength > MAX_INDEX_BYTES_WITH_DATA) {
+    const { data: _, ...plain } = referrer;
+    bytes = encode(plain);
+  }
   await putManifest(session, repository, referrersTag(subject), bytes, MediaType.ociIndex);
 }
 

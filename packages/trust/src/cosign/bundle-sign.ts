@@ -1,6 +1,12 @@
 import { createHash, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { computeDigest, type Descriptor, type FetchOptions, type Target } from '@concil/oci-spec';
+import {
+  computeDigest,
+  type Descriptor,
+  type FetchOptions,
+  type Target,
+  withEmbeddedContent,
+} from '@concil/oci-spec';
 import {
   bundleReferrerManifest,
   EMPTY_CONFIG,
@@ -71,7 +77,8 @@ export async function signImageBundle(
   };
   const fetchOptions = options.signal ? { signal: options.signal } : {};
   const created = (options.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const referrer = bundleReferrerManifest(manifest, layer, created);
+  // The bundle rides in the referrer's layer descriptor too: a verifier needs no request for it.
+  const referrer = bundleReferrerManifest(manifest, withEmbeddedContent(layer, bundleBytes), created);
   await pushIfMissing(target, layer, bundleBytes, fetchOptions);
   await pushIfMissing(target, EMPTY_CONFIG, EMPTY_CONFIG_BYTES, fetchOptions);
   await target.push(referrer.descriptor, Readable.from([referrer.bytes]), fetchOptions);

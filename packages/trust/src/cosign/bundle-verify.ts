@@ -2,8 +2,10 @@ import type { KeyObject } from 'node:crypto';
 import {
   type Descriptor,
   type FetchOptions,
-  fetchManifest,
+  fetchEmbeddedOrBytes,
   findReferrers,
+  type ParsedManifest,
+  parseManifest,
   type ReadOnlyTarget,
 } from '@concil/oci-spec';
 import {
@@ -19,7 +21,7 @@ import {
   type SignatureVerdict,
   type TrustedKey,
 } from './check-signature.js';
-import { fetchAttachment } from './fetch-attachment.js';
+import { digestMismatch, fetchAttachment } from './fetch-attachment.js';
 import { keyFingerprint } from './keys.js';
 import { repositoryOf } from './payload.js';
 
@@ -53,7 +55,23 @@ async function checkReferrer(
   keys: readonly TrustedKey[],
   options: FetchOptions,
 ): Promise<SignatureVerdict> {
-  const parsed = await fetchManifest(target, referrer, options);
+  // A referrer listed in a tag schema index concil wrote carries its manifest in `data`.
+  let parsed: ParsedManifest;
+  try {
+    parsed = parseManifest(
+      await fetchEmbeddedOrBytes(target, referrer, options),
+      referrer.mediaType,
+      referrer.digest,
+    );
+  } catch (error) {
+    if (!digestMismatch(error)) throw error;
+    const where =
+      referrer.data === undefined ? 'the registry served' : 'embedded in the referrers list (data)';
+    return reject(
+      'BUNDLE_INVALID',
+      `the referrer manifest ${where} is not the manifest ${referrer.digest} names`,
+    );
+  }
   const layer =
     parsed.kind === 'manifest'
       ? parsed.manifest.layers.find((each) => each.mediaType === SIGSTORE_BUNDLE_MEDIA_TYPE)

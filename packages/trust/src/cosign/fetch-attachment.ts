@@ -1,12 +1,18 @@
-import { type Descriptor, type FetchOptions, fetchBytes, type ReadOnlyTarget } from '@concil/oci-spec';
+import {
+  type Descriptor,
+  type FetchOptions,
+  fetchEmbeddedOrBytes,
+  type ReadOnlyTarget,
+} from '@concil/oci-spec';
 import { reject, type SignatureVerdict } from './check-signature.js';
 
 /** Payloads and bundles are a few kilobytes; a larger layer is no signature worth fetching. */
 const MAX_ATTACHMENT_BYTES = 1024 * 1024;
 
 /**
- * The bytes of a signature's layer (a simple-signing payload, a bundle), digest-checked; or the
- * verdict that refuses it: too large to be one, or not the bytes its descriptor names.
+ * The bytes of a signature's layer (a simple-signing payload, a bundle), digest-checked — from the
+ * descriptor's `data` where it carries them (concil's bundles), else fetched; or the verdict that
+ * refuses it: too large to be one, or not the bytes its descriptor names.
  */
 export async function fetchAttachment(
   target: ReadOnlyTarget,
@@ -19,10 +25,17 @@ export async function fetchAttachment(
     return reject(invalid, `a layer of ${layer.size} bytes (${layer.digest}) is no ${what}`);
   }
   try {
-    return await fetchBytes(target, layer, options);
+    return await fetchEmbeddedOrBytes(target, layer, options);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== 'DIGEST_INVALID' && code !== 'SIZE_INVALID') throw error;
-    return reject('PAYLOAD_DIGEST_MISMATCH', `the ${what} blob is not the bytes ${layer.digest} names`);
+    const mismatch = digestMismatch(error);
+    if (!mismatch) throw error;
+    const where = layer.data === undefined ? 'blob' : 'embedded in its descriptor (data)';
+    return reject('PAYLOAD_DIGEST_MISMATCH', `the ${what} ${where} is not the bytes ${layer.digest} names`);
   }
+}
+
+/** Whether an error says that content is not what its descriptor names (digest or size). */
+export function digestMismatch(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'DIGEST_INVALID' || code === 'SIZE_INVALID';
 }
