@@ -5,7 +5,7 @@ import { keyDirectoryPath } from './cosign-keys.js';
 /**
  * The content trust policy of the configuration, or undefined when no image must be verified (then
  * the trust package is not even loaded). Every command that takes an image from a registry —
- * `pull`, `copy` (also through the cache) — reads it through this policy.
+ * `pull`, `copy` (also through the cache), `process`, `publish`, `search` — reads it through this policy.
  */
 export async function loadTrustPolicy(config: ConcilConfig): Promise<TrustPolicy | undefined> {
   if (config.disable_content_trust && Object.keys(config.remote_servers).length === 0) return undefined;

@@ -109,6 +109,29 @@ describe('content trust (cosign) on pull and copy', () => {
     expect(copied.code).toBe(0);
   });
 
+  it('search reads a registry image through the policy: it refuses what pull refuses, and searches what pull takes', async () => {
+    const env = await config('cosign', { content_trust: 'cosign' });
+    const unsigned = `docker://${host}/trusted/unsigned:1`;
+    const pulled = await runCli(['pull', unsigned], env);
+    expect(pulled.code).toBe(1);
+    expect(pulled.stderr).toContain(`${host}/trusted/unsigned:1 (${digest}) is not trusted`);
+    const why = `not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers)`;
+    for (const image of [unsigned, `registry://${host}/trusted/unsigned:1`]) {
+      const searched = await runCli(['search', image, 'added.txt'], env);
+      expect(searched.code).toBe(1);
+      expect(searched.stdout).toBe('');
+      expect(searched.stderr.trim().split('\n')).toHaveLength(1);
+      expect(searched.stderr).toContain(`${host}/trusted/unsigned:1@${digest} does not verify: ${why}`);
+      expect(searched.stderr).toContain('[VERIFICATION_FAILED]');
+    }
+    expect(await cachedBlobs()).toEqual([]);
+
+    const signed = await runCli(['search', `docker://${host}/trusted/signed:1`, 'added.txt'], env);
+    expect(signed.stderr).toBe('');
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toContain('etc/added.txt');
+  });
+
   it('an image cached while trust was off is refused by pull and by the cached copy once trust is on', async () => {
     const image = `docker://${host}/open/app:1`;
     expect((await runCli(['pull', image], await config('off', {}))).code).toBe(0);

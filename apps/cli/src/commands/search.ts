@@ -1,4 +1,6 @@
+import type { ReadOnlyTarget } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
+import { openCopySource } from '../copy-source.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
 
@@ -55,11 +57,16 @@ Examples:
       ]);
       const search = new SearchFilter(pattern, options.regex === true, 'PATTERN');
       const source = canonicalLocation(image);
-      const src = openLocation(
-        source,
-        withSocket(await locationOptions(source, options, options.srcCreds), options),
-      );
+      const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
       const platform = options.platform ? parsePlatform(options.platform) : undefined;
+      // A registry image is read through the trust policy, as copy and pull read it.
+      let opened: ReadOnlyTarget | undefined;
+      const src = await openCopySource(
+        source,
+        { platform, all: options.all === true, cache: false },
+        srcOptions,
+        () => (opened = openLocation(source, srcOptions)),
+      );
       const run = await interruptible('the search stopped', (signal) =>
         readThrough(src, [search], {
           ...(platform && { platform }),
@@ -67,7 +74,7 @@ Examples:
           ...(options.concurrency && { concurrency: options.concurrency }),
           signal,
         }),
-      ).finally(() => closeLocation(src));
+      ).finally(() => opened && closeLocation(opened));
       const [{ matchLine }, { shownLocation }, { printJson }] = await Promise.all([
         import('../filter-report.js'),
         import('../shown-location.js'),
