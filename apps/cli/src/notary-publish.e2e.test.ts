@@ -81,6 +81,69 @@ describe('concil notary-publish', () => {
   });
 });
 
+describe('concil publish --notary', () => {
+  it('pushes and tags, then signs the tag in the Notary server: notary lookup shows the pushed digest and size', async () => {
+    const layout = await buildFixtureLayout(join(work, 'publish-layout'));
+    const image = `docker://${registry.host}/published/app:1`;
+    const published = await runCli(['publish', '--notary', '--json', `oci:${layout.dir}`, image], env);
+    expect(published.stderr).toBe('');
+    expect(published.code).toBe(0);
+    const digest = (await runCli(['digest', image])).stdout.trim();
+    const size = Buffer.byteLength((await runCli(['inspect', image, '--raw'])).stdout);
+    expect(JSON.parse(published.stdout)).toMatchObject({
+      descriptor: { digest, size },
+      notary: {
+        gun: `${registry.host}/published/app`,
+        name: '1',
+        digest,
+        size,
+        role: 'targets',
+        initialized: true,
+        serverUrl: notary.url,
+      },
+    });
+    const { stdout } = await notary.client(['lookup', `${registry.host}/published/app`, '1']);
+    expect(stdout.trim()).toBe(`1 ${digest} ${size}`);
+
+    // Published again under another tag of the same GUN: the targets gain it, the keys are kept.
+    const again = await runCli(['publish', '--notary', `oci:${layout.dir}`, `${image.slice(0, -1)}2`], env);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toMatch(
+      new RegExp(
+        `^published ${digest} to docker://${registry.host}/published/app:2: .*; signed ${registry.host}/published/app:2 in ${notary.url} \\(targets\\)\n$`,
+      ),
+    );
+    const listed = await notary.client(['list', `${registry.host}/published/app`]);
+    expect(listed.stdout).toMatch(new RegExp(`^1\\s+${digest.slice(7)}\\s+${size}\\s+targets`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^2\\s+${digest.slice(7)}\\s+${size}\\s+targets`, 'm'));
+  });
+
+  it('refuses before pushing anything when the registry has no Notary server, or the destination no tag', async () => {
+    const layout = await buildFixtureLayout(join(work, 'refused-layout'));
+    const config = join(work, 'publish-no-notary.json');
+    await writeFile(config, JSON.stringify({ cache_dir: join(work, 'cache') }));
+    const image = `docker://${registry.host}/unpublished/app:1`;
+    const refused = await runCli(['publish', '--notary', `oci:${layout.dir}`, image], {
+      CONCIL_CONFIG: config,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `no Notary server is configured for ${registry.host}: set remote_servers["${registry.host}"].notary in the configuration`,
+    );
+    const digest = (await runCli(['digest', `oci:${layout.dir}`])).stdout.trim();
+    const byDigest = await runCli(
+      ['publish', '--notary', `oci:${layout.dir}`, `docker://${registry.host}/unpublished/app@${digest}`],
+      env,
+    );
+    expect(byDigest.code).toBe(1);
+    expect(byDigest.stderr).toContain(
+      `Notary signs tags, and docker://${registry.host}/unpublished/app@${digest} names none: publish to docker://host/repo:tag`,
+    );
+    const tags = await fetch(`${registry.url}/v2/unpublished/app/tags/list`);
+    expect(tags.status).toBe(404);
+  });
+});
+
 describe('content_trust "notary" on copy and pull', () => {
   it('takes the digest Notary signs for a tag, and refuses a tag it does not sign, copy as pull; nothing kept', async () => {
     const signed = `docker://${registry.host}/trusted/app:1`;

@@ -62,6 +62,12 @@ export {
   type TrustedTarget,
 } from './notary/notary-repository.js';
 export {
+  type NotaryKeyOptions,
+  type NotarySignedTag,
+  type NotaryTag,
+  signNotaryTag,
+} from './notary/notary-sign-tag.js';
+export {
   type NotaryTrustMethod,
   type NotaryTrustRequest,
   notaryTrustMethod,

@@ -4,6 +4,7 @@ import { copySummary, openCopySource } from '../copy-source.js';
 import { openKeyDirectory, passwordSource } from '../cosign-keys.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { interruptible } from '../interrupt.js';
+import { addNotaryKeyOptions, readNotaryKeys } from '../notary-keys.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
@@ -15,10 +16,12 @@ const PUBLISH_EXAMPLES = `
 Examples:
   publish an image directory (every platform of an index) and sign it:
     concil publish --cosign-key team ./app docker://registry.example.com/app:1
+  publish an image directory and sign its tag in the registry's Notary server:
+    concil publish --notary ./app docker://registry.example.com/app:1
   publish an image of the local cache to another registry, its layers encrypted:
     concil publish --encryption team.pub.pem docker://mirror.example.com/app:1 docker://registry.example.com/app:1-enc`;
 
-/** `concil publish IMAGE docker://…`: the copy into a registry, then a cosign signature. */
+/** `concil publish IMAGE docker://…`: the copy into a registry, then a cosign and/or Notary signature. */
 export function registerPublish(program: Command): void {
   const command = program
     .command('publish')
@@ -40,6 +43,10 @@ export function registerPublish(program: Command): void {
     )
     .option('--password-file <file>', "the cosign key's password (else COSIGN_PASSWORD, else asked)")
     .option(
+      '--notary',
+      "sign the tag in the registry's Notary server (remote_servers.<host>.notary) after the push, as concil notary-publish does",
+    )
+    .option(
       '--encryption <public-key>',
       'encrypt every layer for this public key (PEM or JWK; "jwe:" prefix optional); repeat for more recipients',
       collect,
@@ -51,6 +58,7 @@ export function registerPublish(program: Command): void {
     .option('--src-creds <user:pass>', 'credentials for the source registry')
     .option('--dest-creds <user:pass>', 'credentials for the destination registry')
     .addHelpText('after', PUBLISH_EXAMPLES);
+  addNotaryKeyOptions(command);
   addSocketOption(command);
   addRegistryOptions(command).action(async (image: string, destination: string, options) => {
     const [
@@ -75,6 +83,12 @@ export function registerPublish(program: Command): void {
     const sign = options.cosignKey
       ? { key: await loadCosignKey(options.cosignKey, options.passwordFile) }
       : undefined;
+    const notary = options.notary
+      ? {
+          config: (await (await import('@concil/store')).loadConfig()).config,
+          ...(await readNotaryKeys(options, command)),
+        }
+      : undefined;
     const srcOptions = withSocket(await locationOptions(image, options, options.srcCreds), options);
     let opened: Target | undefined; // what the cache does not serve; a daemon's is closed at the end
     const src = await openCopySource(
@@ -91,6 +105,7 @@ export function registerPublish(program: Command): void {
           concurrency: options.concurrency,
           ...(encryption.length && { encryption }),
           ...(sign && { sign }),
+          ...(notary && { notary }),
           onProgress: withYoungCollections(progress.onProgress),
           signal,
         }),
@@ -104,7 +119,10 @@ export function registerPublish(program: Command): void {
         });
       } else if (!options.quiet) {
         const signed = result.signature ? `; signed with ${options.cosignKey} (${result.signature.tag})` : '';
-        process.stdout.write(`published ${copySummary(result, dst.name)}${signed}\n`);
+        const notarized = result.notary
+          ? `; signed ${result.notary.gun}:${result.notary.name} in ${result.notary.serverUrl} (${result.notary.role})`
+          : '';
+        process.stdout.write(`published ${copySummary(result, dst.name)}${signed}${notarized}\n`);
       }
     } finally {
       progress.stop();
