@@ -4,6 +4,7 @@ import {
   computeDigest,
   encodeManifest,
   ensureVerified,
+  type ImageIndex,
   type ImageManifest,
   MediaType,
   OciSpecError,
@@ -216,6 +217,56 @@ describe('RegistryClient against docker-registry', () => {
         artifactType: 'other/type',
       }),
     ).toEqual([]);
+  });
+
+  it('keeps the tag schema index under 1 MiB of embedded referrers: past it, referrers are listed without their content', async () => {
+    const image = makeImage([12]);
+    await pushImage(client, 'refs/many', image, 'v1');
+    const empty = makeBlob(Buffer.from('{}'), MediaType.ociEmpty);
+    await client.pushBlob('refs/many', empty.descriptor, Readable.from([empty.bytes]));
+    const subject = image.manifest.descriptor;
+    const tag = `sha256-${subject.digest.slice(7)}`;
+    // An index written elsewhere, 1600 bytes short of 1 MiB (one entry with a large annotation):
+    // room for one of the referrers below with its content (~1300 bytes), not for two.
+    const seed = { ...subject, annotations: { 'org.example.pad': '' } };
+    const seedIndex = (pad: number) =>
+      encodeManifest(
+        {
+          schemaVersion: 2,
+          mediaType: MediaType.ociIndex,
+          manifests: [{ ...seed, annotations: { 'org.example.pad': 'x'.repeat(pad) } }],
+        } as ImageIndex,
+        MediaType.ociIndex,
+      ).bytes;
+    const seeded = seedIndex(1024 * 1024 - 1600 - seedIndex(0).byteLength);
+    await client.putManifest('refs/many', tag, seeded, MediaType.ociIndex);
+    const referrer = (n: number) =>
+      encodeManifest(
+        {
+          schemaVersion: 2,
+          mediaType: MediaType.ociManifest,
+          artifactType: 'application/vnd.example.signature',
+          config: empty.descriptor,
+          layers: [empty.descriptor],
+          subject,
+          annotations: { 'org.example.n': `${n}` },
+        } as ImageManifest,
+        MediaType.ociManifest,
+      );
+    const [first, second] = [referrer(1), referrer(2)];
+    for (const each of [first, second]) {
+      await client.putManifest('refs/many', each.descriptor.digest, each.bytes, MediaType.ociManifest);
+    }
+    const index = await client.getManifest('refs/many', tag);
+    const listed = index.manifest.kind === 'index' ? index.manifest.index.manifests : [];
+    expect(listed.map((m) => [m.digest, m.data])).toEqual([
+      [subject.digest, undefined],
+      // It fits below 1 MiB with its content …
+      [first.descriptor.digest, Buffer.from(first.bytes).toString('base64')],
+      // … the next one would not: listed without.
+      [second.descriptor.digest, undefined],
+    ]);
+    expect(index.bytes.byteLength).toBeLessThan(1024 * 1024 + 1024);
   });
 
   it('asks the referrers API once: after a bare 404 it reads the tag schema directly', async () => {
