@@ -58,6 +58,7 @@ export { isAlive } from './leftovers.js';
 export { mergeLayers } from './merge-layers.js';
 export { OciArchive } from './oci-archive.js';
 export { OciLayout } from './oci-layout.js';
+export { type Image, type Layer, type OpenImageOptions, openImage } from './open-image.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
 export { type PublishOptions, type PublishResult, publish } from './publish.js';
 export {
