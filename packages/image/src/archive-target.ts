@@ -55,6 +55,14 @@ export abstract class ArchiveTarget implements Target {
     return (await this.#staged()).ingest(mediaType, content);
   }
 
+  async ingestPath(): Promise<string> {
+    return (await this.#staged()).ingestPath();
+  }
+
+  async ingestFile(mediaType: string, path: string): Promise<Descriptor> {
+    return (await this.#staged()).ingestFile(mediaType, path);
+  }
+
   async tag(desc: Descriptor, reference?: string): Promise<void> {
     this.#root = { desc, reference };
   }

@@ -1,9 +1,15 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Descriptor, type Digest, DigestingStream, ensureVerified } from '@concil/oci-spec';
+import {
+  computeStreamDigest,
+  type Descriptor,
+  type Digest,
+  DigestingStream,
+  ensureVerified,
+} from '@concil/oci-spec';
 import { fileSystemError } from './errors.js';
 import { OWNED_SUFFIX, ownedSuffix, removeLeftovers } from './leftovers.js';
 
@@ -19,7 +25,8 @@ export function temporaryPath(finalPath: string): string {
  */
 const WRITE_QUEUE_BYTES = 256 * 1024;
 
-const TEMPORARY = new RegExp(String.raw`^\..+\.${OWNED_SUFFIX}\.tmp$`);
+/** Ours, and the squashfs writer's own beside one of ours (`.<ours>.<random>.tmp`). */
+const TEMPORARY = new RegExp(String.raw`^\..+\.${OWNED_SUFFIX}\.tmp(?:\.[0-9a-f]{12}\.tmp)?$`);
 
 /** Removes the temporary files in `dir` that a process which is gone (killed) left behind. */
 export function removeTemporaryLeftovers(dir: string): Promise<void> {
@@ -94,5 +101,36 @@ export async function writeContentAddressedFile(
     return { digest: hashing.digest, size: hashing.size };
   } catch (error) {
     throw await failedWrite(error, temporary, temporary);
+  }
+}
+
+/**
+ * Moves a finished file to the path its digest names: hashed (one read), then renamed, or, where
+ * it lies on another file system, copied beside that path and renamed. The file at `path` is gone
+ * afterwards, whatever happens.
+ */
+export async function moveContentAddressedFile(
+  path: string,
+  pathOf: (digest: Digest) => string,
+): Promise<{ digest: Digest; size: number }> {
+  try {
+    const hashed = await computeStreamDigest(createReadStream(path, { highWaterMark: 1 << 20 }));
+    const finalPath = pathOf(hashed.digest);
+    await rename(path, finalPath).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EXDEV') throw error;
+      const temporary = temporaryPath(finalPath);
+      try {
+        await copyFile(path, temporary);
+        await rename(temporary, finalPath);
+      } catch (copyError) {
+        await rm(temporary, { force: true });
+        throw copyError;
+      }
+    });
+    return hashed;
+  } catch (error) {
+    throw fileSystemError(error, 'cannot write', path);
+  } finally {
+    await rm(path, { force: true });
   }
 }

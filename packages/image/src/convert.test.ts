@@ -56,6 +56,29 @@ describe('converting layers in the copy', () => {
     }
   });
 
+  it('to squashfs: each image is written once, in the destination (nothing in TMPDIR), and renamed in', async () => {
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = join(work, 'no-temporary-directory');
+    const dst = join(work, 'squashfs-in-place');
+    try {
+      const result = await copy(new OciLayout(single.dir, 'latest'), new OciLayout(dst, 'v1'), {
+        edit: convertLayers('squashfs'),
+      });
+      expect(result.layersTransformed).toBe(2);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+    const reference = await imageIn(
+      join(work, 'squashfs'),
+      (await new OciLayout(join(work, 'squashfs'), 'v1').resolve()).digest,
+    );
+    const { manifest } = await imageIn(dst, (await new OciLayout(dst, 'v1').resolve()).digest);
+    expect(manifest.layers).toEqual(reference.manifest.layers);
+    const blobs = await readdir(join(dst, 'blobs', 'sha256'));
+    expect(blobs.filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
   it('back to tar+gzip: the same trees again, which umoci unpacks and skopeo reads', async () => {
     const squashfs = new OciLayout(join(work, 'squashfs'), 'v1');
     const dst = join(work, 'back');

@@ -28,7 +28,7 @@ import {
   type PlannedLayer,
 } from './copy-plan.js';
 import { ImageError } from './errors.js';
-import { ingestBlob } from './ingest-blob.js';
+import { ingestBlob, ingestWrittenFile } from './ingest-blob.js';
 import type { LayerTransform, SourceLayer, TransformedLayer } from './layer-transform.js';
 import { type EncodedContent, type OutputLayer, rewriteImage, rewriteIndex } from './rewrite-image.js';
 
@@ -345,6 +345,7 @@ class CopyRun {
     this.#signal.throwIfAborted();
     const result = await transform.apply(sources, {
       ingest: (mediaType, content) => ingestBlob(this.dst, mediaType, content, this.#fetchOptions()),
+      ingestFile: (mediaType, write) => ingestWrittenFile(this.dst, mediaType, write, this.#fetchOptions()),
       signal: this.#signal,
     });
     this.counts.layersTransformed++;

@@ -12,6 +12,7 @@ import {
   type Target,
 } from '@concil/oci-spec';
 import {
+  moveContentAddressedFile,
   temporaryPath,
   writeContentAddressedFile,
   writeFileAtomic,
@@ -137,6 +138,27 @@ export class ImageDirectory implements Target {
         content,
         (d) => join(staging, fileNameFor({ mediaType, digest: d })),
         options,
+      );
+      return { mediaType, digest, size };
+    } catch (error) {
+      throw fileSystemError(error, 'cannot write', this.name);
+    }
+  }
+
+  /** In the staging directory: a file made there is renamed into place, and goes with it on abort. */
+  async ingestPath(): Promise<string> {
+    try {
+      return temporaryPath(join(await this.#stagingDirectory(), 'ingest'));
+    } catch (error) {
+      throw fileSystemError(error, 'cannot write', this.name);
+    }
+  }
+
+  async ingestFile(mediaType: string, path: string): Promise<Descriptor> {
+    try {
+      const staging = await this.#stagingDirectory();
+      const { digest, size } = await moveContentAddressedFile(path, (d) =>
+        join(staging, fileNameFor({ mediaType, digest: d })),
       );
       return { mediaType, digest, size };
     } catch (error) {

@@ -1,5 +1,10 @@
 export { addLayer } from './add-layer.js';
-export { writeContentAddressedFile, writeFileAtomic, writeVerifiedFile } from './atomic-file.js';
+export {
+  moveContentAddressedFile,
+  writeContentAddressedFile,
+  writeFileAtomic,
+  writeVerifiedFile,
+} from './atomic-file.js';
 export { bytesStream } from './bytes-stream.js';
 export { type ConfigEdits, editConfig, parseCommand, parsePairs } from './config-edit.js';
 export { convertLayer, convertLayers } from './convert-layers.js';
@@ -35,7 +40,7 @@ export { layerDecryption, layerEncryption, recipientAddition } from './encryptio
 export { JWE_KEYS_ANNOTATION, PUBOPTS_ANNOTATION } from './encryption/layer-options.js';
 export { ImageError, type ImageErrorCode } from './errors.js';
 export { ImageDirectory } from './image-directory.js';
-export { ingestBlob } from './ingest-blob.js';
+export { ingestBlob, ingestWrittenFile } from './ingest-blob.js';
 export {
   type ImageInspection,
   type InspectedLayer,
@@ -53,6 +58,7 @@ export { isAlive } from './leftovers.js';
 export { mergeLayers } from './merge-layers.js';
 export { OciArchive } from './oci-archive.js';
 export { OciLayout } from './oci-layout.js';
+export { type Image, type Layer, type OpenImageOptions, openImage } from './open-image.js';
 export { type OpenTargetOptions, openTarget } from './open-target.js';
 export { type PublishOptions, type PublishResult, publish } from './publish.js';
 export {

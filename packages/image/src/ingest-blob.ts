@@ -18,14 +18,60 @@ export async function ingestBlob(
   options: FetchOptions = {},
 ): Promise<Descriptor> {
   if (target.ingest) return target.ingest(mediaType, content, options);
-  const spool = await mkdtemp(join(tmpdir(), 'concil-ingest-'));
-  try {
+  return withSpool(async (spool) => {
     const path = join(spool, 'blob');
     const { digest, size } = await writeContentAddressedFile(join(spool, 'spooling'), content, () => path);
     const desc: Descriptor = { mediaType, digest, size };
-    await target.push(desc, createReadStream(path, { highWaterMark: 1 << 20 }), options);
+    await target.push(desc, readFile(path), options);
     return desc;
+  });
+}
+
+/**
+ * Stores a blob that `write` makes as a file at the path it is given (a squashfs image, written
+ * out of order) in any target: made on the target's own file system and renamed into place where
+ * the target takes files (`ingestFile`: local targets, the store), else made in a temporary
+ * directory and streamed into the target (a registry, hashed on the way).
+ */
+export async function ingestWrittenFile(
+  target: Target,
+  mediaType: string,
+  write: (path: string) => Promise<void>,
+  options: FetchOptions = {},
+): Promise<Descriptor> {
+  if (target.ingestPath && target.ingestFile) {
+    const path = await target.ingestPath(options);
+    try {
+      await write(path);
+      return await target.ingestFile(mediaType, path, options);
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+  return streamWrittenFile(write, (content) => ingestBlob(target, mediaType, content, options));
+}
+
+/** Makes a file with `write` in a temporary directory and hands it as a stream to `ingest`. */
+export function streamWrittenFile(
+  write: (path: string) => Promise<void>,
+  ingest: (content: Readable) => Promise<Descriptor>,
+): Promise<Descriptor> {
+  return withSpool(async (spool) => {
+    const path = join(spool, 'blob');
+    await write(path);
+    return ingest(readFile(path));
+  });
+}
+
+async function withSpool<T>(use: (spool: string) => Promise<T>): Promise<T> {
+  const spool = await mkdtemp(join(tmpdir(), 'concil-ingest-'));
+  try {
+    return await use(spool);
   } finally {
     await rm(spool, { recursive: true, force: true });
   }
+}
+
+function readFile(path: string): Readable {
+  return createReadStream(path, { highWaterMark: 1 << 20 });
 }

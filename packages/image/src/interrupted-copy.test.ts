@@ -134,6 +134,8 @@ describe('the next copy to the same place', () => {
     const stale = [
       join(blobs, `.abc.${dead}-0123456789ab.tmp`),
       join(layout, `.index.json.${dead}-0123456789ab.tmp`),
+      // The squashfs writer's own temporary file beside an ingest path of ours.
+      join(blobs, `..ingest.${dead}-0123456789ab.tmp.fedcba987654.tmp`),
     ];
     const running = join(blobs, `.def.${process.ppid}-0123456789ab.tmp`);
     for (const path of [...stale, running]) await writeFile(path, 'partial');

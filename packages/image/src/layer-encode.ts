@@ -1,12 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { constants, createGzip, createZstdCompress } from 'node:zlib';
 import { DigestingStream, type LayerCompression, layerMediaType } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
+import { streamWrittenFile } from './ingest-blob.js';
 import type { TransformContext, TransformedLayer } from './layer-transform.js';
 
 export interface LayerEncoding {
@@ -43,17 +40,25 @@ export function encodingSettings(compression: LayerCompression, encoding: LayerE
 /**
  * Encodes an uncompressed tar stream as a layer of `compression` and stores it through `ingest`;
  * the diff_id is computed on the way: the tar's digest, or, by concil's convention for squashfs,
- * the blob's own digest. A squashfs image is built in a temporary file first (the format is
- * written out of order), then ingested.
+ * the blob's own digest. A squashfs image is written out of order, so it is built as a file
+ * first: through `ingestFile` where the context has it (made on the destination's file system and
+ * renamed in), else in a temporary directory and streamed into `ingest`.
  */
 export async function encodeLayer(
   tar: Readable,
   compression: LayerCompression,
-  { ingest }: Pick<TransformContext, 'ingest'>,
+  context: Pick<TransformContext, 'ingest' | 'ingestFile'>,
   encoding: LayerEncoding = {},
 ): Promise<TransformedLayer> {
+  const { ingest } = context;
   const mediaType = layerMediaType({ compression, encrypted: false, nondistributable: false });
-  if (compression === 'squashfs') return encodeSquashfs(tar, mediaType, ingest, encoding);
+  if (compression === 'squashfs') {
+    const write = (path: string) => writeSquashfsFile(tar, path, encoding);
+    const descriptor = context.ingestFile
+      ? await context.ingestFile(mediaType, write)
+      : await streamWrittenFile(write, (content) => ingest(mediaType, content));
+    return { descriptor, diffId: descriptor.digest };
+  }
   if (compression === 'none') {
     const descriptor = await ingest(mediaType, tar);
     return { descriptor, diffId: descriptor.digest };
@@ -72,24 +77,6 @@ export async function encodeLayer(
     pipeline(tar, hashing, encoder, () => {}),
   );
   return { descriptor, diffId: hashing.digest };
-}
-
-async function encodeSquashfs(
-  tar: Readable,
-  mediaType: string,
-  ingest: TransformContext['ingest'],
-  encoding: LayerEncoding,
-): Promise<TransformedLayer> {
-  const { createSquashfs } = await import('@concil/squashfs');
-  const spool = await mkdtemp(join(tmpdir(), 'concil-squashfs-'));
-  try {
-    const path = join(spool, 'layer.squashfs');
-    await writeSquashfsFile(tar, path, encoding);
-    const descriptor = await ingest(mediaType, createReadStream(path, { highWaterMark: 1 << 20 }));
-    return { descriptor, diffId: descriptor.digest };
-  } finally {
-    await rm(spool, { recursive: true, force: true });
-  }
 }
 
 /**

@@ -68,8 +68,10 @@ export function thenFilter(transform: LayerTransform, filter: BlobFilter): Layer
     id: `${transform.id}|${filter.id}`,
     async apply(sources, context) {
       let filtered: Descriptor | undefined;
+      // Without `ingestFile`: a file the transform makes must pass through the filter as well.
+      const { ingestFile: _unfiltered, ...streamOnly } = context;
       const result = await transform.apply(sources, {
-        ...context,
+        ...streamOnly,
         ingest: async (mediaType, content) => {
           // The transform is told of the blob it made (its squashfs diff_id is that blob's digest),
           // not of what the filter stored.

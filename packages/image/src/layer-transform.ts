@@ -30,6 +30,14 @@ export interface SourceLayer {
 export interface TransformContext {
   /** Stores the new blob in the destination, hashed while it is written; returns its descriptor. */
   ingest(mediaType: string, content: Readable): Promise<Descriptor>;
+  /**
+   * Stores a new blob that `write` makes as a file at the path it is given (a squashfs image,
+   * written out of order): the file is made on the destination's own file system and renamed
+   * into place, so its bytes are written once. Optional: without it (a context that wraps
+   * `ingest`, as `thenFilter` does), the file is made in a temporary directory and streamed
+   * into `ingest` (`encodeLayer` does so).
+   */
+  ingestFile?(mediaType: string, write: (path: string) => Promise<void>): Promise<Descriptor>;
   /** Aborted when the copy fails elsewhere or is cancelled: stop and let the error through. */
   readonly signal: AbortSignal;
 }

@@ -11,6 +11,7 @@ import {
   type Target,
 } from '@concil/oci-spec';
 import {
+  moveContentAddressedFile,
   removeTemporaryLeftovers,
   temporaryPath,
   writeContentAddressedFile,
@@ -76,21 +77,43 @@ export class OciLayout implements Target {
   }
 
   async #ingest(mediaType: string, content: Readable, options: FetchOptions): Promise<Descriptor> {
-    const directory = join(this.path, 'blobs', 'sha256');
-    await this.#makeDirectory(directory);
-    const temporary = temporaryPath(join(directory, 'ingest'));
     const { digest, size } = await writeContentAddressedFile(
-      temporary,
+      await this.#ingestPath(),
       content,
-      (d) => {
-        // Known only now: remembered as added when the layout did not have it.
-        const path = this.#blobPath(d);
-        if (!existsSync(path)) this.#added.add(path);
-        return path;
-      },
+      (d) => this.#ingestedBlobPath(d),
       options,
     );
     return { mediaType, digest, size };
+  }
+
+  /** Beside the blobs, so the file is renamed into place; swept as a leftover if its writer dies. */
+  async ingestPath(): Promise<string> {
+    return this.#ingestPath().catch((error: unknown) => {
+      throw fileSystemError(error, 'cannot write', this.name);
+    });
+  }
+
+  async ingestFile(mediaType: string, path: string): Promise<Descriptor> {
+    try {
+      await this.#makeDirectory(join(this.path, 'blobs', 'sha256'));
+      const { digest, size } = await moveContentAddressedFile(path, (d) => this.#ingestedBlobPath(d));
+      return { mediaType, digest, size };
+    } catch (error) {
+      throw fileSystemError(error, 'cannot write', this.name);
+    }
+  }
+
+  async #ingestPath(): Promise<string> {
+    const directory = join(this.path, 'blobs', 'sha256');
+    await this.#makeDirectory(directory);
+    return temporaryPath(join(directory, 'ingest'));
+  }
+
+  /** Known only once ingested: remembered as added when the layout did not have it. */
+  #ingestedBlobPath(digest: string): string {
+    const path = this.#blobPath(digest);
+    if (!existsSync(path)) this.#added.add(path);
+    return path;
   }
 
   async tag(desc: Descriptor, reference = this.reference): Promise<void> {

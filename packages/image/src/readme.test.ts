@@ -7,6 +7,7 @@ it.each([
   'readme-transform.example.ts',
   'readme-edit.example.ts',
   'readme-encryption.example.ts',
+  'readme-image.example.ts',
 ])('the README shows %s word for word', async (file) => {
   const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
   const example = await readFile(join(import.meta.dirname, file), 'utf8');

@@ -32,6 +32,26 @@ export interface Ingester {
   ingest(mediaType: string, content: Readable, options?: FetchOptions): Promise<Descriptor>;
 }
 
+/**
+ * Takes content that a writer made as a finished local file (a squashfs image, which is written
+ * out of order and so cannot be streamed) without a second copy of its bytes: the file is made
+ * where `ingestPath` says, on the target's own file system, and renamed into place.
+ */
+export interface FileIngester {
+  /**
+   * A new, unused path on the target's file system for such a file. The caller writes it, then
+   * hands it to `ingestFile`; the caller removes it if it does not (a failed write).
+   */
+  ingestPath(options?: FetchOptions): Promise<string>;
+  /**
+   * Stores the file at `path` as a blob of `mediaType`: hashes it (one read), renames it to the
+   * name its digest gives (copies it where `path` lies on another file system) and returns its
+   * descriptor. The file is gone afterwards. Like `ingest`, what a failed copy took is dropped on
+   * `abort()`.
+   */
+  ingestFile(mediaType: string, path: string, options?: FetchOptions): Promise<Descriptor>;
+}
+
 export interface ExistenceChecker {
   exists(desc: Descriptor): Promise<boolean>;
 }
@@ -87,6 +107,13 @@ export interface Target extends ReadOnlyTarget, Pusher, Tagger {
    * `ingestBlob` of `@concil/image`, which spools the content to a temporary file first.
    */
   ingest?: Ingester['ingest'];
+  /**
+   * Take a finished local file by rename (see `FileIngester`); both or neither. Targets without
+   * them (a registry) are served by `ingestWrittenFile` of `@concil/image`, which streams the file
+   * into `ingest`.
+   */
+  ingestPath?: FileIngester['ingestPath'];
+  ingestFile?: FileIngester['ingestFile'];
   /** Makes everything pushed visible at once, after the copy succeeded. */
   commit?(): Promise<void>;
   /** Drops everything staged, after the copy failed: the destination stays as it was. */

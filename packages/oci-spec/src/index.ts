@@ -2,6 +2,7 @@ export type {
   ExistenceChecker,
   Fetcher,
   FetchOptions,
+  FileIngester,
   Ingester,
   Pusher,
   ReadOnlyTarget,

@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { Writable } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { CopyOptions, ImageEditor, LayerTransform } from '@concil/image';
-import { type Descriptor, type Digest, DigestingStream, layerKindOf, MediaType } from '@concil/oci-spec';
+import { computeStreamDigest, type Digest, layerKindOf } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
 import { removeTemporary, temporaryPath } from './atomic-file.js';
 import { StoreError } from './errors.js';
@@ -57,27 +56,43 @@ export function squashfsConversion(
 }
 
 /**
- * The squashfs conversion of `convertLayer('squashfs')` — `openLayerTar` (decompressed, checked
- * against the diff_id), `writeSquashfsFile` — written straight into the store's `tmp/` and moved
- * to `squashfs/<diff_id>` with the layer's record, instead of becoming a blob.
+ * `convertLayer('squashfs')` of `@concil/image` — the conversion of `concil copy --squashfs`:
+ * `openLayerTar` (decompressed, checked against the diff_id), then the squashfs image written as a
+ * file through `ingestFile` — whose file is made in the store's `tmp/`, hashed, and moved to
+ * `squashfs/<diff_id>` with the layer's record, instead of becoming a blob.
  */
 async function recordingConversion(store: Store, options: SquashfsOptions): Promise<LayerTransform> {
-  const { ImageError, openLayerTar, writeSquashfsFile } = await import('@concil/image');
-  const encoding = { squashfs: { ...DEFAULT_SQUASHFS_OPTIONS, ...options } };
+  const { ImageError, convertLayer } = await import('@concil/image');
+  const squashfs = { ...DEFAULT_SQUASHFS_OPTIONS, ...options };
+  const conversion = convertLayer('squashfs', { squashfs });
   return {
-    id: `store:squashfs:${encoding.squashfs.compressor}:${encoding.squashfs.level ?? ''}`,
+    id: `store:squashfs:${squashfs.compressor}:${squashfs.level ?? ''}`,
     async apply(sources, context) {
       const [source] = sources;
       const diffId = source?.diffId as Digest | undefined;
       if (!source || !diffId) {
         throw new StoreError('DIFF_ID_MISMATCH', 'a layer to convert has no diff_id in its image config');
       }
-      const spooled = temporaryPath(store.layout.tmpDir, 'sqfs');
+      const record = async (mediaType: string, write: (path: string) => Promise<void>) => {
+        const spooled = temporaryPath(store.layout.tmpDir, 'sqfs');
+        try {
+          await write(spooled);
+          const { digest, size } = await computeStreamDigest(
+            createReadStream(spooled, { highWaterMark: 1 << 20 }),
+          );
+          await store.recordSquashfs(source.descriptor.digest, diffId, spooled);
+          return { mediaType, digest, size };
+        } finally {
+          await removeTemporary(spooled);
+        }
+      };
       try {
-        await writeSquashfsFile(await openLayerTar(source, context.signal), spooled, encoding);
-        const descriptor = await digestOf(spooled);
-        await store.recordSquashfs(source.descriptor.digest, diffId, spooled);
-        return { descriptor, diffId: descriptor.digest };
+        return await conversion.apply(sources, {
+          signal: context.signal,
+          ingestFile: record,
+          ingest: (mediaType, content) =>
+            record(mediaType, (path) => pipeline(content, createWriteStream(path))),
+        });
       } catch (error) {
         if (context.signal.aborted) throw error;
         if (error instanceof ImageError && error.code === 'DIFF_ID_MISMATCH') {
@@ -89,20 +104,7 @@ async function recordingConversion(store: Store, options: SquashfsOptions): Prom
           source.descriptor.digest,
           { cause: error },
         );
-      } finally {
-        await removeTemporary(spooled);
       }
     },
   };
-}
-
-/** The descriptor of a squashfs image written to `path` (read once more to hash it). */
-async function digestOf(path: string): Promise<Descriptor> {
-  const hashing = new DigestingStream();
-  await pipeline(
-    createReadStream(path, { highWaterMark: 1 << 20 }),
-    hashing,
-    new Writable({ write: (_c, _e, next) => next() }),
-  );
-  return { mediaType: MediaType.ociLayerSquashfs, digest: hashing.digest, size: hashing.size };
 }

@@ -1,6 +1,6 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { copy, OciLayout } from '@concil/image';
 import { computeDigest, MediaType } from '@concil/oci-spec';
@@ -63,6 +63,25 @@ it('ingests content of unknown digest: hashed in tmp/, renamed in under its dige
     })(),
   );
   await expect(target.ingest(MediaType.ociLayerTar, broken)).rejects.toThrow(/broke/);
+  expect(await readdir(store.layout.tmpDir)).toEqual([]);
+  expect((await store.verify()).problems).toEqual([]);
+});
+
+it('ingests a finished file: made in tmp/, hashed, renamed in under its digest (the very file)', async () => {
+  const store = await openStore({ config: configOf(join(dir, 'ingest-file-cache')) });
+  const target = store.target();
+  const bytes = Buffer.alloc(2 << 20, 4);
+  const path = await target.ingestPath();
+  expect(dirname(path)).toBe(store.layout.tmpDir);
+  await writeFile(path, bytes);
+  const { ino } = await stat(path);
+  const desc = await target.ingestFile(MediaType.ociLayerSquashfs, path);
+  expect(desc).toEqual({
+    mediaType: MediaType.ociLayerSquashfs,
+    digest: computeDigest(bytes),
+    size: bytes.length,
+  });
+  expect((await stat(store.layout.blobPath(desc.digest))).ino).toBe(ino);
   expect(await readdir(store.layout.tmpDir)).toEqual([]);
   expect((await store.verify()).problems).toEqual([]);
 });

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { writeContentAddressedFile } from '@concil/image';
+import { moveContentAddressedFile, writeContentAddressedFile } from '@concil/image';
 import {
   type Descriptor,
   ensureVerified,
@@ -109,6 +109,17 @@ export class StoreTarget implements Target {
       layout.blobPath(digest),
     );
     return { mediaType, ...written };
+  }
+
+  /** In the store's `tmp/`, on its file system: a file made there is renamed into `blobs/`. */
+  async ingestPath(): Promise<string> {
+    return temporaryPath(this.#store.layout.tmpDir, 'blob');
+  }
+
+  /** A finished file (see `ingestPath`), hashed and renamed in under its digest, as `ingest` does. */
+  async ingestFile(mediaType: string, path: string): Promise<Descriptor> {
+    const layout = this.#store.layout;
+    return { mediaType, ...(await moveContentAddressedFile(path, (digest) => layout.blobPath(digest))) };
   }
 
   async resolve(reference?: string): Promise<Descriptor> {

@@ -4,8 +4,6 @@ import { formatBytes, formatTable } from '../format.js';
 import { printJson } from '../output.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
 
-const TITLE = 'org.opencontainers.image.title';
-
 export function registerList(program: Command): void {
   const command = program
     .command('list')
@@ -23,7 +21,7 @@ export function registerList(program: Command): void {
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(addSocketOption(command)).action(async (location: string, options) => {
     const [
-      { countRecipients, JWE_KEYS_ANNOTATION, readImage },
+      { countRecipients, JWE_KEYS_ANNOTATION, openImage },
       { canonicalLocation, closeLocation, openLocation },
       { formatPlatform, layerKindOf, parsePlatform },
     ] = await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
@@ -32,7 +30,7 @@ export function registerList(program: Command): void {
       spec,
       withSocket(await locationOptions(spec, options, options.creds), options),
     );
-    const image = await readImage(target, {
+    const image = await openImage(target, {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
     }).finally(() => closeLocation(target));
     // Of an index: every platform it holds, and which one is shown.
@@ -41,11 +39,11 @@ export function registerList(program: Command): void {
       digest: m.digest,
       shown: m.digest === image.descriptor.digest,
     }));
+    const { descriptor, config, manifest, index } = image;
     if (options.json) {
-      printJson(image.index ? { ...image, index: { ...image.index, platforms } } : image);
+      printJson({ descriptor, manifest, config, ...(index && { index: { ...index, platforms } }) });
       return;
     }
-    const { config, manifest } = image;
     const out: string[] = [
       ...(image.index
         ? [
@@ -63,16 +61,16 @@ export function registerList(program: Command): void {
         withEncryptionColumn(
           [
             ['DIGEST', 'SIZE', 'MEDIA TYPE', 'TITLE'],
-            ...manifest.layers.map((layer) => [
+            ...image.layers.map((layer) => [
               layer.digest,
               formatBytes(layer.size),
               layer.mediaType,
-              layer.annotations?.[TITLE] ?? '',
+              layer.title ?? '',
             ]),
           ],
-          manifest.layers.map((layer) =>
+          image.layers.map((layer) =>
             layerKindOf(layer.mediaType)?.encrypted
-              ? recipientsText(countRecipients(layer.annotations?.[JWE_KEYS_ANNOTATION]))
+              ? recipientsText(countRecipients(layer.annotations[JWE_KEYS_ANNOTATION]))
               : undefined,
           ),
         ),
