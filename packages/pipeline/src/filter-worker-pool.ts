@@ -91,7 +91,9 @@ export async function rewriteOnWorker(
     }
   });
   const crashed = (error: Error) => fail(error);
+  const stopped = (code: number) => fail(new Error(`the filter worker stopped (exit code ${code})`));
   worker.on('error', crashed);
+  worker.on('exit', stopped);
   const aborted = () => fail(context.signal.reason);
   context.signal.addEventListener('abort', aborted, { once: true });
 
@@ -119,9 +121,10 @@ export async function rewriteOnWorker(
   } finally {
     context.signal.removeEventListener('abort', aborted);
     worker.off('error', crashed);
+    worker.off('exit', stopped);
     port.close();
-    if (failure)
-      void worker.terminate(); // mid-job: it cannot be trusted with the next one
+    // A worker stopped mid-job is not trusted with the next one.
+    if (failure) void worker.terminate();
     else giveBack(worker);
   }
 }
@@ -134,12 +137,21 @@ function script(): string | undefined {
 }
 
 function takeWorker(): Worker {
-  const worker =
-    idle.pop() ??
-    new Worker(script()!, {
-      execArgv: [], // the parent's flags (say --input-type) may not apply to a script file
-    });
+  const worker = idle.pop() ?? startWorker();
   worker.ref();
+  return worker;
+}
+
+function startWorker(): Worker {
+  const worker = new Worker(script()!, {
+    execArgv: [], // the parent's flags (say --input-type) may not apply to a script file
+  });
+  // A job listens for its worker's failures; one that fails without a job is only dropped.
+  worker.on('error', () => {});
+  worker.once('exit', () => {
+    const at = idle.indexOf(worker);
+    if (at >= 0) idle.splice(at, 1);
+  });
   return worker;
 }
 
