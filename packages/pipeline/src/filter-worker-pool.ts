@@ -100,10 +100,25 @@ export async function rewriteOnWorker(
   const feeding = (async () => {
     const input = await source.open();
     try {
+      // The source's buffers are not ours to move: copied into batches of our own, which move.
+      let batch = new Uint8Array(INPUT_BATCH);
+      let filled = 0;
+      const sendBatch = async () => {
+        await window.take(filled);
+        sendChunk(port, batch.subarray(0, filled), true);
+        batch = new Uint8Array(INPUT_BATCH);
+        filled = 0;
+      };
       for await (const chunk of input as AsyncIterable<Buffer>) {
-        await window.take(chunk.byteLength);
-        sendChunk(port, chunk, false); // the source's buffers are not ours to move
+        for (let offset = 0; offset < chunk.byteLength; ) {
+          const length = Math.min(chunk.byteLength - offset, INPUT_BATCH - filled);
+          batch.set(chunk.subarray(offset, offset + length), filled);
+          filled += length;
+          offset += length;
+          if (filled === INPUT_BATCH) await sendBatch();
+        }
       }
+      if (filled > 0) await sendBatch();
       send({ type: 'end' });
     } finally {
       input.destroy();
@@ -128,6 +143,12 @@ export async function rewriteOnWorker(
     else giveBack(worker);
   }
 }
+
+/**
+ * The source's bytes go to the worker in messages of 1 MiB, whatever the size of its reads (a
+ * local file's are 256 KiB): each message costs both threads a wake and an answer.
+ */
+const INPUT_BATCH = 1 << 20;
 
 /** Workers without a job, kept for the next layer (unreferenced: they never hold the process). */
 const idle: Worker[] = [];
