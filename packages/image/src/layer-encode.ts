@@ -38,6 +38,13 @@ export function encodingSettings(compression: LayerCompression, encoding: LayerE
 }
 
 /**
+ * The compressor's output chunk. Each one ends a turn of its work on libuv's pool: the next waits
+ * for the thread that drives the stream to take it. 1 MiB ones (not 256 KiB) leave the pool a
+ * quarter as many waits; the bytes written are the same whatever the chunk.
+ */
+const ENCODED_CHUNK = 1 << 20;
+
+/**
  * Encodes an uncompressed tar stream as a layer of `compression` and stores it through `ingest`;
  * the diff_id is computed on the way: the tar's digest, or, by concil's convention for squashfs,
  * the blob's own digest. A squashfs image is written out of order, so it is built as a file
@@ -66,9 +73,9 @@ export async function encodeLayer(
   const hashing = new DigestingStream();
   const encoder =
     compression === 'gzip'
-      ? createGzip({ level: encoding.gzipLevel ?? DEFAULT_ENCODING.gzipLevel, chunkSize: 1 << 18 })
+      ? createGzip({ level: encoding.gzipLevel ?? DEFAULT_ENCODING.gzipLevel, chunkSize: ENCODED_CHUNK })
       : createZstdCompress({
-          chunkSize: 1 << 18,
+          chunkSize: ENCODED_CHUNK,
           params: { [constants.ZSTD_c_compressionLevel]: encoding.zstdLevel ?? DEFAULT_ENCODING.zstdLevel },
         });
   // Errors end up on the encoder, which `ingest` reads; the callback has nothing to add.

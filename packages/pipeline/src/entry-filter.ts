@@ -1,5 +1,6 @@
 import type { Descriptor } from '@concil/oci-spec';
 import type tarStream from 'tar-stream';
+import type { FilterRecipe } from './filter-recipe.js';
 
 /**
  * A filter of `concil process -f`: it sees every entry of every layer, in order, and passes it
@@ -14,6 +15,11 @@ export interface EntryFilter {
    * recomputed); a chain of filters that only read passes each layer's bytes on unchanged.
    */
   readonly rewrites: boolean;
+  /**
+   * How a filter worker makes the same filter, when it can: a chain of such filters that rewrites
+   * runs each layer on a worker thread, off the thread that drives the copy.
+   */
+  readonly recipe?: FilterRecipe;
   /** Starts one pass over one layer. */
   start(layer: Descriptor): EntryPass;
   /** Edits the image config (the parsed JSON) of each image the filter's layers belong to. */

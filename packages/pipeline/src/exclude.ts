@@ -12,6 +12,7 @@ export function exclude(globs: readonly string[], filter: string): EntryFilter {
   return {
     id: `exclude:${JSON.stringify(globs)}`,
     rewrites: true,
+    recipe: { name: 'exclude', globs: [...globs], filter },
     start() {
       const dropped = new Set<string>();
       return {

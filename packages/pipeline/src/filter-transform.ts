@@ -1,7 +1,5 @@
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
 import {
-  encodeLayer,
   ImageError,
   type LayerEncoding,
   type LayerTransform,
@@ -11,9 +9,10 @@ import {
   type TransformContext,
   type TransformedLayer,
 } from '@concil/image';
-import { type Descriptor, layerKindOf, pipeInto } from '@concil/oci-spec';
-import tarStream from 'tar-stream';
-import { type EntryFilter, type EntryPass, entryPath } from './entry-filter.js';
+import { type Descriptor, pipeInto } from '@concil/oci-spec';
+import type { EntryFilter, EntryPass } from './entry-filter.js';
+import { rewriteOnWorker, workerRecipes } from './filter-worker-pool.js';
+import { filterEntry, rewriteLayer } from './layer-rewrite.js';
 
 /**
  * The filters of one command as one layer transform: each layer is read once, every entry goes
@@ -33,9 +32,13 @@ export function filterTransform(
       if (!source || sources.length !== 1) {
         throw new ImageError('PLAN_INVALID', `the filters take one layer, not ${sources.length}`);
       }
+      // Filters a worker can make again rewrite there, beside the thread that drives the copy.
+      const recipes = rewrites ? workerRecipes(filters, source) : undefined;
+      if (recipes)
+        return withTitle(await rewriteOnWorker(source, recipes, context, encoding), source.descriptor);
       const passes = filters.map((filter) => filter.start(source.descriptor));
       const output = rewrites
-        ? await rewrite(source, passes, context, encoding)
+        ? withTitle(await rewriteLayer(source, passes, context, encoding), source.descriptor)
         : await readAlong(source, passes, context);
       const seenSource = { descriptor: source.descriptor, diffId: source.diffId ?? output.diffId };
       for (const [i, pass] of passes.entries()) {
@@ -44,46 +47,6 @@ export function filterTransform(
       return output;
     },
   };
-}
-
-/** Each entry through the passes in order: the header that comes out, or undefined when one dropped it. */
-function filterEntry(passes: readonly EntryPass[], header: tarStream.Header): tarStream.Header | undefined {
-  const path = entryPath(header.name);
-  let current: tarStream.Header | undefined = header;
-  for (const pass of passes) {
-    current = pass.entry({ header: current, path });
-    if (!current) return undefined;
-  }
-  return current;
-}
-
-async function rewrite(
-  source: SourceLayer,
-  passes: readonly EntryPass[],
-  context: TransformContext,
-  encoding: LayerEncoding,
-): Promise<TransformedLayer> {
-  const kind = layerKindOf(source.descriptor.mediaType);
-  const pack = tarStream.pack();
-  const writing = (async () => {
-    for await (const entry of layerEntries(source, context.signal)) {
-      const header = filterEntry(passes, entry.header);
-      if (header) await pipeline(entry, pack.entry(header));
-    }
-  })();
-  writing.then(
-    () => pack.finalize(),
-    (error: unknown) => pack.destroy(error as Error),
-  );
-  // openLayerTar refuses encrypted and unknown layers before anything is read: `kind` is known here.
-  const layer = await encodeLayer(
-    pack as unknown as Readable,
-    kind?.compression ?? 'gzip',
-    context,
-    encoding,
-  );
-  await writing;
-  return withTitle(layer, source.descriptor);
 }
 
 /**

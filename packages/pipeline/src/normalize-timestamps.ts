@@ -16,6 +16,7 @@ export function normalizeTimestamps(seconds = 0): EntryFilter {
   return {
     id: `normalize-timestamps:${seconds}`,
     rewrites: true,
+    recipe: { name: 'normalize-timestamps', seconds },
     start: () => ({
       entry({ header }) {
         header.mtime = mtime;

@@ -46,8 +46,9 @@ export function registerProcess(program: Command): void {
     const { filterReport } = await import('../filter-report.js');
     await runCopy(source, destination, options, {
       ...(run.filters.length > 0 && { edit: run.edit }),
-      // A filter works one layer on one core (its gzip on one of libuv's threads): a layer per CPU.
-      transformConcurrency: availableParallelism(),
+      // A filter rewrites a layer on a worker thread, its gzip on one of libuv's: two layers per CPU,
+      // so that while one layer's gzip waits for its worker between chunks another's runs.
+      transformConcurrency: 2 * availableParallelism(),
       report: () => filterReport(run, source),
     });
   });

@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { copy, ImageError, OciLayout } from '@concil/image';
+import { computeDigest, encodeManifest, MediaType } from '@concil/oci-spec';
+import { describe, expect, it } from 'vitest';
+import type { EntryFilter } from './entry-filter.js';
+import { FilterRun } from './filter-run.js';
+import { parseFilters } from './filter-spec.js';
+import { workerRecipes } from './filter-worker-pool.js';
+import { directoryPerTest, rawTar, type TestImage, writeImage } from './testing/image-layout.js';
+
+const dir = directoryPerTest();
+const FILTERS = ['normalize-timestamps:1609459200', 'exclude:*.log'];
+
+/** The same filters without their recipes: they run on the calling thread. */
+const onThisThread = (filters: EntryFilter[]) =>
+  filters.map(({ recipe: _recipe, ...filter }): EntryFilter => filter);
+
+async function process(src: string, dst: string, filters: EntryFilter[]) {
+  const run = new FilterRun(filters);
+  return copy(new OciLayout(src, 'latest'), new OciLayout(dst, 'latest'), { edit: run.edit });
+}
+
+/** The error a copy of `image` through `filters` into `out` fails with. */
+const failure = (image: TestImage, filters: EntryFilter[], out: string) =>
+  process(image.layout, join(dir(), out), filters).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
+async function twoLayerImage(): Promise<TestImage> {
+  const long = `usr/share/${'deep/'.repeat(30)}file.txt`; // past 100 bytes: a pax header
+  return writeImage(join(dir(), 'src'), [
+    await rawTar([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/hosts', content: '127.0.0.1 localhost\n', mtime: new Date('2023-05-06T07:08:09Z') },
+      { name: 'var/log/app.log', content: 'dropped\n' },
+      { name: long, content: 'x'.repeat(100_000) },
+    ]),
+    await rawTar([{ name: 'bin/tool', content: Buffer.alloc(3 << 20, 7), mode: 0o755 }]),
+  ]);
+}
+
+/** `image` with its config's first diff_id changed: the layer no longer unpacks to what it says. */
+async function withWrongDiffId(image: TestImage): Promise<void> {
+  const target = new OciLayout(image.layout, 'latest');
+  const blob = (digest: string) => join(image.layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const manifest = JSON.parse(await readFile(blob(image.manifest.digest), 'utf8'));
+  const config = JSON.parse(await readFile(blob(manifest.config.digest), 'utf8'));
+  config.rootfs.diff_ids[0] = computeDigest(Buffer.from('something else'));
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDesc = {
+    mediaType: MediaType.ociConfig,
+    digest: computeDigest(configBytes),
+    size: configBytes.length,
+  };
+  await target.push(configDesc, Readable.from([configBytes]));
+  const { bytes } = encodeManifest({ ...manifest, config: configDesc }, MediaType.ociManifest);
+  const manifestDesc = { mediaType: MediaType.ociManifest, digest: computeDigest(bytes), size: bytes.length };
+  await target.push(manifestDesc, Readable.from([Buffer.from(bytes)]));
+  await target.tag(manifestDesc, 'latest');
+  await target.commit?.();
+}
+
+describe('filters on a worker thread', () => {
+  it('rewrite each layer there to the bytes the calling thread writes', async () => {
+    const image = await twoLayerImage();
+    const filters = parseFilters(FILTERS);
+    // The worker is there to be taken (the package is built) for gzip layers.
+    expect(
+      workerRecipes(filters, {
+        descriptor: image.layers[0]!,
+        diffId: undefined,
+        open: async () => Readable.from([]),
+      }),
+    ).toEqual([
+      { name: 'normalize-timestamps', seconds: 1609459200 },
+      { name: 'exclude', globs: ['*.log'], filter: 'exclude:*.log' },
+    ]);
+    const onWorker = await process(image.layout, join(dir(), 'worker'), filters);
+    const here = await process(image.layout, join(dir(), 'here'), onThisThread(parseFilters(FILTERS)));
+    expect(onWorker.descriptor.digest).toBe(here.descriptor.digest);
+    expect(onWorker.descriptor.digest).not.toBe(image.manifest.digest);
+  });
+
+  it('fail as the calling thread does on a layer that is not its diff_id, and store nothing', async () => {
+    const image = await twoLayerImage();
+    await withWrongDiffId(image);
+    const onWorker = await failure(image, parseFilters(FILTERS), 'worker');
+    const here = await failure(image, onThisThread(parseFilters(FILTERS)), 'here');
+    expect(onWorker).toBeInstanceOf(ImageError);
+    expect(onWorker).toMatchObject({ code: 'DIFF_ID_MISMATCH', subject: image.layers[0]!.digest });
+    expect((onWorker as Error).message).toBe((here as Error).message);
+    expect(existsSync(join(dir(), 'worker', 'index.json'))).toBe(false);
+  });
+
+  it('fail as the calling thread does on a source blob that is not its digest, and store nothing', async () => {
+    const image = await twoLayerImage();
+    // A well-formed layer, but not the one the manifest names: found out only at its end.
+    const other = gzipSync(await rawTar([{ name: 'bin/other', content: Buffer.alloc(3 << 20, 8) }]));
+    await writeFile(
+      join(image.layout, 'blobs', 'sha256', image.layers[1]!.digest.slice('sha256:'.length)),
+      other,
+    );
+    const onWorker = await failure(image, parseFilters(FILTERS), 'worker');
+    const here = await failure(image, onThisThread(parseFilters(FILTERS)), 'here');
+    expect(onWorker).toMatchObject({ code: 'DIGEST_INVALID', subject: image.layers[1]!.digest });
+    expect((onWorker as Error).message).toBe((here as Error).message);
+    expect(existsSync(join(dir(), 'worker', 'index.json'))).toBe(false);
+  });
+});
