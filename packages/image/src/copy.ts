@@ -357,7 +357,8 @@ class CopyRun {
   async #transform(transform: LayerTransform, sources: SourceLayer[]): Promise<TransformedLayer> {
     this.#signal.throwIfAborted();
     const result = await transform.apply(sources, {
-      ingest: (mediaType, content) => ingestBlob(this.dst, mediaType, content, this.#fetchOptions()),
+      ingest: (mediaType, content, expected) =>
+        ingestBlob(this.dst, mediaType, content, { ...this.#fetchOptions(), ...(expected && { expected }) }),
       ingestFile: (mediaType, write) => ingestWrittenFile(this.dst, mediaType, write, this.#fetchOptions()),
       signal: this.#signal,
     });
