@@ -3,11 +3,18 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { copy, encryptLayers, generateEncryptionKey, readEncryptionKey } from '@concil/image';
-import { MediaType } from '@concil/oci-spec';
+import { computeDigest, MediaType } from '@concil/oci-spec';
 import { openRegistryTarget } from '@concil/registry-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from './store.js';
-import { type BuiltImage, buildImage, pushImage, randomFile } from './testing/fixtures.js';
+import {
+  type BuiltImage,
+  buildImage,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  randomFile,
+} from './testing/fixtures.js';
 import { useHarness } from './testing/harness.js';
 
 const run = promisify(execFile);
@@ -158,5 +165,31 @@ describe('pulling an encrypted image', () => {
       `layer ${layer} of ${bySkopeo.slice('docker://'.length)} is encrypted, and no decryption key was given: name its private key in the configuration's "decryption_keys" or give it (concil pull --decryption-key KEY)`,
     );
     expect(await cacheFiles(store)).toEqual(before);
+  });
+
+  it('a changed byte in a layer of an image otherwise consistent: the HMAC fails, no squashfs image of it, no image recorded', async () => {
+    const repository = `${h.registry.url}/v2/team/enc`;
+    const manifest = (await (
+      await fetch(`${repository}/manifests/1`, { headers: { accept: MediaType.ociManifest } })
+    ).json()) as { layers: { digest: string; size: number }[] };
+    const top = manifest.layers[2]!;
+    const bytes = Buffer.from(await (await fetch(`${repository}/blobs/${top.digest}`)).arrayBuffer());
+    bytes[bytes.length >> 1]! ^= 0x01;
+    const digest = computeDigest(bytes);
+    await pushBlob(h.registry.url, 'team/enc', bytes, digest);
+    manifest.layers[2] = { ...top, digest, size: bytes.length };
+    const changed = Buffer.from(JSON.stringify(manifest));
+    await pushManifest(h.registry.url, 'team/enc', 'changed', changed, MediaType.ociManifest);
+    const reference = `docker://${h.proxy.host}/team/enc:changed`;
+
+    const store = await h.store({ decryption_keys: [team.privateKey] });
+    const error = await store.pull(reference).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DECRYPTION_FAILED', subject: digest });
+    expect((error as Error).message).toBe(
+      `layer ${digest}: its HMAC does not match: the ciphertext was changed or cut short; nothing decrypted was kept`,
+    );
+    expect(await store.squashfsPath(digest)).toBeUndefined();
+    expect(await store.image(reference)).toBeUndefined();
+    expect((await cacheFiles(store)).filter((file) => file.startsWith('tmp/'))).toEqual([]);
   });
 });
