@@ -178,10 +178,13 @@ export async function openLayerDecryptions(
 /**
  * `transform` reading the sources that `decryptions` names (by digest) decrypted: it sees their
  * plaintext descriptor, and their stream fails at its end unless the HMAC and the digest match.
+ * `checkDigest: false` leaves the digest to a transform that checks the plaintext itself (against
+ * the config's diff_id), so that it is not hashed twice; the HMAC is checked still.
  */
 export function readingDecrypted(
   transform: LayerTransform,
   decryptions: ReadonlyMap<string, LayerDecryption>,
+  options: { checkDigest?: boolean } = {},
 ): LayerTransform {
   return {
     id: transform.id,
@@ -198,7 +201,7 @@ export function readingDecrypted(
             size: descriptor.size,
           },
           diffId: source.diffId,
-          open: async () => pipeline(await source.open(), opened.decrypting(), () => {}),
+          open: async () => pipeline(await source.open(), opened.decrypting(options), () => {}),
         };
       });
       return transform.apply(plain, context);
