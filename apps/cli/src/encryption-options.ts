@@ -90,11 +90,7 @@ export async function encryptionEdit(
       '--add-recipient needs --decryption-key: a private key that opens the layers now',
     );
   }
-  const password = flags.keyPasswordFile
-    ? passwordFromFile(flags.keyPasswordFile)
-    : process.stdin.isTTY && process.stderr.isTTY
-      ? (path: string) => askHidden(`Password for ${path}:`)
-      : undefined;
+  const password = keyPassword(flags.keyPasswordFile);
   const keys = [];
   for (const path of flags.decryptionKey) {
     keys.push(await image.readDecryptionKey(path, { ...(password && { password: () => password(path) }) }));
@@ -104,6 +100,16 @@ export async function encryptionEdit(
     return image.addRecipients(recipients, keys, { ...(after && { after }) });
   }
   return image.decryptLayers(keys, { ...(after && { followedBy: after }) });
+}
+
+/**
+ * Where the password of an encrypted private key comes from: the file given, else asked on a
+ * terminal; undefined without either (the key then says it needs one).
+ */
+export function keyPassword(file: string | undefined): ((path: string) => Promise<string>) | undefined {
+  if (file) return passwordFromFile(file);
+  if (process.stdin.isTTY && process.stderr.isTTY) return (path) => askHidden(`Password for ${path}:`);
+  return undefined;
 }
 
 /** The password file's first line (a trailing newline is not part of the password). */

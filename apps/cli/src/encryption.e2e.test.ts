@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeLockedRsaKey } from './test/locked-key.js';
 import { oneLine } from './test/one-line.js';
 import { runCli } from './test/run-cli.js';
 import { runInTerminal } from './test/run-in-terminal.js';
@@ -138,29 +139,7 @@ describe('concil copy --encryption / --decryption-key, concil config generate-en
   it('an encrypted private key opens with --key-password-file, or with the password asked on a terminal', async () => {
     const keys = join(work, 'locked');
     await mkdir(keys);
-    await run('openssl', [
-      'genpkey',
-      '-algorithm',
-      'RSA',
-      '-pkeyopt',
-      'rsa_keygen_bits:2048',
-      '-aes-256-cbc',
-      '-pass',
-      'pass:sesame',
-      '-out',
-      join(keys, 'rsa.pem'),
-    ]);
-    await run('openssl', [
-      'pkey',
-      '-in',
-      join(keys, 'rsa.pem'),
-      '-passin',
-      'pass:sesame',
-      '-pubout',
-      '-out',
-      join(keys, 'rsa.pub.pem'),
-    ]);
-    await writeFile(join(keys, 'password'), 'sesame\n');
+    await writeLockedRsaKey(keys);
     const encrypted = join(work, 'for-rsa');
     expect(
       (

@@ -63,8 +63,11 @@ export interface CopyOptions {
    * byte, its root tagged — and each transform of the edit runs on its source layers once the
    * destination holds them, reading them from there; its output is ingested into the destination
    * and listed in `result.derivedLayers`. No edited config or manifest is written.
+   *
+   * A function keeps only the source layers it says yes to: the others are not copied (a store
+   * that keeps no ciphertext), and a transform of one reads it from the source.
    */
-  keepSources?: boolean;
+  keepSources?: boolean | ((layer: Descriptor) => boolean);
   /**
    * Keep every manifest's digest: a Docker image that a target holding only OCI manifests (an OCI
    * layout) would have to convert is refused instead (skopeo's `--preserve-digests`).
@@ -225,7 +228,8 @@ class CopyRun {
     const edit = await this.#planFor(desc, parsed);
     const untouched = { descriptor: bareDescriptor(desc), bytes: parsed.bytes };
     if (!edit || this.options.keepSources) {
-      const blobs = [parsed.manifest.config, ...parsed.manifest.layers.filter((layer) => !isForeign(layer))];
+      const layers = parsed.manifest.layers.filter((layer) => !isForeign(layer) && this.#keeps(layer));
+      const blobs = [parsed.manifest.config, ...layers];
       const derived = edit?.plan.layers.filter((layer) => 'transform' in layer) ?? [];
       await this.#all<unknown>([
         ...blobs.map((blob) => this.copyBlob(blob)),
@@ -311,19 +315,22 @@ class CopyRun {
       if (!isForeign(descriptor)) await this.copyBlob(descriptor);
       return { descriptor, diffId: diffIds[planned.source]! };
     }
-    const keep = this.options.keepSources === true;
-    const sources = planned.sources.map((i) =>
-      this.#sourceLayer(image.manifest.layers[i]!, diffIds[i], keep ? this.dst : this.src),
-    );
+    const keep = Boolean(this.options.keepSources);
+    const sources = planned.sources.map((i) => {
+      const descriptor = image.manifest.layers[i]!;
+      return this.#sourceLayer(descriptor, diffIds[i], keep && this.#keeps(descriptor) ? this.dst : this.src);
+    });
     const key = [planned.transform.id, ...sources.map((source) => source.descriptor.digest)].join('\n');
     let pending = this.#transforms.get(key);
     if (!pending) {
       const { transform } = planned;
       pending = keep
         ? // Copied first (outside the bound, which the transform then takes), read back from there.
-          Promise.all(sources.map((source) => this.copyBlob(source.descriptor))).then(() =>
-            this.#transformLimit(() => this.#transform(transform, sources)),
-          )
+          Promise.all(
+            sources
+              .filter((source) => this.#keeps(source.descriptor))
+              .map((source) => this.copyBlob(source.descriptor)),
+          ).then(() => this.#transformLimit(() => this.#transform(transform, sources)))
         : this.#transformLimit(() => this.#transform(transform, sources));
       this.#transforms.set(key, pending);
       if (keep) {
@@ -341,10 +348,17 @@ class CopyRun {
     return { descriptor, diffId };
   }
 
+  /** Whether `keepSources` keeps this source layer in the destination (with no `keepSources`, all are copied). */
+  #keeps(layer: Descriptor): boolean {
+    const { keepSources } = this.options;
+    return typeof keepSources === 'function' ? keepSources(layer) : true;
+  }
+
   async #transform(transform: LayerTransform, sources: SourceLayer[]): Promise<TransformedLayer> {
     this.#signal.throwIfAborted();
     const result = await transform.apply(sources, {
-      ingest: (mediaType, content) => ingestBlob(this.dst, mediaType, content, this.#fetchOptions()),
+      ingest: (mediaType, content, expected) =>
+        ingestBlob(this.dst, mediaType, content, { ...this.#fetchOptions(), ...(expected && { expected }) }),
       ingestFile: (mediaType, write) => ingestWrittenFile(this.dst, mediaType, write, this.#fetchOptions()),
       signal: this.#signal,
     });

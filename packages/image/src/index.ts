@@ -24,6 +24,9 @@ export {
   type EncryptLayersOptions,
   encryptLayer,
   encryptLayers,
+  type LayerDecryption,
+  openLayerDecryptions,
+  readingDecrypted,
 } from './encryption/encrypt-layers.js';
 export {
   type DecryptionKey,

@@ -9,20 +9,28 @@ import { writeContentAddressedFile } from './atomic-file.js';
 /**
  * Stores content whose digest is known only at its end (a layer transform's output) in any
  * target: through the target's own `ingest` when it has one, else spooled to a temporary file
- * while hashing and then pushed under the descriptor that gave, as any verified content.
+ * while hashing and then pushed under the descriptor that gave, as any verified content. Content
+ * whose digest and size are `expected` is pushed under them directly (verified as it is written).
  */
 export async function ingestBlob(
   target: Target,
   mediaType: string,
   content: Readable,
-  options: FetchOptions = {},
+  options: FetchOptions & { expected?: Pick<Descriptor, 'digest' | 'size'> } = {},
 ): Promise<Descriptor> {
-  if (target.ingest) return target.ingest(mediaType, content, options);
+  const { expected, ...fetchOptions } = options;
+  if (expected) {
+    // Known beforehand: pushed as any verified content, hashed once as it is written.
+    const desc: Descriptor = { mediaType, digest: expected.digest, size: expected.size };
+    await target.push(desc, content, fetchOptions);
+    return desc;
+  }
+  if (target.ingest) return target.ingest(mediaType, content, fetchOptions);
   return withSpool(async (spool) => {
     const path = join(spool, 'blob');
     const { digest, size } = await writeContentAddressedFile(join(spool, 'spooling'), content, () => path);
     const desc: Descriptor = { mediaType, digest, size };
-    await target.push(desc, readFile(path), options);
+    await target.push(desc, readFile(path), fetchOptions);
     return desc;
   });
 }

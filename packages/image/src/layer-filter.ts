@@ -1,5 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
-import { type Descriptor, type Digest, DigestingStream } from '@concil/oci-spec';
+import { type Descriptor, type Digest, DigestingStream, ensureVerified } from '@concil/oci-spec';
 import { ImageError } from './errors.js';
 import type { LayerTransform, TransformContext } from './layer-transform.js';
 
@@ -20,6 +20,8 @@ export interface FilteredBlob {
   mediaType: string;
   /** Its digest when known beforehand (a verified source layer); a transform's output has none yet. */
   digest?: Digest;
+  /** Its size when known beforehand, as its digest. */
+  size?: number;
   /** The source layer's annotations (a transform's output has its own, merged in afterwards). */
   annotations?: Record<string, string>;
   /** Its bytes; opened once, when the filter is ready to read them. */
@@ -42,11 +44,12 @@ export function filterLayer(filter: BlobFilter): LayerTransform {
           source.descriptor.digest,
         );
       }
-      const { mediaType, digest, annotations } = source.descriptor;
+      const { mediaType, digest, size, annotations } = source.descriptor;
       const descriptor = await filter.apply(
         {
           mediaType,
           digest: digest as Digest,
+          size,
           ...(annotations && { annotations }),
           open: () => source.open(),
         },
@@ -72,16 +75,22 @@ export function thenFilter(transform: LayerTransform, filter: BlobFilter): Layer
       const { ingestFile: _unfiltered, ...streamOnly } = context;
       const result = await transform.apply(sources, {
         ...streamOnly,
-        ingest: async (mediaType, content) => {
+        ingest: async (mediaType, content, expected) => {
           // The transform is told of the blob it made (its squashfs diff_id is that blob's digest),
-          // not of what the filter stored.
+          // not of what the filter stored; a blob it knew beforehand is checked against that.
           const hashing = new DigestingStream();
           try {
             filtered = await filter.apply(
-              { mediaType, open: async () => pipeline(content, hashing, () => {}) },
+              {
+                mediaType,
+                open: async () =>
+                  expected ? ensureVerified(content, expected) : pipeline(content, hashing, () => {}),
+              },
               context,
             );
-            return { mediaType, digest: hashing.digest, size: hashing.size };
+            return expected
+              ? { mediaType, ...expected }
+              : { mediaType, digest: hashing.digest, size: hashing.size };
           } catch (error) {
             content.destroy(); // a filter that failed before reading leaves the transform's stream open
             throw error;

@@ -28,8 +28,17 @@ export interface SourceLayer {
 }
 
 export interface TransformContext {
-  /** Stores the new blob in the destination, hashed while it is written; returns its descriptor. */
-  ingest(mediaType: string, content: Readable): Promise<Descriptor>;
+  /**
+   * Stores the new blob in the destination, hashed while it is written; returns its descriptor.
+   * With `expected` (a digest and size known beforehand, as a decryption knows its plaintext's),
+   * the destination verifies them as it writes and keeps nothing on a mismatch, so the content is
+   * hashed once.
+   */
+  ingest(
+    mediaType: string,
+    content: Readable,
+    expected?: Pick<Descriptor, 'digest' | 'size'>,
+  ): Promise<Descriptor>;
   /**
    * Stores a new blob that `write` makes as a file at the path it is given (a squashfs image,
    * written out of order): the file is made on the destination's own file system and renamed

@@ -9,12 +9,16 @@ import {
   selectPlatform,
 } from '@concil/oci-spec';
 import type { RefRecord } from './refs.js';
+import { isEncryptedLayer } from './squashfs-conversion.js';
 import type { Store } from './store.js';
 
 export interface CachedLayer {
   descriptor: Descriptor;
-  /** The layer as fetched (compressed as its media type says). */
-  path: string;
+  /**
+   * The layer as fetched (compressed as its media type says); absent for an encrypted layer, which
+   * the store keeps only decrypted, as its squashfs image.
+   */
+  path?: string;
   /** The digest of its uncompressed tar (from the image config). */
   diffId?: string;
   /** Its squashfs image, when converted. */
@@ -38,7 +42,8 @@ export interface CachedImage {
 
 /**
  * Assembles a cached image from the store, or undefined when any part of it is missing (then it
- * has to be pulled). Layers without squashfs have no `squashfsPath`.
+ * has to be pulled). Layers without squashfs have no `squashfsPath`; encrypted layers have only
+ * that (the store never keeps their ciphertext).
  */
 export async function readCachedImage(
   store: Store,
@@ -59,12 +64,14 @@ export async function readCachedImage(
   const diffIds = config.rootfs?.diff_ids ?? [];
   const layers: CachedLayer[] = [];
   for (const [index, layer] of manifest.layers.entries()) {
-    if (!(await store.hasBlob(layer))) return undefined;
+    const encrypted = isEncryptedLayer(layer.mediaType);
+    if (!encrypted && !(await store.hasBlob(layer))) return undefined;
     const squashfsPath = await store.squashfsPath(layer.digest);
+    if (encrypted && !squashfsPath) return undefined;
     const diffId = diffIds[index];
     layers.push({
       descriptor: layer,
-      path: store.layout.blobPath(layer.digest),
+      ...(!encrypted && { path: store.layout.blobPath(layer.digest) }),
       ...(diffId !== undefined && { diffId }),
       ...(squashfsPath !== undefined && { squashfsPath }),
     });

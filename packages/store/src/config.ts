@@ -54,6 +54,8 @@ export const configFileSchema = z.looseObject({
   remote_servers: z.optional(z.record(z.string(), remoteServerSchema)),
   auths: z.optional(z.record(z.string(), authEntrySchema)),
   cache_max_bytes: z.optional(z.nullable(z.int().check(z.positive()))),
+  /** Private key files (PEM or JWK) that open encrypted layers on pull, as the Python concil's. */
+  decryption_keys: z.optional(z.array(nonEmpty())),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -84,6 +86,8 @@ export interface ConcilConfig {
   auths: Record<string, AuthEntry>;
   /** Upper bound of the cache's size; unbounded when null. */
   cache_max_bytes: number | null;
+  /** Private key files tried on encrypted layers when pulling; absolute, `~` expanded. */
+  decryption_keys: string[];
   /** Keys this version does not know, kept as they were. */
   extra: Record<string, unknown>;
 }
@@ -172,6 +176,7 @@ function resolveConfig(file: ConfigFile, path: string, env: NodeJS.ProcessEnv): 
     remote_servers: file.remote_servers ?? {},
     auths: file.auths ?? {},
     cache_max_bytes: file.cache_max_bytes ?? null,
+    decryption_keys: (file.decryption_keys ?? []).map((key) => resolve(configDir, expandHome(key, env))),
     extra,
   };
 }

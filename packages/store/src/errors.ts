@@ -8,6 +8,7 @@ export type StoreErrorCode =
   | 'TRUST_REQUIRED'
   | 'TRUST_FAILED'
   | 'CONVERSION_FAILED'
+  | 'DECRYPTION_FAILED'
   | 'UNAVAILABLE';
 
 export class StoreError extends Error {

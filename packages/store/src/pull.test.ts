@@ -55,7 +55,7 @@ describe('pull', () => {
     );
     expect(first.layers.map((l) => l.diffId)).toEqual(image.layers.map((l) => l.diffId));
     for (const [i, layer] of first.layers.entries()) {
-      expect(Buffer.compare(await readFile(layer.path), image.layers[i]!.bytes)).toBe(0);
+      expect(Buffer.compare(await readFile(layer.path!), image.layers[i]!.bytes)).toBe(0);
     }
     expect(first.config.rootfs?.diff_ids).toEqual(image.layers.map((l) => l.diffId));
 
@@ -117,13 +117,13 @@ describe('pull', () => {
     const pulled = await store.pull(ref);
     const [first, second] = pulled.layers;
     // Same size, other bytes: only re-hashing finds it.
-    const bytes = await readFile(first!.path);
+    const bytes = await readFile(first!.path!);
     bytes[10] = (bytes[10]! + 1) % 256;
-    await writeFile(first!.path, bytes);
+    await writeFile(first!.path!, bytes);
     const report = await store.verify();
     expect(report.problems).toMatchObject([{ kind: 'blob', subject: first!.descriptor.digest }]);
     // Truncated: found on use, by its size.
-    await truncate(second!.path, 10);
+    await truncate(second!.path!, 10);
     h.proxy.requests.length = 0;
     const again = await store.pull(ref);
     expect(again.fromCache).toBe(false);

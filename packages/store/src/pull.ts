@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { CopyProgress } from '@concil/image';
+import type { CopyProgress, DecryptionKey } from '@concil/image';
 import {
   computeDigest,
   type Descriptor,
@@ -14,6 +14,7 @@ import {
   parsePlatform,
   parseReference,
   type ReadOnlyTarget,
+  selectPlatform,
 } from '@concil/oci-spec';
 import type { OpenRegistryTargetOptions } from '@concil/registry-client';
 import { removeLeftovers } from './atomic-file.js';
@@ -24,7 +25,9 @@ import { readRefRecord, writeRefRecord } from './refs.js';
 import {
   DEFAULT_SQUASHFS_OPTIONS,
   isConvertible,
+  isEncryptedLayer,
   type SquashfsOptions,
+  type StoreDecryption,
   squashfsConversion,
 } from './squashfs-conversion.js';
 import type { Store } from './store.js';
@@ -40,6 +43,13 @@ export interface PullOptions {
   concurrency?: number;
   /** How to reach the registry (credentials, TLS, plain HTTP), over what the configuration says. */
   registry?: OpenRegistryTargetOptions;
+  /**
+   * Private key files (PEM or JWK) for encrypted layers, tried before the configuration's
+   * `decryption_keys`. Keys are read only when an encrypted layer needs them.
+   */
+  decryptionKeys?: readonly string[];
+  /** The password of an encrypted private key file, asked for by its path. */
+  keyPassword?: (path: string) => string | Promise<string>;
   signal?: AbortSignal;
   onProgress?: (event: CopyProgress) => void;
 }
@@ -130,20 +140,34 @@ export async function pullImage(
   if (verifier) {
     await trusted(key, `${key} (${root.digest})`, () => verifier.verify(key, root, rootBytes, src));
   }
-  // The copy reads the root manifest from what was fetched (and verified) already.
+  const fetched = new Map([[root.digest, rootBytes]]);
+  const fetchOptions = options.signal ? { signal: options.signal } : undefined;
+  const encrypted = await hasEncryptedLayers(root, rootBytes, platform, async (desc) => {
+    const bytes = await fetchBytes(src, desc, fetchOptions);
+    fetched.set(desc.digest, bytes);
+    return bytes;
+  });
+  // The copy reads the manifests from what was fetched (and verified) already.
   const primed: ReadOnlyTarget = {
     name: src.name,
     resolve: async () => root,
     exists: (desc) => src.exists(desc),
-    fetch: async (desc, fetchOptions) =>
-      desc.digest === root.digest ? Readable.from([Buffer.from(rootBytes)]) : src.fetch(desc, fetchOptions),
+    fetch: async (desc, fetchOptions) => {
+      const bytes = fetched.get(desc.digest);
+      return bytes ? Readable.from([Buffer.from(bytes)]) : src.fetch(desc, fetchOptions);
+    },
   };
   // Before writing: what pulls killed earlier left in tmp/ goes (gc reports it, too).
   await removeLeftovers(store.layout.tmpDir);
   // Loaded only when something is to be copied: a cached pull starts faster without it.
   const { copy } = await import('@concil/image');
   const result = await copy(primed, store.target(), {
-    ...(squashfs && squashfsConversion(store, squashfs)),
+    // Encrypted layers are kept only as their plaintext squashfs images, asked for or not.
+    ...((squashfs || encrypted) &&
+      squashfsConversion(store, squashfs, {
+        convertPlain: squashfs !== undefined,
+        decryption: storeDecryption(store, key, options),
+      })),
     reference: manifestReference(ref),
     platform,
     ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
@@ -163,6 +187,62 @@ export async function pullImage(
     blobsCopied: result.blobsCopied,
     bytesCopied: result.bytesCopied,
   });
+}
+
+/**
+ * Whether the image the pull takes from `root` has encrypted layers (then the store decrypts them
+ * into squashfs images). An index's entry for the platform is fetched to see; one that cannot be
+ * chosen so simply (a nested index) counts as encrypted: the copy's edit then decides per layer.
+ */
+async function hasEncryptedLayers(
+  root: Descriptor,
+  rootBytes: Uint8Array,
+  platform: Platform,
+  fetchManifest: (desc: Descriptor) => Promise<Uint8Array>,
+): Promise<boolean> {
+  let parsed = parseManifest(rootBytes, root.mediaType, root.digest);
+  if (parsed.kind === 'index') {
+    let chosen: Descriptor;
+    try {
+      chosen = selectPlatform(parsed.index, platform, root.digest);
+    } catch {
+      return true; // the copy says what is wrong with the index, or finds the image in a nested one
+    }
+    parsed = parseManifest(await fetchManifest(chosen), chosen.mediaType, chosen.digest);
+    if (parsed.kind === 'index') return true;
+  }
+  return parsed.manifest.layers.some((layer) => isEncryptedLayer(layer.mediaType));
+}
+
+/** The keys the store tries on encrypted layers: the pull's, then the configuration's, read once. */
+function storeDecryption(store: Store, image: string, options: PullOptions): StoreDecryption {
+  const paths = [...(options.decryptionKeys ?? []), ...store.config.decryption_keys];
+  let keys: Promise<DecryptionKey[]> | undefined;
+  const read = async () => {
+    const { readDecryptionKey } = await import('@concil/image');
+    const read: DecryptionKey[] = [];
+    for (const path of paths) {
+      const password = options.keyPassword;
+      try {
+        read.push(await readDecryptionKey(path, password ? { password: () => password(path) } : {}));
+      } catch (error) {
+        throw new StoreError(
+          'DECRYPTION_FAILED',
+          `cannot decrypt ${image}: ${(error as Error).message}`,
+          path,
+          { cause: error },
+        );
+      }
+    }
+    return read;
+  };
+  return {
+    image,
+    keys: () => {
+      keys ??= read();
+      return keys;
+    },
+  };
 }
 
 /** Runs a trust check; its failure becomes TRUST_FAILED naming what is not trusted and why. */
@@ -224,6 +304,7 @@ export async function ensureSquashfs(
     recorded = await records();
   }
   for (const [i, layer] of image.layers.entries()) {
+    if (isEncryptedLayer(layer.descriptor.mediaType)) continue; // its squashfs image is all there is
     if (!isConvertible(layer.descriptor.mediaType)) {
       if (layer.descriptor.mediaType.includes('squashfs')) layer.squashfsPath = layer.path;
       continue;

@@ -232,14 +232,16 @@ export class Store {
   /**
    * A read-only target serving a cached image (for `concil copy` from the cache), or undefined
    * when the cache does not hold it whole (then copy from the registry). `resolve()` without a
-   * reference resolves the cached image; blobs are served only when whole.
+   * reference resolves the cached image; blobs are served only when whole. An image with encrypted
+   * layers (cached only decrypted, as squashfs) is not served: copy it from the registry.
    */
   async cachedTarget(
     reference: string,
     options: { platform?: Platform } = {},
   ): Promise<ReadOnlyTarget | undefined> {
     const image = await this.image(reference, options);
-    if (!image) return undefined;
+    // An encrypted layer is cached only as its squashfs image: the blob a copy reads is not here.
+    if (!image || image.layers.some((layer) => layer.path === undefined)) return undefined;
     return new StoreTarget(this, { reference: image.reference });
   }
 

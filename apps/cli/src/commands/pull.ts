@@ -18,18 +18,34 @@ export function registerPull(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'no progress display')
     .option('--creds <user:pass>', 'credentials for the registry')
+    .option(
+      '--decryption-key <private-key>',
+      "decrypt encrypted layers with this private key (PEM or JWK), tried before the configuration's decryption_keys; repeatable",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--key-password-file <file>', 'the password of encrypted private keys (else asked on a terminal)')
+    .addHelpText(
+      'after',
+      `
+Encrypted layers are decrypted as they download and kept only as their squashfs images; the keys
+are those given with --decryption-key, then the configuration's "decryption_keys" (a list of files).`,
+    )
     .action(async (image: string, options) => {
-      const [store, progress, { withYoungCollections }] = await Promise.all([
+      const [store, progress, { withYoungCollections }, { keyPassword }] = await Promise.all([
         openLocalStore(),
         createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json),
         import('../young-collections.js'),
+        import('../encryption-options.js'),
       ]);
+      const password = keyPassword(options.keyPasswordFile);
       try {
         const pulled = await store.pull(image, {
           ...(options.platform && { platform: options.platform }),
           squashfs: options.squashfs === true,
           offline: options.offline === true,
           concurrency: options.concurrency,
+          ...(options.decryptionKey && { decryptionKeys: options.decryptionKey }),
+          ...(password && { keyPassword: password }),
           // The store reaches the registry as the configuration says, these flags over it.
           registry: targetOptions(options, options.creds).registry ?? {},
           onProgress: withYoungCollections(progress.onProgress),

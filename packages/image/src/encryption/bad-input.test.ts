@@ -11,7 +11,13 @@ import { type KeyFiles, writeKeyPair } from '../testing/encryption-keys.js';
 import { blobPath, imageIn } from '../testing/fixture-image.js';
 import { decryptLayers, encryptLayers } from './encrypt-layers.js';
 import { readDecryptionKey, readEncryptionKey } from './encryption-keys.js';
-import { JWE_KEYS_ANNOTATION, PUBOPTS_ANNOTATION } from './layer-options.js';
+import { unwrapLayerKeys, wrapLayerKeys } from './key-wrap.js';
+import {
+  encodePrivateOptions,
+  JWE_KEYS_ANNOTATION,
+  PUBOPTS_ANNOTATION,
+  parsePrivateOptions,
+} from './layer-options.js';
 
 let work: string;
 let fixture: FixtureLayout;
@@ -134,6 +140,31 @@ describe('decrypting bad input: a clear error, nothing decrypted left behind', (
       bytes: bytes.subarray(0, bytes.length - 100),
     }));
     await decryptFails(layout, rsa, 'DECRYPTION_FAILED', /its HMAC does not match/);
+  });
+
+  it('private options recording another plaintext digest (a sound HMAC): DECRYPTION_FAILED', async () => {
+    const index = JSON.parse(await readFile(join(encrypted, 'index.json'), 'utf8'));
+    const top = (await imageIn(encrypted, index.manifests[0].digest)).manifest.layers[1]!;
+    const keys = [await readDecryptionKey(rsa.priv)];
+    const options = parsePrivateOptions(
+      await unwrapLayerKeys(top.annotations![JWE_KEYS_ANNOTATION], keys, top.digest),
+      top.digest,
+    );
+    const wrapped = await wrapLayerKeys(encodePrivateOptions(options, fixture.images[0]!.layers[0]!.digest), [
+      await readEncryptionKey(rsa.pub),
+    ]);
+    const layout = await changedImage((layer, bytes) => ({
+      layer: { ...layer, annotations: { ...layer.annotations, [JWE_KEYS_ANNOTATION]: wrapped } },
+      bytes,
+    }));
+    await decryptFails(
+      layout,
+      rsa,
+      'DECRYPTION_FAILED',
+      new RegExp(
+        `decrypts to other content than its encryption recorded \\(${fixture.images[0]!.layers[0]!.digest}\\); nothing decrypted was kept`,
+      ),
+    );
   });
 
   it('a JWE with a key algorithm concil does not read: UNSUPPORTED, naming it', async () => {

@@ -142,28 +142,68 @@ function decryptingSources(transform: LayerTransform, keys: readonly DecryptionK
   return {
     id: `${decryptLayer(keys).id}|${transform.id}`,
     async apply(sources, context) {
-      const plain = await Promise.all(
-        sources.map(async (source): Promise<SourceLayer> => {
-          if (!isEncrypted(source.descriptor)) return source;
-          const { descriptor } = source;
-          const opened = await openLayerDecryption(
-            descriptor.mediaType,
-            descriptor.annotations ?? {},
-            keys,
-            descriptor.digest,
-          );
-          return {
-            // CTR keeps the size; the digest is the plaintext's, as its encryption recorded it.
-            descriptor: {
-              mediaType: opened.mediaType,
-              digest: opened.digest ?? descriptor.digest,
-              size: descriptor.size,
-            },
-            diffId: source.diffId,
-            open: async () => pipeline(await source.open(), opened.decrypting(), () => {}),
-          };
-        }),
+      const decryptions = await openLayerDecryptions(
+        sources.map((source) => source.descriptor),
+        keys,
       );
+      return readingDecrypted(transform, decryptions).apply(sources, context);
+    },
+  };
+}
+
+/** How one encrypted layer is read decrypted, its wrapped key opened already. */
+export type LayerDecryption = Awaited<ReturnType<typeof openLayerDecryption>>;
+
+/**
+ * Opens the wrapped key of every encrypted layer among `layers` with the first of `keys` that can,
+ * before any byte is read: a layer none of them opens fails here (`NOT_A_RECIPIENT`, naming the
+ * layer and the keys tried), so whoever plans a copy with them can stop before writing anything.
+ * By the encrypted layer's digest.
+ */
+export async function openLayerDecryptions(
+  layers: readonly Descriptor[],
+  keys: readonly DecryptionKey[],
+): Promise<Map<string, LayerDecryption>> {
+  const opened = new Map<string, LayerDecryption>();
+  for (const layer of layers) {
+    if (!isEncrypted(layer) || opened.has(layer.digest)) continue;
+    opened.set(
+      layer.digest,
+      await openLayerDecryption(layer.mediaType, layer.annotations ?? {}, keys, layer.digest),
+    );
+  }
+  return opened;
+}
+
+/**
+ * `transform` reading the sources that `decryptions` names (by digest) decrypted: it sees their
+ * plaintext descriptor, and their stream fails at its end unless the HMAC and the digest match.
+ * `checkDigest: false` leaves the digest to a transform that checks the plaintext itself (against
+ * the config's diff_id), so that it is not hashed twice; the HMAC is checked still.
+ */
+export function readingDecrypted(
+  transform: LayerTransform,
+  decryptions: ReadonlyMap<string, LayerDecryption>,
+  options: { checkDigest?: boolean } = {},
+): LayerTransform {
+  return {
+    id: transform.id,
+    apply(sources, context) {
+      const plain = sources.map((source): SourceLayer => {
+        const { descriptor } = source;
+        const opened = decryptions.get(descriptor.digest);
+        if (!opened) return source;
+        return {
+          // CTR keeps the size; the digest is the plaintext's, as its encryption recorded it.
+          descriptor: {
+            mediaType: opened.mediaType,
+            digest: opened.digest ?? descriptor.digest,
+            size: descriptor.size,
+          },
+          diffId: source.diffId,
+          open: async () => pipeline(await source.open(), opened.decrypting(options), () => {}),
+        };
+      });
       return transform.apply(plain, context);
     },
   };

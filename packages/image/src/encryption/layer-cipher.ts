@@ -69,8 +69,12 @@ export class LayerEncryptStream extends Transform {
 export class LayerDecryptStream extends Transform {
   readonly #decipher;
   readonly #hmac;
-  readonly #plaintext: Digester;
+  readonly #plaintext: Digester | undefined;
 
+  /**
+   * `expected.digest`: the plaintext's digest, checked here unless it is undefined (ocicrypt may
+   * leave it empty, or whoever stores the plaintext verifies it against it as it writes).
+   */
   constructor(
     secret: LayerSecret,
     private readonly expected: { hmac: Buffer; digest: Digest | undefined; layer: string },
@@ -83,9 +87,10 @@ export class LayerDecryptStream extends Transform {
         expected.layer,
       );
     }
-    this.#plaintext = new Digester(
-      expected.digest && isDigest(expected.digest) ? parseDigest(expected.digest).algorithm : 'sha256',
-    );
+    this.#plaintext =
+      expected.digest && isDigest(expected.digest)
+        ? new Digester(parseDigest(expected.digest).algorithm)
+        : undefined;
     this.#decipher = createDecipheriv('aes-256-ctr', secret.symkey, secret.nonce);
     this.#hmac = createHmac('sha256', secret.symkey);
   }
@@ -93,7 +98,7 @@ export class LayerDecryptStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#hmac.update(chunk);
     const plain = this.#decipher.update(chunk);
-    this.#plaintext.update(plain);
+    this.#plaintext?.update(plain);
     callback(null, plain);
   }
 
@@ -111,7 +116,7 @@ export class LayerDecryptStream extends Transform {
       );
       return;
     }
-    const actual = this.#plaintext.digest();
+    const actual = this.#plaintext?.digest();
     if (digest && actual !== digest) {
       callback(
         new ImageError(

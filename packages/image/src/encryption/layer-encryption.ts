@@ -72,11 +72,26 @@ export function layerDecryption(keys: readonly DecryptionKey[]): BlobFilter {
     async apply(blob, { ingest }) {
       const annotations = blob.annotations ?? {};
       const opened = await openLayerDecryption(blob.mediaType, annotations, keys, blob.digest);
+      // CTR keeps the size: with the plaintext's digest recorded, the destination verifies both as
+      // it writes (one hash of the plaintext, not a second one here).
+      const expected =
+        opened.digest && blob.size !== undefined ? { digest: opened.digest, size: blob.size } : undefined;
       const content = await blob.open();
       const stored = await ingest(
         opened.mediaType,
-        pipeline(content, opened.decrypting(), () => {}),
-      );
+        pipeline(content, opened.decrypting({ checkDigest: !expected }), () => {}),
+        expected,
+      ).catch((error: unknown) => {
+        const { code, subject } = error as { code?: string; subject?: string };
+        if (!expected || code !== 'DIGEST_INVALID' || subject !== expected.digest) throw error;
+        const layer = blob.digest ?? blob.mediaType;
+        throw new ImageError(
+          'DECRYPTION_FAILED',
+          `layer ${layer} decrypts to other content than its encryption recorded (${expected.digest}); nothing decrypted was kept`,
+          layer,
+          { cause: error },
+        );
+      });
       return withAnnotations(
         stored,
         Object.fromEntries(
@@ -132,7 +147,12 @@ export async function openLayerDecryption(
   annotations: Record<string, string>,
   keys: readonly DecryptionKey[],
   digest: string | undefined,
-): Promise<{ mediaType: string; digest: Digest | undefined; decrypting: () => LayerDecryptStream }> {
+): Promise<{
+  mediaType: string;
+  digest: Digest | undefined;
+  /** `checkDigest: false` when whoever stores the plaintext verifies its digest as it writes. */
+  decrypting: (options?: { checkDigest?: boolean }) => LayerDecryptStream;
+}> {
   const kind = layerKindOf(mediaType);
   const layer = digest ?? mediaType;
   if (!kind?.encrypted) {
@@ -146,7 +166,8 @@ export async function openLayerDecryption(
   return {
     mediaType: layerMediaType({ ...kind, encrypted: false }),
     digest: secret.digest,
-    decrypting: () => new LayerDecryptStream(secret, { hmac, digest: secret.digest, layer }),
+    decrypting: ({ checkDigest = true } = {}) =>
+      new LayerDecryptStream(secret, { hmac, digest: checkDigest ? secret.digest : undefined, layer }),
   };
 }
 

@@ -144,7 +144,7 @@ export function buildImage(layers: LayerSpec[], options: { architecture?: string
   };
 }
 
-async function pushBlob(registryUrl: string, repository: string, bytes: Uint8Array, digest: string) {
+export async function pushBlob(registryUrl: string, repository: string, bytes: Uint8Array, digest: string) {
   const head = await fetch(`${registryUrl}/v2/${repository}/blobs/${digest}`, { method: 'HEAD' });
   if (head.ok) return;
   const start = await fetch(`${registryUrl}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
