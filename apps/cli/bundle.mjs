@@ -2,6 +2,7 @@
 // Node reads a handful of files instead of resolving and loading hundreds of modules. Code split
 // at the commands' dynamic imports stays in chunks that load only when a command runs. The
 // packages themselves stay unbundled ESM for library users; only this app is bundled.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { constants as http2Constants } from 'node:http2';
@@ -113,3 +114,7 @@ const result = await build({
   metafile: process.env.CONCIL_BUNDLE_META !== undefined,
 });
 if (result.metafile) await writeFile(process.env.CONCIL_BUNDLE_META, JSON.stringify(result.metafile));
+
+// `concil --help` printed from a file (help-text.ts): the help as the built command prints it.
+const help = execFileSync(process.execPath, [join(dist, 'main.js'), '--help'], { encoding: 'utf8' });
+await writeFile(join(dist, 'help.txt'), help);

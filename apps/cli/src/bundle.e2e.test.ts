@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   buildFixtureLayout,
@@ -51,6 +52,38 @@ async function builtinsLoadedBy(args: string[]): Promise<string[]> {
 }
 
 /**
+ * The files of the bundle a run of the command loaded, recorded by a module hook (Node's
+ * `registerHooks`) that sees every import() and require() of the process.
+ */
+async function bundleFilesLoadedBy(args: string[]): Promise<string[]> {
+  const record = join(work, 'files.json');
+  const preload = join(work, 'record-files.mjs');
+  await writeFile(
+    preload,
+    [
+      "import { registerHooks } from 'node:module';",
+      "import { writeFileSync } from 'node:fs';",
+      'const loaded = [];',
+      'registerHooks({ load: (url, context, next) => (loaded.push(url), next(url, context)) });',
+      `process.on('exit', () => writeFileSync(${JSON.stringify(record)}, JSON.stringify(loaded)));`,
+    ].join('\n'),
+  );
+  const result = await runCli(args, { NODE_OPTIONS: `--import ${preload}` });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const dist = `${join(concilLauncher, '..', 'apps', 'cli', 'dist')}/`;
+  const urls: string[] = JSON.parse(await readFile(record, 'utf8'));
+  return urls.filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url).replace(dist, ''));
+}
+
+/** Whether any of the bundle's `files` holds code of a module whose path contains `part` (esbuild names each). */
+async function holdCodeOf(files: string[], part: string): Promise<boolean> {
+  const dist = join(concilLauncher, '..', 'apps', 'cli', 'dist');
+  const texts = await Promise.all(files.map((file) => readFile(join(dist, file), 'utf8')));
+  return texts.some((text) => text.split('\n').some((line) => line.startsWith('// ') && line.includes(part)));
+}
+
+/**
  * How each of undici's wasm functions was compiled in a run of `copy` from the registry: V8's
  * trace of wasm compilation, one line a function ('… using Liftoff, …' or '… using TurboFan, …').
  * The command is started as the launcher starts it, with the trace flag added to Node's.
@@ -77,6 +110,28 @@ async function wasmCompilersOfCopy(): Promise<string[]> {
 }
 
 describe('the bundled concil', () => {
+  it('prints the help the build wrote, as commander prints it, without loading commander', async () => {
+    const help = await runCli(['--help']);
+    const commanders = await runCli(['help']);
+    expect(commanders.code).toBe(0);
+    expect(help).toEqual(commanders);
+    expect(help.stdout).toContain('Usage: concil [options] [command]');
+    const files = await bundleFilesLoadedBy(['--help']);
+    expect(files).toContain('concil.js');
+    expect(files).not.toContain('main.js');
+    expect(await holdCodeOf(files, 'commander')).toBe(false);
+  });
+
+  it('lists a directory without loading undici, the trust package or the CLI code of other commands', async () => {
+    const dir = join(work, 'listed');
+    expect((await runCli(['copy', '-q', `oci:${fixture.dir}:latest`, dir])).code).toBe(0);
+    const files = await bundleFilesLoadedBy(['list', dir]);
+    expect(await holdCodeOf(files, 'packages/image/dist/read-image.js')).toBe(true); // the hook sees chunks
+    expect(await holdCodeOf(files, '/undici@')).toBe(false);
+    expect(await holdCodeOf(files, 'packages/trust/')).toBe(false);
+    expect(await holdCodeOf(files, 'sigstore')).toBe(false);
+  });
+
   it('keeps undici’s wasm HTTP parser in baseline code (Liftoff), never TurboFan', async () => {
     const compilers = await wasmCompilersOfCopy();
     expect(compilers).toContain('Liftoff');

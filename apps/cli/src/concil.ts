@@ -12,7 +12,13 @@
 // the directory cannot be written, Node runs without it.
 import { enableCompileCache } from 'node:module';
 import { keepWasmBaseline } from './baseline-wasm.js';
+import { builtHelpText } from './help-text.js';
 
-keepWasmBaseline();
-enableCompileCache?.();
-await import('./main.js');
+const help = builtHelpText(process.argv.slice(2));
+if (help !== undefined) {
+  process.stdout.write(help);
+} else {
+  keepWasmBaseline();
+  enableCompileCache?.();
+  await import('./main.js');
+}

@@ -22,6 +22,7 @@ import { registerSquashfs } from './commands/squashfs.js';
 import { registerTag } from './commands/tag.js';
 import { registerTags } from './commands/tags.js';
 import { registerVerify } from './commands/verify.js';
+import { HELP_WIDTH } from './help-text.js';
 import { printJson } from './output.js';
 import { jsonRequested, reportError, usageErrorObject } from './report-error.js';
 import { cliVersion } from './version.js';
@@ -34,30 +35,42 @@ const program = new Command('concil')
   .option('--debug', 'print the full cause chain of an error')
   .showHelpAfterError()
   .configureOutput({
+    // Help wrapped at 80 columns at most, as the help text built with the command is (help-text.ts).
+    getOutHelpWidth: () => Math.min(process.stdout.isTTY ? process.stdout.columns : HELP_WIDTH, HELP_WIDTH),
+    getErrHelpWidth: () => Math.min(process.stderr.isTTY ? process.stderr.columns : HELP_WIDTH, HELP_WIDTH),
     // A usage error of a `--json` command is a JSON error object on stdout too.
     outputError: (text, write) => (json ? printJson({ error: usageErrorObject(text) }) : write(text)),
   });
 
-registerCopy(program);
-registerProcess(program);
-registerSearch(program);
-registerPublish(program);
-registerList(program);
-registerInspect(program);
-registerDigest(program);
-registerTags(program);
-registerCatalog(program);
-registerTag(program);
-registerDelete(program);
-registerLogin(program);
-registerSquashfs(program);
-registerPull(program);
-registerCache(program);
-registerSign(program);
-registerVerify(program);
-registerNotaryPublish(program);
-registerConfig(program);
-registerMount(program);
+/** Each command's names and what adds it; the order is that of the help. */
+const COMMANDS: [names: string[], register: (program: Command) => void][] = [
+  [['copy'], registerCopy],
+  [['process'], registerProcess],
+  [['search'], registerSearch],
+  [['publish'], registerPublish],
+  [['list'], registerList],
+  [['inspect'], registerInspect],
+  [['digest'], registerDigest],
+  [['tags'], registerTags],
+  [['catalog'], registerCatalog],
+  [['tag'], registerTag],
+  [['delete'], registerDelete],
+  [['login', 'logout'], registerLogin],
+  [['squashfs'], registerSquashfs],
+  [['pull'], registerPull],
+  [['cache'], registerCache],
+  [['sign'], registerSign],
+  [['verify'], registerVerify],
+  [['notary-publish'], registerNotaryPublish],
+  [['config'], registerConfig],
+  [['mount', 'umount'], registerMount],
+];
+
+// Only the command the line names is added (building the others' options costs more than many a
+// command's work); all of them for the help, `help CMD`, and a word that names none (suggestions).
+const word = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+const named = COMMANDS.filter(([names]) => word !== undefined && names.includes(word));
+for (const [, register] of named.length > 0 ? named : COMMANDS) register(program);
 
 try {
   await program.parseAsync(process.argv);
