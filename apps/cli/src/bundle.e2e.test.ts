@@ -122,7 +122,7 @@ describe('the bundled concil', () => {
     expect(await holdCodeOf(files, 'commander')).toBe(false);
   });
 
-  it('lists a directory without loading undici, the trust package or the CLI code of other commands', async () => {
+  it('lists a directory without loading undici, the trust package or squashfs', async () => {
     const dir = join(work, 'listed');
     expect((await runCli(['copy', '-q', `oci:${fixture.dir}:latest`, dir])).code).toBe(0);
     const files = await bundleFilesLoadedBy(['list', dir]);
@@ -130,6 +130,7 @@ describe('the bundled concil', () => {
     expect(await holdCodeOf(files, '/undici@')).toBe(false);
     expect(await holdCodeOf(files, 'packages/trust/')).toBe(false);
     expect(await holdCodeOf(files, 'sigstore')).toBe(false);
+    expect(await holdCodeOf(files, 'packages/squashfs/')).toBe(false);
   });
 
   it('keeps undici’s wasm HTTP parser in baseline code (Liftoff), never TurboFan', async () => {

@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createSquashfs } from '@concil/squashfs';
 import { PipelineError } from './errors.js';
 import type { UnpackedLayer } from './unpack-layer.js';
 import { type ImageToWrite, topmostOccurrences, UnpackingTarget } from './unpacking-target.js';
@@ -57,6 +56,8 @@ export class Mounts extends UnpackingTarget {
     headersFd: number | undefined,
   ): Promise<UnpackedLayer> {
     if (!this.#squashfs) return super.unpackTo(tar, root, layer, headersFd);
+    // @concil/squashfs loads with the first layer written so, not with every opener of locations.
+    const { createSquashfs } = await import('@concil/squashfs');
     await createSquashfs(tar, root, { overlayWhiteouts: true });
     return { whiteouts: [], crossLayerLinks: [], directories: new Set(), entries: [], devicesSkipped: 0 };
   }

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { readTar, type TarEntry } from '@concil/squashfs';
+import type { TarEntry } from '@concil/squashfs';
 import { PipelineError } from './errors.js';
 import { entryPath, lstatOrNothing, pathInside, SafeTree } from './safe-tree.js';
 
@@ -101,6 +101,8 @@ export async function unpackLayer(
     devicesSkipped: 0,
   };
   const directoryTimes: { path: string; entry: TarEntry }[] = [];
+  // @concil/squashfs (its tar reader) loads with the first layer unpacked, not with every opener of locations.
+  const { readTar } = await import('@concil/squashfs');
   for await (const entry of readTar(tar, { keepHeaders: options.headersFd !== undefined })) {
     const path = entryPath(text(entry.name), options.layer);
     if (options.headersFd !== undefined) {
