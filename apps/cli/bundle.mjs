@@ -78,6 +78,31 @@ function lazyBuiltins() {
 }
 
 /**
+ * Built-in modules our ESM code imports that the bundle loads with require() instead: an ESM import
+ * of a built-in reads every export to make its namespace, and node:http's lazy getters then load
+ * Node's own copy of undici (~200 M instructions; require() reads only what is used). The trust
+ * package's notary client imports it.
+ */
+const REQUIRED_BUILTINS = ['node:http'];
+
+function requiredBuiltins() {
+  return {
+    name: 'required-builtins',
+    setup(build) {
+      build.onResolve({ filter: /^node:/ }, ({ path, kind }) =>
+        kind === 'import-statement' && REQUIRED_BUILTINS.includes(path)
+          ? { path, namespace: 'required-builtin' }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'required-builtin' }, ({ path }) => ({
+        contents: `module.exports = require(${JSON.stringify(path)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
  * CommonJS packages that our packages import at the top of a module but call only in some
  * commands' work (tar-stream: reading and writing layer tars, not listing an image; picomatch:
  * the exclude and search filters). Evaluating them and what they require costs ~13 M instructions (list DIR)
@@ -142,7 +167,7 @@ const result = await build({
   },
   // CommonJS dependencies may name their own file (write-file-atomic hashes it into temporary names).
   define: { __filename: 'import.meta.filename', __dirname: 'import.meta.dirname' },
-  plugins: [lazyBuiltins(), lazyPackages()],
+  plugins: [lazyBuiltins(), requiredBuiltins(), lazyPackages()],
   logLevel: 'warning',
   // CONCIL_BUNDLE_META=FILE writes esbuild's metafile: which modules went into which output file.
   metafile: process.env.CONCIL_BUNDLE_META !== undefined,
