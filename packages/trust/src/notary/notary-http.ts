@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Credentials, parseChallenges, parseTokenResponse } from '@concil/registry-client';
 import { TrustError } from '../errors.js';
 
@@ -28,7 +27,9 @@ interface Response {
 export class NotaryHttp {
   readonly #base: URL;
   readonly #httpAgent = new HttpAgent({ keepAlive: true });
-  readonly #httpsAgent: Promise<HttpsAgent>;
+  readonly #caFile: string | undefined;
+  /** node:https and its agent, loaded at the first https request: setting up TLS costs ~120 M instructions. */
+  #https: Promise<{ agent: HttpsAgent; request: typeof httpsRequest }> | undefined;
   readonly #credentials: NotaryHttpOptions['credentials'];
   /** Authorization headers by token scope (`repository:<gun>:pull`), reused while they work. */
   readonly #authorizations = new Map<string, string>();
@@ -36,10 +37,7 @@ export class NotaryHttp {
   constructor(serverUrl: string, options: NotaryHttpOptions = {}) {
     this.#credentials = options.credentials;
     this.#base = new URL(serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
-    this.#httpsAgent = (async () => {
-      const extra = options.caFile ? [await readFile(options.caFile, 'utf8')] : [];
-      return new HttpsAgent({ keepAlive: true, ca: [...rootCertificates, ...extra] });
-    })();
+    this.#caFile = options.caFile;
   }
 
   get url(): string {
@@ -88,7 +86,7 @@ export class NotaryHttp {
 
   async close(): Promise<void> {
     this.#httpAgent.destroy();
-    (await this.#httpsAgent).destroy();
+    (await this.#https?.catch(() => undefined))?.agent.destroy();
   }
 
   #href(path: string): string {
@@ -165,6 +163,18 @@ export class NotaryHttp {
     );
   }
 
+  #httpsClient(): Promise<{ agent: HttpsAgent; request: typeof httpsRequest }> {
+    this.#https ??= (async () => {
+      const [{ Agent, request }, { rootCertificates }] = await Promise.all([
+        import('node:https'),
+        import('node:tls'),
+      ]);
+      const extra = this.#caFile ? [await readFile(this.#caFile, 'utf8')] : [];
+      return { agent: new Agent({ keepAlive: true, ca: [...rootCertificates, ...extra] }), request };
+    })();
+    return this.#https;
+  }
+
   async #send(
     method: string,
     path: string,
@@ -174,8 +184,9 @@ export class NotaryHttp {
   ): Promise<Response> {
     const url = new URL(path, this.#base);
     const https = url.protocol === 'https:';
-    const agent = https ? await this.#httpsAgent : this.#httpAgent;
-    const send = https ? httpsRequest : httpRequest;
+    const { agent, request: send } = https
+      ? await this.#httpsClient()
+      : { agent: this.#httpAgent, request: httpRequest };
     try {
       return await new Promise((resolve, reject) => {
         const request = send(
