@@ -14,6 +14,7 @@ import {
   type ReadOnlyTarget,
   selectPlatform,
   type Target,
+  useHashThread,
 } from '@concil/oci-spec';
 import pLimit from 'p-limit';
 import { bytesStream } from './bytes-stream.js';
@@ -356,6 +357,8 @@ class CopyRun {
 
   async #transform(transform: LayerTransform, sources: SourceLayer[]): Promise<TransformedLayer> {
     this.#signal.throwIfAborted();
+    // A transform keeps the main thread busy: its hashes of large layers go to a helper thread.
+    useHashThread();
     const result = await transform.apply(sources, {
       ingest: (mediaType, content, expected) =>
         ingestBlob(this.dst, mediaType, content, { ...this.#fetchOptions(), ...(expected && { expected }) }),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { addAbortSignal, pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { Digester, layerKindOf } from '@concil/oci-spec';
+import { layerKindOf, openDigester } from '@concil/oci-spec';
 import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
 import type { SourceLayer } from './layer-transform.js';
@@ -85,21 +85,33 @@ export async function* layerEntries(
 
 /** The end of a layer's tar pipeline: hashes the tar, fails at its end unless it is the diff_id. */
 class LayerTarStream extends Transform {
-  readonly #digester = new Digester('sha256');
+  readonly #digester: ReturnType<typeof openDigester>;
   readonly #source: SourceLayer;
 
   constructor(source: SourceLayer) {
     super({ highWaterMark: 1 << 20 });
     this.#source = source;
+    // The tar is at least as large as its compressed blob: a large blob hashes off-thread.
+    this.#digester = openDigester('sha256', source.descriptor.size);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#digester.update(chunk);
-    callback(null, chunk);
+    const backlog = this.#digester.drained();
+    if (backlog) backlog.then(() => callback(null, chunk), callback);
+    else callback(null, chunk);
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#digester.discard();
+    callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
-    const actual = this.#digester.digest();
+    Promise.resolve(this.#digester.digest()).then((actual) => this.#check(actual, callback), callback);
+  }
+
+  #check(actual: string, callback: TransformCallback): void {
     const { diffId, descriptor } = this.#source;
     if (diffId === undefined || actual === diffId) {
       callback();

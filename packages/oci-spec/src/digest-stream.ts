@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { type Digest, type DigestAlgorithm, Digester } from './digest.js';
+import { type Digest, type DigestAlgorithm, openDigester } from './digest.js';
 import { OciSpecError } from './errors.js';
 
 /**
@@ -7,12 +7,12 @@ import { OciSpecError } from './errors.js';
  * transform's output, an uncompressed layer): `digest` and `size` once the stream has ended.
  */
 export class DigestingStream extends Transform {
-  readonly #digester: Digester;
+  readonly #digester: ReturnType<typeof openDigester>;
   #digest: Digest | undefined;
 
   constructor(algorithm: DigestAlgorithm = 'sha256') {
     super({ highWaterMark: 1 << 20 });
-    this.#digester = new Digester(algorithm);
+    this.#digester = openDigester(algorithm);
   }
 
   /** Bytes that passed so far. */
@@ -30,11 +30,20 @@ export class DigestingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#digester.update(chunk);
-    callback(null, chunk);
+    const backlog = this.#digester.drained();
+    if (backlog) backlog.then(() => callback(null, chunk), callback);
+    else callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.#digest = this.#digester.digest();
-    callback();
+    Promise.resolve(this.#digester.digest()).then((digest) => {
+      this.#digest = digest;
+      callback();
+    }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#digester.discard();
+    callback(error);
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { OciSpecError } from './errors.js';
+import { hashesOffThread, OffThreadDigester } from './hash-thread.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 /** A content digest such as `sha256:9f86…`. */
@@ -107,11 +108,32 @@ export class Digester {
     return `${this.algorithm}:${this.#hash.digest('hex')}`;
   }
 
+  /** Never waits: hashing in-thread keeps up by itself (the same shape as OffThreadDigester's). */
+  drained(): undefined {
+    return undefined;
+  }
+
+  discard(): void {
+    this.#batch = undefined;
+  }
+
   #flush(): void {
     if (this.#batchBytes === 0) return;
     this.#hash.update(this.#batch!.subarray(0, this.#batchBytes));
     this.#batchBytes = 0;
   }
+}
+
+/**
+ * A digest for content of `expectedBytes` (undefined: not known): on the helper thread where
+ * `useHashThread()` allowed it and the content is large (see hashesOffThread). `digest()` may then
+ * be a promise; `drained()`, when it gives one, asks the producer to wait.
+ */
+export function openDigester(
+  algorithm: DigestAlgorithm = 'sha256',
+  expectedBytes?: number,
+): Digester | OffThreadDigester {
+  return hashesOffThread(expectedBytes) ? new OffThreadDigester(algorithm) : new Digester(algorithm);
 }
 
 /** Digest of a stream of bytes, read to the end. */

@@ -1,6 +1,6 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
-import { type DigestAlgorithm, Digester, parseDigest } from './digest.js';
+import { type DigestAlgorithm, openDigester, parseDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
 import { pipeInto } from './pipe-into.js';
 
@@ -13,7 +13,7 @@ export class VerifyingStream extends Transform {
   /** Called with the running byte count as content passes: for progress displays. */
   onBytes?: (bytes: number) => void;
   readonly #expected: Pick<Descriptor, 'digest' | 'size'>;
-  readonly #digester: Digester;
+  readonly #digester: ReturnType<typeof openDigester>;
 
   constructor(expected: Pick<Descriptor, 'digest' | 'size'>) {
     // A shallow queue (Node's default 64 KiB): chunks that wait longer live through a young
@@ -21,7 +21,7 @@ export class VerifyingStream extends Transform {
     // 1 MiB here.
     super({ highWaterMark: 64 * 1024 });
     this.#expected = expected;
-    this.#digester = new Digester(parseDigest(expected.digest).algorithm as DigestAlgorithm);
+    this.#digester = openDigester(parseDigest(expected.digest).algorithm as DigestAlgorithm, expected.size);
   }
 
   /** Bytes that passed so far. */
@@ -43,7 +43,14 @@ export class VerifyingStream extends Transform {
     this.onBytes?.(this.#digester.size);
     // Chunks pass on as they came: copying them into new batches would fault in fresh memory
     // for every byte (the Digester batches into one reused buffer for hashing instead).
-    callback(null, chunk);
+    const backlog = this.#digester.drained();
+    if (backlog) backlog.then(() => callback(null, chunk), callback);
+    else callback(null, chunk);
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#digester.discard();
+    callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -53,8 +60,8 @@ export class VerifyingStream extends Transform {
       );
       return;
     }
-    const actual = this.#digester.digest();
-    if (actual !== this.#expected.digest) {
+    Promise.resolve(this.#digester.digest()).then((actual) => {
+      if (actual === this.#expected.digest) return callback();
       callback(
         new OciSpecError(
           'DIGEST_INVALID',
@@ -62,9 +69,7 @@ export class VerifyingStream extends Transform {
           this.#expected.digest,
         ),
       );
-      return;
-    }
-    callback();
+    }, callback);
   }
 }
 
