@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { addAbortSignal, pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { layerKindOf, openDigester } from '@concil/oci-spec';
+import { layerKindOf, openDigester, passWhenDrained } from '@concil/oci-spec';
 import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
 import type { SourceLayer } from './layer-transform.js';
@@ -97,9 +97,7 @@ class LayerTarStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#digester.update(chunk);
-    const backlog = this.#digester.drained();
-    if (backlog) backlog.then(() => callback(null, chunk), callback);
-    else callback(null, chunk);
+    passWhenDrained(this.#digester, chunk, callback);
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { type Digest, type DigestAlgorithm, openDigester } from './digest.js';
+import { type Digest, type DigestAlgorithm, openDigester, passWhenDrained } from './digest.js';
 import { OciSpecError } from './errors.js';
 
 /**
@@ -30,9 +30,7 @@ export class DigestingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#digester.update(chunk);
-    const backlog = this.#digester.drained();
-    if (backlog) backlog.then(() => callback(null, chunk), callback);
-    else callback(null, chunk);
+    passWhenDrained(this.#digester, chunk, callback);
   }
 
   override _flush(callback: TransformCallback): void {

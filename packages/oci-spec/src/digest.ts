@@ -136,6 +136,20 @@ export function openDigester(
   return hashesOffThread(expectedBytes) ? new OffThreadDigester(algorithm) : new Digester(algorithm);
 }
 
+/**
+ * Passes a chunk on in a Transform that hashes it, once the digester may take more: at once when
+ * it hashes in-thread, after the helper thread caught up when too much is in flight there.
+ */
+export function passWhenDrained(
+  digester: { drained(): Promise<void> | undefined },
+  chunk: Uint8Array,
+  callback: (error?: Error | null, data?: Uint8Array) => void,
+): void {
+  const backlog = digester.drained();
+  if (backlog) backlog.then(() => callback(null, chunk), callback);
+  else callback(null, chunk);
+}
+
 /** Digest of a stream of bytes, read to the end. */
 export async function computeStreamDigest(
   stream: AsyncIterable<Uint8Array>,

@@ -25,6 +25,7 @@ export {
   openDigester,
   type ParsedDigest,
   parseDigest,
+  passWhenDrained,
 } from './digest.js';
 export { DigestingStream } from './digest-stream.js';
 export {

@@ -1,6 +1,6 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
-import { type DigestAlgorithm, openDigester, parseDigest } from './digest.js';
+import { type DigestAlgorithm, openDigester, parseDigest, passWhenDrained } from './digest.js';
 import { OciSpecError } from './errors.js';
 import { pipeInto } from './pipe-into.js';
 
@@ -43,9 +43,7 @@ export class VerifyingStream extends Transform {
     this.onBytes?.(this.#digester.size);
     // Chunks pass on as they came: copying them into new batches would fault in fresh memory
     // for every byte (the Digester batches into one reused buffer for hashing instead).
-    const backlog = this.#digester.drained();
-    if (backlog) backlog.then(() => callback(null, chunk), callback);
-    else callback(null, chunk);
+    passWhenDrained(this.#digester, chunk, callback);
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
