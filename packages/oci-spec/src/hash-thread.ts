@@ -171,10 +171,13 @@ export class OffThreadDigester {
 
   async digest(): Promise<Digest> {
     this.#send();
-    const hex = await new Promise<string | undefined>((resolve) => {
-      this.#finish = resolve;
-      this.#thread.post({ op: 'digest', id: this.#id, algorithm: this.algorithm });
-    });
+    // A thread that already stopped would never answer: fail now instead of waiting for ever.
+    const hex = this.#thread.failure
+      ? undefined
+      : await new Promise<string | undefined>((resolve) => {
+          this.#finish = resolve;
+          this.#thread.post({ op: 'digest', id: this.#id, algorithm: this.algorithm });
+        });
     this.#close();
     if (hex === undefined)
       throw this.#thread.failure ?? new OciSpecError('UNSUPPORTED', 'no digest came back');
