@@ -3,12 +3,13 @@
 // of gzip layers, ~1 GB) from one OCI layout into another: `concil copy --encryption` against
 // `skopeo copy --encryption-key`, `concil copy --decryption-key` against `skopeo copy
 // --decryption-key`, beside the ceiling: every layer through `openssl enc -aes-256-ctr | openssl
-// dgst -sha256`, all layers at once (what the copies do per layer, without a second hash).
+// dgst -sha256`, all layers at once (what the copies do per layer, without a second hash), and the
+// same writing its ciphertext into the work directory, as the copies write their blobs.
 // Options: --runs N (3), --scale 0.05 (a 20× smaller image for a quick try), --json FILE,
 // --work-dir /dev/shm (where the copies go; the system's temporary directory by default).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBenchImage, parseBenchOptions, writeBenchRecord } from './lib/bench-setup.mjs';
@@ -52,12 +53,14 @@ async function main() {
     const blob = (digest) => join(image.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
     const key = randomBytes(32).toString('hex');
     const iv = randomBytes(16).toString('hex');
-    const ceiling = image.layers
-      .map(
-        (l) =>
-          `(openssl enc -aes-256-ctr -K ${key} -iv ${iv} -in ${blob(l.digest)} | openssl dgst -sha256 >/dev/null) &`,
-      )
-      .join('\n');
+    // `tee`: where the copies write their blobs, the ceiling writing its ciphertext there too.
+    const ceiling = (dest) =>
+      image.layers
+        .map(
+          (l, i) =>
+            `(openssl enc -aes-256-ctr -K ${key} -iv ${iv} -in ${blob(l.digest)} |${dest ? ` tee ${dest}/${i} |` : ''} openssl dgst -sha256 >/dev/null) &`,
+        )
+        .join('\n');
     const tasks = [
       { name: 'encrypt concil', run: (dest) => concil(['--encryption', pub, image.reference], dest) },
       {
@@ -72,7 +75,14 @@ async function main() {
         name: 'decrypt skopeo',
         run: (dest) => skopeo(['--decryption-key', priv, `oci:${encrypted}:v1`], dest),
       },
-      { name: 'openssl ceiling', run: () => measure('sh', ['-c', `${ceiling}\nwait`]) },
+      { name: 'openssl ceiling', run: () => measure('sh', ['-c', `${ceiling()}\nwait`]) },
+      {
+        name: 'openssl + write',
+        run: async (dest) => {
+          await mkdir(dest, { recursive: true });
+          return measure('sh', ['-c', `${ceiling(dest)}\nwait`]);
+        },
+      },
     ];
     const summary = await runTasks(tasks, { runs, work, log });
     log('');
@@ -82,8 +92,14 @@ async function main() {
     const time = (name) => summary[name].medianSeconds;
     log(`encrypt concil/skopeo   ${formatRatio(time('encrypt concil'), time('encrypt skopeo'))}`);
     log(`decrypt concil/skopeo   ${formatRatio(time('decrypt concil'), time('decrypt skopeo'))}`);
-    log(`encrypt concil/openssl  ${formatRatio(time('encrypt concil'), time('openssl ceiling'))}`);
-    log(`decrypt concil/openssl  ${formatRatio(time('decrypt concil'), time('openssl ceiling'))}`);
+    const cpu = (name) => summary[name].medianCpuSeconds;
+    for (const way of ['encrypt', 'decrypt']) {
+      const concil = `${way} concil`;
+      log(
+        `${way} concil/openssl  ${formatRatio(time(concil), time('openssl ceiling'))} (CPU ${formatRatio(cpu(concil), cpu('openssl ceiling'))}); ` +
+          `against openssl + write ${formatRatio(time(concil), time('openssl + write'))} (CPU ${formatRatio(cpu(concil), cpu('openssl + write'))})`,
+      );
+    }
     await writeBenchRecord('encrypt', options, { layerBytes, runs, summary }, log);
     if (tasks.some((t) => summary[t.name].runs.length === 0)) process.exitCode = 1;
   } finally {
