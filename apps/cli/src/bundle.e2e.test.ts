@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +133,17 @@ describe('the bundled concil', () => {
     // squashfs's reader and writer (its worker-script helper, a few lines, is another matter)
     expect(await holdCodeOf(files, 'packages/squashfs/dist/reader.js')).toBe(false);
     expect(await holdCodeOf(files, 'packages/squashfs/dist/writer.js')).toBe(false);
+  });
+
+  it('is all ASCII, so that V8 holds each file as a one-byte string', async () => {
+    const dist = join(concilLauncher, '..', 'apps', 'cli', 'dist');
+    const files = (await readdir(dist)).filter((file) => file.endsWith('.js'));
+    expect(files).toContain('main.js');
+    const nonAscii = [];
+    for (const file of files) {
+      if (/[\u0080-\uffff]/.test(await readFile(join(dist, file), 'utf8'))) nonAscii.push(file);
+    }
+    expect(nonAscii).toEqual([]);
   });
 
   it('keeps undici’s wasm HTTP parser in baseline code (Liftoff), never TurboFan', async () => {
