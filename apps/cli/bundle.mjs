@@ -4,7 +4,7 @@
 // packages themselves stay unbundled ESM for library users; only this app is bundled.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as http2Constants } from 'node:http2';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -136,6 +136,25 @@ module.exports = new Proxy(function lazyPackage() {}, {
   };
 }
 
+/**
+ * Escapes the non-ASCII characters esbuild leaves in the output (in comments: `—`, `…`, a licence's
+ * names; it escapes those in code itself) as `\uXXXX`, which means the same in code and comments.
+ * V8 holds a source with a single such character as a two-byte string: twice the bytes to scan,
+ * and Node's compile cache encodes the whole file back to UTF-8 to check it at every load
+ * (all-ASCII chunks: list DIR ~10 M instructions fewer, a copy ~6 M).
+ */
+async function escapeNonAscii(dir) {
+  for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js'))) {
+    const text = await readFile(join(dir, name), 'utf8');
+    // Each UTF-16 unit: a character beyond U+FFFF becomes its two surrogates, as JavaScript escapes it.
+    const ascii = text.replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    if (ascii !== text) await writeFile(join(dir, name), ascii);
+  }
+}
+
 await rm(dist, { recursive: true, force: true });
 const result = await build({
   entryPoints: {
@@ -173,6 +192,7 @@ const result = await build({
   metafile: process.env.CONCIL_BUNDLE_META !== undefined,
 });
 if (result.metafile) await writeFile(process.env.CONCIL_BUNDLE_META, JSON.stringify(result.metafile));
+await escapeNonAscii(dist);
 
 // `concil --help` printed from a file (help-text.ts): the help as the built command prints it.
 const help = execFileSync(process.execPath, [join(dist, 'main.js'), '--help'], { encoding: 'utf8' });

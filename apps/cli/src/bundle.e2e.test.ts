@@ -135,6 +135,22 @@ describe('the bundled concil', () => {
     expect(await holdCodeOf(files, 'packages/squashfs/dist/writer.js')).toBe(false);
   });
 
+  it('loads only ASCII files for a copy from a registry, so that V8 holds each as a one-byte string', async () => {
+    const files = await bundleFilesLoadedBy([
+      'copy',
+      '-q',
+      `docker://${registry.host}/app:1`,
+      join(work, 'ascii'),
+    ]);
+    expect(await holdCodeOf(files, '/undici@')).toBe(true); // the registry stack is among them
+    const dist = join(concilLauncher, '..', 'apps', 'cli', 'dist');
+    const nonAscii = [];
+    for (const file of files) {
+      if (/[\u0080-\uffff]/.test(await readFile(join(dist, file), 'utf8'))) nonAscii.push(file);
+    }
+    expect(nonAscii).toEqual([]);
+  });
+
   it('keeps undici’s wasm HTTP parser in baseline code (Liftoff), never TurboFan', async () => {
     const compilers = await wasmCompilersOfCopy();
     expect(compilers).toContain('Liftoff');
@@ -157,7 +173,7 @@ describe('the bundled concil', () => {
     }
   });
 
-  it('loads neither the registry stack nor child processes for --help and for listing a directory', async () => {
+  it('loads neither the registry stack nor child processes for --help and for listing a directory, nor zlib for a listing', async () => {
     const help = await builtinsLoadedBy(['--help']);
     for (const name of ['crypto', 'http', 'tls', 'child_process', 'zlib', 'worker_threads']) {
       expect(help).not.toContain(name);
@@ -166,7 +182,7 @@ describe('the bundled concil', () => {
     expect((await runCli(['copy', '-q', `oci:${fixture.dir}:latest`, dir])).code).toBe(0);
     const list = await builtinsLoadedBy(['list', dir]);
     expect(list).toContain('crypto'); // the blobs are verified
-    for (const name of ['http', 'http2', 'tls', 'child_process']) {
+    for (const name of ['http', 'http2', 'tls', 'child_process', 'zlib']) {
       expect(list).not.toContain(name);
     }
   });

@@ -1,6 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { constants, createGzip, createZstdCompress } from 'node:zlib';
 import { DigestingStream, type LayerCompression, layerMediaType } from '@concil/oci-spec';
 import type { CompressorName } from '@concil/squashfs';
 import { streamWrittenFile } from './ingest-blob.js';
@@ -71,12 +70,16 @@ export async function encodeLayer(
     return { descriptor, diffId: descriptor.digest };
   }
   const hashing = new DigestingStream();
+  // node:zlib loaded here, not with the module: listing an image or copying its blobs never needs it.
+  const zlib = process.getBuiltinModule('node:zlib');
   const encoder =
     compression === 'gzip'
-      ? createGzip({ level: encoding.gzipLevel ?? DEFAULT_ENCODING.gzipLevel, chunkSize: ENCODED_CHUNK })
-      : createZstdCompress({
+      ? zlib.createGzip({ level: encoding.gzipLevel ?? DEFAULT_ENCODING.gzipLevel, chunkSize: ENCODED_CHUNK })
+      : zlib.createZstdCompress({
           chunkSize: ENCODED_CHUNK,
-          params: { [constants.ZSTD_c_compressionLevel]: encoding.zstdLevel ?? DEFAULT_ENCODING.zstdLevel },
+          params: {
+            [zlib.constants.ZSTD_c_compressionLevel]: encoding.zstdLevel ?? DEFAULT_ENCODING.zstdLevel,
+          },
         });
   // Errors end up on the encoder, which `ingest` reads; the callback has nothing to add.
   const descriptor = await ingest(

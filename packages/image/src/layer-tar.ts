@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addAbortSignal, pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { layerKindOf, openDigester, passWhenDrained } from '@concil/oci-spec';
 import tarStream from 'tar-stream';
 import { ImageError } from './errors.js';
@@ -37,11 +36,13 @@ export async function openLayerTar(source: SourceLayer, signal?: AbortSignal): P
   if (signal) addAbortSignal(signal, blob);
   if (kind.compression === 'squashfs') return squashfsAsTar(blob, signal);
   const tar = new LayerTarStream(source);
+  // node:zlib loaded here, not with the module: listing an image or copying its blobs never needs it.
+  const zlib = process.getBuiltinModule('node:zlib');
   const decompressor =
     kind.compression === 'gzip'
-      ? createGunzip({ chunkSize: DECOMPRESSED_CHUNK })
+      ? zlib.createGunzip({ chunkSize: DECOMPRESSED_CHUNK })
       : kind.compression === 'zstd'
-        ? createZstdDecompress({ chunkSize: DECOMPRESSED_CHUNK })
+        ? zlib.createZstdDecompress({ chunkSize: DECOMPRESSED_CHUNK })
         : undefined;
   if (!decompressor) return pipeline(blob, tar, () => {});
   // Listening before `pipeline` does, the error that names the layer is the one `tar` keeps.
