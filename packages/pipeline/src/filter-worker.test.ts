@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -42,6 +43,16 @@ async function twoLayerImage(): Promise<TestImage> {
     ]),
     await rawTar([{ name: 'bin/tool', content: Buffer.alloc(3 << 20, 7), mode: 0o755 }]),
   ]);
+}
+
+/** More layers than the pool has workers, and than the copy runs at once: some wait for a worker. */
+async function manyLayerImage(name: string): Promise<TestImage> {
+  const tars = await Promise.all(
+    Array.from({ length: 2 * availableParallelism() + 1 }, (_, i) =>
+      rawTar([{ name: `layer-${i}/data`, content: Buffer.alloc(1 << 20, i) }]),
+    ),
+  );
+  return writeImage(join(dir(), name), tars);
 }
 
 /** `image` with its config's first diff_id changed: the layer no longer unpacks to what it says. */
@@ -110,5 +121,29 @@ describe('filters on a worker thread', () => {
     expect(onWorker).toMatchObject({ code: 'DIGEST_INVALID', subject: image.layers[1]!.digest });
     expect((onWorker as Error).message).toBe((here as Error).message);
     expect(existsSync(join(dir(), 'worker', 'index.json'))).toBe(false);
+  });
+
+  it('take turns on the pool when more layers come than there are workers, with the same bytes', async () => {
+    const image = await manyLayerImage('src');
+    const onWorker = await process(image.layout, join(dir(), 'worker'), parseFilters(FILTERS));
+    const here = await process(image.layout, join(dir(), 'here'), onThisThread(parseFilters(FILTERS)));
+    expect(onWorker.descriptor.digest).toBe(here.descriptor.digest);
+  });
+
+  it('give their places back when a copy fails while layers wait for a worker', async () => {
+    const broken = await manyLayerImage('broken');
+    // The first layer's blob runs on past its size: found out as it is read, on its way to a worker.
+    const blob = join(broken.layout, 'blobs', 'sha256', broken.layers[0]!.digest.slice('sha256:'.length));
+    await writeFile(blob, Buffer.concat([await readFile(blob), Buffer.alloc(1 << 20)]));
+    expect(await failure(broken, parseFilters(FILTERS), 'never')).toMatchObject({
+      code: 'SIZE_INVALID',
+      subject: broken.layers[0]!.digest,
+    });
+    expect(existsSync(join(dir(), 'never', 'index.json'))).toBe(false);
+    // The workers of the failed copy (stopped or idle) are there for the next one.
+    const image = await twoLayerImage();
+    const onWorker = await process(image.layout, join(dir(), 'worker'), parseFilters(FILTERS));
+    const here = await process(image.layout, join(dir(), 'here'), onThisThread(parseFilters(FILTERS)));
+    expect(onWorker.descriptor.digest).toBe(here.descriptor.digest);
   });
 });
