@@ -32,7 +32,7 @@ export function workerRecipes(
 
 /**
  * Rewrites a layer on a filter worker, so that the thread which drives the copy keeps to reading
- * the source and storing the result: the tar's parsing and writing, its two diff_id hashes and the
+ * the source and storing the result: the tar's parsing and writing, the new diff_id's hash and the
  * garbage of all the buffers in between run beside it, on a pool of one worker per CPU (a layer
  * waits for a free one: more would only share the same CPUs, each holding its own buffers). This
  * thread reads the verified source and hands its bytes over; the worker hands the new blob's
@@ -47,7 +47,7 @@ export async function rewriteOnWorker(
   const worker = await takeWorker(context.signal);
   const { port1: port, port2 } = new MessageChannel();
   const send = (message: ToWorker) => port.postMessage(message);
-  const job: FilterJob = { descriptor: source.descriptor, diffId: source.diffId, recipes, encoding };
+  const job: FilterJob = { descriptor: source.descriptor, recipes, encoding };
   worker.postMessage({ job, port: port2 }, [port2]);
 
   const window = new SendWindow();

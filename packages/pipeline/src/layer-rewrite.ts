@@ -28,9 +28,13 @@ export function filterEntry(
 
 /**
  * The entries of a source layer that pass, written to a new layer of the source's kind (tar, gzip,
- * zstd, squashfs) and stored through `ingest`; the diff_ids in and out are computed on the way.
+ * zstd, squashfs) and stored through `ingest`; the new diff_id is computed on the way.
  * Runs on the calling thread, or on a filter worker (`rewriteOnWorker`), whose `ingest` hands the
  * bytes back to the calling thread.
+ *
+ * The source's tar is not hashed against its diff_id: its bytes are those the verified blob digest
+ * names, and the diff_id the config claims for them is not passed on (the new config gets the new
+ * layer's). An image whose claim is false is rewritten as one whose claim is true would be.
  */
 export async function rewriteLayer(
   source: SourceLayer,
@@ -41,7 +45,7 @@ export async function rewriteLayer(
   const kind = layerKindOf(source.descriptor.mediaType);
   const pack = tarStream.pack();
   const writing = (async () => {
-    for await (const entry of layerEntries(source, context.signal)) {
+    for await (const entry of layerEntries({ ...source, diffId: undefined }, context.signal)) {
       const header = filterEntry(passes, entry.header);
       if (header) await pipeline(entry, pack.entry(header));
     }
