@@ -171,7 +171,7 @@ describe('filters on a worker thread', () => {
 
   it('give their places back when a copy fails while layers wait for a worker', async () => {
     const broken = await manyLayerImage('broken');
-    // The first layer's blob runs on past its size: found out as it is read, on its way to a worker.
+    // The first layer's blob runs on past its size: found out as its job opens it, on a worker's turn.
     const blob = join(broken.layout, 'blobs', 'sha256', broken.layers[0]!.digest.slice('sha256:'.length));
     await writeFile(blob, Buffer.concat([await readFile(blob), Buffer.alloc(1 << 20)]));
     expect(await failure(broken, parseFilters(FILTERS), 'never')).toMatchObject({
