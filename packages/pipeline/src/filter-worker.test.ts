@@ -39,6 +39,20 @@ const failure = (image: TestImage, filters: EntryFilter[], out: string) =>
     (error: unknown) => error,
   );
 
+/**
+ * The error a copy of `image` through the filters fails with on a worker, checked to be the one
+ * the calling thread fails with (its class and message), with nothing stored.
+ */
+async function sameFailure(image: TestImage): Promise<unknown> {
+  const onWorker = await failure(image, parseFilters(FILTERS), 'worker');
+  const here = await failure(image, onThisThread(parseFilters(FILTERS)), 'here');
+  expect(onWorker).toBeInstanceOf(Error);
+  expect((onWorker as Error).constructor).toBe((here as Error).constructor);
+  expect((onWorker as Error).message).toBe((here as Error).message);
+  expect(existsSync(join(dir(), 'worker', 'index.json'))).toBe(false);
+  return onWorker;
+}
+
 async function twoLayerImage(): Promise<TestImage> {
   const long = `usr/share/${'deep/'.repeat(30)}file.txt`; // past 100 bytes: a pax header
   return writeImage(join(dir(), 'src'), [
@@ -104,6 +118,16 @@ const withLayerNotGzip = (image: TestImage) =>
     manifest.layers[0] = layer;
   });
 
+/** `image` with a first layer whose tar breaks off inside a file's content; its gzip and digest are right. */
+const withLayerBrokenOff = (image: TestImage) =>
+  editImage(image, async (manifest, _config, target) => {
+    const tar = await rawTar([{ name: 'big', content: Buffer.alloc(3 << 20, 1) }]);
+    const bytes = gzipSync(tar.subarray(0, 2 << 20));
+    const layer = { mediaType: MediaType.ociLayerGzip, digest: computeDigest(bytes), size: bytes.length };
+    await target.push(layer, Readable.from([bytes]));
+    manifest.layers[0] = layer;
+  });
+
 describe('filters on a worker thread', () => {
   it('rewrite each layer there to the bytes the calling thread writes', async () => {
     const image = await twoLayerImage();
@@ -139,12 +163,15 @@ describe('filters on a worker thread', () => {
   it('fail as the calling thread does on a layer that does not decompress: its class, code and message', async () => {
     const image = await twoLayerImage();
     await withLayerNotGzip(image);
-    const onWorker = await failure(image, parseFilters(FILTERS), 'worker');
-    const here = await failure(image, onThisThread(parseFilters(FILTERS)), 'here');
+    const onWorker = await sameFailure(image);
     expect(onWorker).toBeInstanceOf(ImageError);
     expect(onWorker).toMatchObject({ code: 'LAYER_INVALID' });
-    expect((onWorker as Error).message).toBe((here as Error).message);
-    expect(existsSync(join(dir(), 'worker', 'index.json'))).toBe(false);
+  });
+
+  it('fail as the calling thread does on a tar that breaks off inside a file, and store nothing', async () => {
+    const image = await twoLayerImage();
+    await withLayerBrokenOff(image);
+    await sameFailure(image);
   });
 
   it('fail as the calling thread does on a source blob that is not its digest, and store nothing', async () => {
@@ -155,11 +182,10 @@ describe('filters on a worker thread', () => {
       join(image.layout, 'blobs', 'sha256', image.layers[1]!.digest.slice('sha256:'.length)),
       other,
     );
-    const onWorker = await failure(image, parseFilters(FILTERS), 'worker');
-    const here = await failure(image, onThisThread(parseFilters(FILTERS)), 'here');
-    expect(onWorker).toMatchObject({ code: 'DIGEST_INVALID', subject: image.layers[1]!.digest });
-    expect((onWorker as Error).message).toBe((here as Error).message);
-    expect(existsSync(join(dir(), 'worker', 'index.json'))).toBe(false);
+    expect(await sameFailure(image)).toMatchObject({
+      code: 'DIGEST_INVALID',
+      subject: image.layers[1]!.digest,
+    });
   });
 
   it('take turns on the pool when more layers come than there are workers, with the same bytes', async () => {

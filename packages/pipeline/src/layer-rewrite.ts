@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   encodeLayer,
   type LayerEncoding,
+  type LayerTarEntry,
   layerEntries,
   type SourceLayer,
   type TransformContext,
@@ -47,7 +47,7 @@ export async function rewriteLayer(
   const writing = (async () => {
     for await (const entry of layerEntries({ ...source, diffId: undefined }, context.signal)) {
       const header = filterEntry(passes, entry.header);
-      if (header) await pipeline(entry, pack.entry(header));
+      if (header) await copyEntry(entry, pack, header);
     }
   })();
   writing.then(
@@ -63,4 +63,17 @@ export async function rewriteLayer(
   );
   await writing;
   return layer;
+}
+
+/**
+ * An entry's content into the pack under `header`, through tar-stream's own streams (a pipe, and
+ * the pack's callback for its end or failure): Node's `pipeline` costs ~25 µs more per entry
+ * (0.99 → 0.60 s of CPU for a tar of 15,000 files, 250 MB).
+ */
+function copyEntry(entry: LayerTarEntry, pack: tarStream.Pack, header: tarStream.Header): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    sink.on('error', () => {}); // told through the callback
+    entry.pipe(sink); // streamx's pipe: a failure of either destroys the other
+  });
 }
