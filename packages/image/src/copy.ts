@@ -358,7 +358,7 @@ class CopyRun {
   async #transform(transform: LayerTransform, sources: SourceLayer[]): Promise<TransformedLayer> {
     this.#signal.throwIfAborted();
     // A transform keeps the main thread busy: its hashes of large layers go to a helper thread.
-    useHashThread();
+    if (!transform.worksOffThread?.(sources)) useHashThread();
     const result = await transform.apply(sources, {
       ingest: (mediaType, content, expected) =>
         ingestBlob(this.dst, mediaType, content, { ...this.#fetchOptions(), ...(expected && { expected }) }),

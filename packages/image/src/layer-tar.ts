@@ -19,7 +19,7 @@ const DECOMPRESSED_CHUNK = 1 << 20;
 /**
  * A source layer as an uncompressed tar stream, whatever its kind: tar, tar+gzip and tar+zstd
  * decompressed as they are read, the tar's digest checked against the config's diff_id at its
- * end; squashfs spooled to a temporary file and read back as a tar by `@concil/squashfs` (its
+ * end (not hashed when the source names none); squashfs spooled to a temporary file and read back as a tar by `@concil/squashfs` (its
  * diff_id is its blob's digest, which the verified read checks). Encrypted layers are refused.
  */
 export async function openLayerTar(source: SourceLayer, signal?: AbortSignal): Promise<Readable> {
@@ -84,35 +84,42 @@ export async function* layerEntries(
   }
 }
 
-/** The end of a layer's tar pipeline: hashes the tar, fails at its end unless it is the diff_id. */
+/**
+ * The end of a layer's tar pipeline: hashes the tar, fails at its end unless it is the diff_id.
+ * A source without a diff_id to check is not hashed: whoever needs the digest computes it.
+ */
 class LayerTarStream extends Transform {
-  readonly #digester: ReturnType<typeof openDigester>;
+  readonly #digester: ReturnType<typeof openDigester> | undefined;
   readonly #source: SourceLayer;
 
   constructor(source: SourceLayer) {
     super({ highWaterMark: 1 << 20 });
     this.#source = source;
     // The tar is at least as large as its compressed blob: a large blob hashes off-thread.
-    this.#digester = openDigester('sha256', source.descriptor.size);
+    if (source.diffId !== undefined) this.#digester = openDigester('sha256', source.descriptor.size);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#digester.update(chunk);
-    passWhenDrained(this.#digester, chunk, callback);
+    if (this.#digester) {
+      this.#digester.update(chunk);
+      passWhenDrained(this.#digester, chunk, callback);
+    } else callback(null, chunk);
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
-    this.#digester.discard();
+    this.#digester?.discard();
     callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
-    Promise.resolve(this.#digester.digest()).then((actual) => this.#check(actual, callback), callback);
+    if (this.#digester) {
+      Promise.resolve(this.#digester.digest()).then((actual) => this.#check(actual, callback), callback);
+    } else callback();
   }
 
   #check(actual: string, callback: TransformCallback): void {
     const { diffId, descriptor } = this.#source;
-    if (diffId === undefined || actual === diffId) {
+    if (actual === diffId) {
       callback();
       return;
     }

@@ -15,6 +15,12 @@ export interface LayerTransform {
    */
   readonly id: string;
   apply(sources: readonly SourceLayer[], context: TransformContext): Promise<TransformedLayer>;
+  /**
+   * Whether the transform does its heavy work on threads of its own for these sources: the copy's
+   * thread then keeps its own hashes (the sources' verification, the new blob's digest) instead of
+   * handing them to the helper hashing thread, which would only add its memory and copies.
+   */
+  worksOffThread?(sources: readonly SourceLayer[]): boolean;
 }
 
 /** A layer of the source image, as a transform sees it. */

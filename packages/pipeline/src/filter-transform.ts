@@ -25,15 +25,18 @@ export function filterTransform(
   encoding: LayerEncoding = {},
 ): LayerTransform {
   const rewrites = filters.some((filter) => filter.rewrites);
+  const onWorker = (source: SourceLayer | undefined) =>
+    rewrites && source !== undefined ? workerRecipes(filters, source) : undefined;
   return {
     id: `filters:${filters.map((filter) => filter.id).join('|')}`,
+    worksOffThread: (sources) => sources.length === 1 && onWorker(sources[0]) !== undefined,
     async apply(sources, context) {
       const [source] = sources;
       if (!source || sources.length !== 1) {
         throw new ImageError('PLAN_INVALID', `the filters take one layer, not ${sources.length}`);
       }
       // Filters a worker can make again rewrite there, beside the thread that drives the copy.
-      const recipes = rewrites ? workerRecipes(filters, source) : undefined;
+      const recipes = onWorker(source);
       if (recipes)
         return withTitle(await rewriteOnWorker(source, recipes, context, encoding), source.descriptor);
       const passes = filters.map((filter) => filter.start(source.descriptor));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { LayerEncoding, SourceLayer, TransformContext, TransformedLayer } from '@concil/image';
@@ -31,8 +32,9 @@ export function workerRecipes(
 
 /**
  * Rewrites a layer on a filter worker, so that the thread which drives the copy keeps to reading
- * the source and storing the result: the tar's parsing and writing, its two diff_id hashes and the
- * garbage of all the buffers in between run beside it, one worker per layer in flight. This
+ * the source and storing the result: the tar's parsing and writing, the new diff_id's hash and the
+ * garbage of all the buffers in between run beside it, on a pool of one worker per CPU (a layer
+ * waits for a free one: more would only share the same CPUs, each holding its own buffers). This
  * thread reads the verified source and hands its bytes over; the worker hands the new blob's
  * bytes back, which go to `ingest` here. The same bytes come out as from `rewriteLayer` here.
  */
@@ -42,10 +44,10 @@ export async function rewriteOnWorker(
   context: TransformContext,
   encoding: LayerEncoding,
 ): Promise<TransformedLayer> {
-  const worker = takeWorker();
+  const worker = await takeWorker(context.signal);
   const { port1: port, port2 } = new MessageChannel();
   const send = (message: ToWorker) => port.postMessage(message);
-  const job: FilterJob = { descriptor: source.descriptor, diffId: source.diffId, recipes, encoding };
+  const job: FilterJob = { descriptor: source.descriptor, recipes, encoding };
   worker.postMessage({ job, port: port2 }, [port2]);
 
   const window = new SendWindow();
@@ -150,17 +152,43 @@ export async function rewriteOnWorker(
  */
 const INPUT_BATCH = 1 << 20;
 
+/**
+ * Workers at most, one per CPU: each keeps a CPU busy (the tar on its thread, zlib on libuv's
+ * pool), and each more only adds its heap and the buffers it has not yet collected.
+ */
+const POOL_SIZE = availableParallelism();
+
 /** Workers without a job, kept for the next layer (unreferenced: they never hold the process). */
 const idle: Worker[] = [];
+/** Jobs waiting for a worker, first come first served. */
+const waiting: ((worker: Worker) => void)[] = [];
+let started = 0;
 
 function script(): string | undefined {
   return builtWorkerScript(import.meta.url, 'filter-worker.js');
 }
 
-function takeWorker(): Worker {
-  const worker = idle.pop() ?? startWorker();
+async function takeWorker(signal: AbortSignal): Promise<Worker> {
+  signal.throwIfAborted();
+  const worker = idle.pop() ?? (started < POOL_SIZE ? startWorker() : await freedWorker(signal));
   worker.ref();
   return worker;
+}
+
+/** The next worker a job gives back (or a new one in place of a worker that stopped). */
+function freedWorker(signal: AbortSignal): Promise<Worker> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      waiting.splice(waiting.indexOf(take), 1);
+      reject(signal.reason);
+    };
+    const take = (worker: Worker) => {
+      signal.removeEventListener('abort', aborted);
+      resolve(worker);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+    waiting.push(take);
+  });
 }
 
 function startWorker(): Worker {
@@ -169,14 +197,22 @@ function startWorker(): Worker {
   });
   // A job listens for its worker's failures; one that fails without a job is only dropped.
   worker.on('error', () => {});
+  started += 1;
   worker.once('exit', () => {
+    started -= 1;
     const at = idle.indexOf(worker);
     if (at >= 0) idle.splice(at, 1);
+    waiting.shift()?.(startWorker());
   });
   return worker;
 }
 
 function giveBack(worker: Worker): void {
+  const next = waiting.shift();
+  if (next) {
+    next(worker);
+    return;
+  }
   worker.unref();
   idle.push(worker);
 }

@@ -4,10 +4,9 @@ import type { Descriptor } from '@concil/oci-spec';
 import { PipelineError, type PipelineErrorCode } from './errors.js';
 import type { FilterRecipe } from './filter-recipe.js';
 
-/** One layer for a filter worker: the source's descriptor and diff_id, and the filters, in order. */
+/** One layer for a filter worker: the source's descriptor and the filters, in order. */
 export interface FilterJob {
   descriptor: Descriptor;
-  diffId: string | undefined;
   recipes: FilterRecipe[];
   encoding: LayerEncoding;
 }

