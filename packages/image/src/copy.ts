@@ -14,7 +14,7 @@ import {
   type ReadOnlyTarget,
   selectPlatform,
   type Target,
-  useHashThread,
+  withHashThread,
 } from '@concil/oci-spec';
 import pLimit from 'p-limit';
 import { bytesStream } from './bytes-stream.js';
@@ -357,14 +357,19 @@ class CopyRun {
 
   async #transform(transform: LayerTransform, sources: SourceLayer[]): Promise<TransformedLayer> {
     this.#signal.throwIfAborted();
-    // A transform keeps the main thread busy: its hashes of large layers go to a helper thread.
-    if (!transform.worksOffThread?.(sources)) useHashThread();
-    const result = await transform.apply(sources, {
-      ingest: (mediaType, content, expected) =>
-        ingestBlob(this.dst, mediaType, content, { ...this.#fetchOptions(), ...(expected && { expected }) }),
-      ingestFile: (mediaType, write) => ingestWrittenFile(this.dst, mediaType, write, this.#fetchOptions()),
-      signal: this.#signal,
-    });
+    const apply = () =>
+      transform.apply(sources, {
+        ingest: (mediaType, content, expected) =>
+          ingestBlob(this.dst, mediaType, content, {
+            ...this.#fetchOptions(),
+            ...(expected && { expected }),
+          }),
+        ingestFile: (mediaType, write) => ingestWrittenFile(this.dst, mediaType, write, this.#fetchOptions()),
+        signal: this.#signal,
+      });
+    // A transform keeps the main thread busy: the hashes of its large layers (sources verified,
+    // outputs named) go to a helper thread, unless its heavy work runs on threads of its own.
+    const result = await (transform.worksOffThread?.(sources) ? apply() : withHashThread(apply));
     this.counts.layersTransformed++;
     for (const { descriptor: desc } of sources)
       this.options.onProgress?.({ type: 'blob', desc, state: 'done' });

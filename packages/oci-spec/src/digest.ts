@@ -126,7 +126,7 @@ export class Digester {
 
 /**
  * A digest for content of `expectedBytes` (undefined: not known): on the helper thread where
- * `useHashThread()` allowed it and the content is large (see hashesOffThread). `digest()` may then
+ * opened inside `withHashThread` and the content is large (see hashesOffThread). `digest()` may then
  * be a promise; `drained()`, when it gives one, asks the producer to wait.
  */
 export function openDigester(

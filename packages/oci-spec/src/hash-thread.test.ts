@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { computeDigest, openDigester } from './digest.js';
 import { DigestingStream } from './digest-stream.js';
-import { OFF_THREAD_BYTES, OffThreadDigester, useHashThread } from './hash-thread.js';
+import { OFF_THREAD_BYTES, OffThreadDigester, withHashThread } from './hash-thread.js';
 import { VerifyingStream } from './verify-stream.js';
 
 // Larger than the threshold and not a whole number of batches, so the last batch is partial.
@@ -40,29 +40,48 @@ describe('hashing on the helper thread', () => {
     expect(await empty.digest()).toBe(computeDigest(new Uint8Array(0), 'sha512'));
   });
 
-  it('after useHashThread: takes large content and, once it runs, content of unknown size', () => {
-    useHashThread();
-    const small = openDigester('sha256', 1024);
-    const large = openDigester('sha256', OFF_THREAD_BYTES);
-    const unknown = openDigester('sha256');
+  it('inside withHashThread: takes large content and, once it runs, content of unknown size', () => {
+    const [small, large, unknown] = withHashThread(() => [
+      openDigester('sha256', 1024),
+      openDigester('sha256', OFF_THREAD_BYTES),
+      openDigester('sha256'),
+    ]);
     expect(small).not.toBeInstanceOf(OffThreadDigester);
     expect(large).toBeInstanceOf(OffThreadDigester);
     expect(unknown).toBeInstanceOf(OffThreadDigester);
     for (const digester of [small, large, unknown]) digester.discard();
   });
 
+  it('is scoped to the async flow withHashThread runs: work beside it and after it hashes in-thread', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inside = withHashThread(async () => {
+      await held;
+      return openDigester('sha256', OFF_THREAD_BYTES);
+    });
+    const beside = openDigester('sha256', OFF_THREAD_BYTES);
+    release();
+    const late = await inside;
+    const after = openDigester('sha256', OFF_THREAD_BYTES);
+    expect(late).toBeInstanceOf(OffThreadDigester);
+    expect(beside).not.toBeInstanceOf(OffThreadDigester);
+    expect(after).not.toBeInstanceOf(OffThreadDigester);
+    for (const digester of [late, beside, after]) digester.discard();
+  });
+
   it('verifies large content in a VerifyingStream, and refuses one changed byte', async () => {
-    useHashThread();
-    await pipeline(chunked(content, 256 * 1024), new VerifyingStream(expected), sink());
+    const verifying = () => withHashThread(() => new VerifyingStream(expected));
+    await pipeline(chunked(content, 256 * 1024), verifying(), sink());
     const damaged = Buffer.from(content);
     damaged[damaged.length - 5]! ^= 1;
-    const failure = pipeline(chunked(damaged, 256 * 1024), new VerifyingStream(expected), sink());
+    const failure = pipeline(chunked(damaged, 256 * 1024), verifying(), sink());
     await expect(failure).rejects.toMatchObject({ code: 'DIGEST_INVALID', subject: expected.digest });
   });
 
   it('names content of unknown size in a DigestingStream', async () => {
-    useHashThread();
-    const hashing = new DigestingStream();
+    const hashing = withHashThread(() => new DigestingStream());
     await pipeline(chunked(content, 1 << 20), hashing, sink());
     expect(hashing.digest).toBe(expected.digest);
     expect(hashing.size).toBe(content.length);

@@ -90,20 +90,24 @@ class HashThread {
 }
 
 let thread: HashThread | undefined;
-let wanted = false;
+/** Marks the async flows that `withHashThread` runs; made at its first call (start-up pays nothing). */
+let scope: import('node:async_hooks').AsyncLocalStorage<true> | undefined;
 
 /**
- * Lets large hashes go to the helper thread from now on in this process. Worth it where the main
- * thread is what a copy waits for (layers re-encoded, merged, filtered, encrypted); a plain copy
- * waits on the network or the disk, and the thread would only add its ~30 MiB.
+ * Runs `work` with its large hashes on the helper thread: every digest opened in its async flow
+ * (the sources it verifies, the diff_ids it checks, the blobs it stores). Worth it where the main
+ * thread is what the work waits for (layers re-encoded, merged, filtered, encrypted); a plain copy
+ * waits on the network or the disk, and keeps hashing in-thread even in the same process (a server
+ * whose earlier request transformed layers).
  */
-export function useHashThread(): void {
-  wanted = true;
+export function withHashThread<T>(work: () => T): T {
+  scope ??= new (process.getBuiltinModule('node:async_hooks').AsyncLocalStorage)<true>();
+  return scope.run(true, work);
 }
 
 /** Whether a hash of `expectedBytes` (undefined: not known) goes to the helper thread. */
 export function hashesOffThread(expectedBytes: number | undefined): boolean {
-  if (!wanted) return false;
+  if (!scope?.getStore()) return false;
   // Content of unknown size goes where large content already went.
   return expectedBytes === undefined ? thread !== undefined : expectedBytes >= OFF_THREAD_BYTES;
 }

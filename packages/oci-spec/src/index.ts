@@ -35,7 +35,7 @@ export {
   withEmbeddedContent,
 } from './embedded-content.js';
 export { isNotFound, OciSpecError, type OciSpecErrorCode } from './errors.js';
-export { OFF_THREAD_BYTES, OffThreadDigester, useHashThread } from './hash-thread.js';
+export { OFF_THREAD_BYTES, OffThreadDigester, withHashThread } from './hash-thread.js';
 export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
 export {
   type LayerCompression,
