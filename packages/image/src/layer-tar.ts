@@ -19,8 +19,9 @@ const DECOMPRESSED_CHUNK = 1 << 20;
 /**
  * A source layer as an uncompressed tar stream, whatever its kind: tar, tar+gzip and tar+zstd
  * decompressed as they are read, the tar's digest checked against the config's diff_id at its
- * end (not hashed when the source names none); squashfs spooled to a temporary file and read back as a tar by `@concil/squashfs` (its
- * diff_id is its blob's digest, which the verified read checks). Encrypted layers are refused.
+ * end (not hashed when the source names none); squashfs spooled to a temporary file and read back
+ * as a tar by `@concil/squashfs` (its diff_id is its blob's digest, which the verified read
+ * checks). Encrypted layers are refused.
  */
 export async function openLayerTar(source: SourceLayer, signal?: AbortSignal): Promise<Readable> {
   const { mediaType, digest } = source.descriptor;
