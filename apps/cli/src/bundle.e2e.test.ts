@@ -173,7 +173,7 @@ describe('the bundled concil', () => {
     }
   });
 
-  it('loads neither the registry stack nor child processes for --help and for listing a directory, nor zlib for a listing', async () => {
+  it('loads neither the registry stack nor child processes for --help and for listing a directory, nor zlib, worker threads or node:util’s lazy members for a listing', async () => {
     const help = await builtinsLoadedBy(['--help']);
     for (const name of ['crypto', 'http', 'tls', 'child_process', 'zlib', 'worker_threads']) {
       expect(help).not.toContain(name);
@@ -182,7 +182,16 @@ describe('the bundled concil', () => {
     expect((await runCli(['copy', '-q', `oci:${fixture.dir}:latest`, dir])).code).toBe(0);
     const list = await builtinsLoadedBy(['list', dir]);
     expect(list).toContain('crypto'); // the blobs are verified
-    for (const name of ['http', 'http2', 'tls', 'child_process', 'zlib']) {
+    for (const name of [
+      'http',
+      'http2',
+      'tls',
+      'child_process',
+      'zlib',
+      'worker_threads',
+      'internal/util/parse_args/parse_args',
+      'internal/util/diff',
+    ]) {
       expect(list).not.toContain(name);
     }
   });

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Digest, DigestAlgorithm } from './digest.js';
 import { OciSpecError } from './errors.js';
 
@@ -47,7 +47,11 @@ const MAX_SPARE = 16;
 
 /** The helper thread, started by the first large hash; it never keeps the process alive idle. */
 class HashThread {
-  readonly #worker = new Worker(PROGRAM, { eval: true });
+  // node:worker_threads loads with the first thread: every command imports this module, few hash
+  // off-thread, and loading it costs ~2 ms of each start.
+  readonly #worker: Worker = new (process.getBuiltinModule('node:worker_threads').Worker)(PROGRAM, {
+    eval: true,
+  });
   readonly #listeners = new Map<number, (reply: Reply) => void>();
   #nextId = 1;
   #failure: Error | undefined;

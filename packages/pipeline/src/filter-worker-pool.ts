@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { PassThrough } from 'node:stream';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { LayerEncoding, SourceLayer, TransformContext, TransformedLayer } from '@concil/image';
 import { type Descriptor, type Digest, layerKindOf } from '@concil/oci-spec';
 import { builtWorkerScript } from '@concil/squashfs/worker-script';
@@ -45,7 +45,7 @@ export async function rewriteOnWorker(
   encoding: LayerEncoding,
 ): Promise<TransformedLayer> {
   const worker = await takeWorker(context.signal);
-  const { port1: port, port2 } = new MessageChannel();
+  const { port1: port, port2 } = new (workerThreads().MessageChannel)();
   const send = (message: ToWorker) => port.postMessage(message);
   const job: FilterJob = { descriptor: source.descriptor, recipes, encoding };
   worker.postMessage({ job, port: port2 }, [port2]);
@@ -164,6 +164,9 @@ const idle: Worker[] = [];
 const waiting: ((worker: Worker) => void)[] = [];
 let started = 0;
 
+/** node:worker_threads, loaded with the first job: commands that filter nothing never pay ~2 ms for it. */
+const workerThreads = () => process.getBuiltinModule('node:worker_threads');
+
 function script(): string | undefined {
   return builtWorkerScript(import.meta.url, 'filter-worker.js');
 }
@@ -192,7 +195,7 @@ function freedWorker(signal: AbortSignal): Promise<Worker> {
 }
 
 function startWorker(): Worker {
-  const worker = new Worker(script()!, {
+  const worker = new (workerThreads().Worker)(script()!, {
     execArgv: [], // the parent's flags (say --input-type) may not apply to a script file
   });
   // A job listens for its worker's failures; one that fails without a job is only dropped.

@@ -1,12 +1,18 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { PipelineError } from './errors.js';
 import { MOUNTS_RECORD, type MountsRecord } from './mounts.js';
 
-/** mount(8) and friends; node:child_process is loaded on first use, not by every command that loads the pipeline. */
+/**
+ * mount(8) and friends. node:child_process and node:util are loaded on first use, not by every
+ * command that loads the pipeline: node:util's namespace, as an import reads it, loads its lazy
+ * members (an argument parser, a diff, worker threads: ~3 ms of each start).
+ */
 const run = (command: string, args: readonly string[]) =>
-  promisify(process.getBuiltinModule('node:child_process').execFile)(command, args);
+  process.getBuiltinModule('node:util').promisify(process.getBuiltinModule('node:child_process').execFile)(
+    command,
+    args,
+  );
 
 /**
  * Mounts the image a `mounts:DIR` sink wrote at `target`, read-only, with mount(8): its squashfs
