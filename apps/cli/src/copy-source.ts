@@ -2,6 +2,7 @@ import type { CopyResult, OpenTargetOptions } from '@concil/image';
 import type { Platform, ReadOnlyTarget } from '@concil/oci-spec';
 import { formatBytes } from './format.js';
 import { openLocalStore } from './local-store.js';
+import { loadTrustPolicy } from './trust-policy.js';
 
 /**
  * The source of a copy or a publish: a registry image from the local cache when it holds it
@@ -62,10 +63,7 @@ async function cachedSource(
 }
 
 async function sourceTrustPolicy() {
-  const [{ loadConfig }, { loadTrustPolicy }] = await Promise.all([
-    import('@concil/store'),
-    import('./trust-policy.js'),
-  ]);
+  const { loadConfig } = await import('@concil/store');
   return loadTrustPolicy((await loadConfig()).config);
 }
 

@@ -1,11 +1,4 @@
-import { writeFileAtomic } from '@concil/image';
-import {
-  type FilterRun,
-  InspectFilter,
-  type LayerInspection,
-  SearchFilter,
-  type SearchMatch,
-} from '@concil/pipeline';
+import type { FilterRun, LayerInspection, SearchMatch } from '@concil/pipeline';
 import { formatBytes } from './format.js';
 import { shownLocation } from './shown-location.js';
 
@@ -18,6 +11,11 @@ export async function filterReport(
   run: FilterRun,
   source: string,
 ): Promise<{ json: Record<string, unknown>; text: string[] }> {
+  // The packages as the commands load them: when they run, not when the command line is read.
+  const [{ writeFileAtomic }, { InspectFilter, SearchFilter }] = await Promise.all([
+    import('@concil/image'),
+    import('@concil/pipeline'),
+  ]);
   const image = await shownLocation(source);
   const searches: { pattern: string; regex: boolean; matches: (SearchMatch & { image: string })[] }[] = [];
   const inspections: { file?: string; layers: LayerInspection[] }[] = [];

@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs';
 
-/** The width help is wrapped at, at most (narrower terminals get narrower help). */
-export const HELP_WIDTH = 80;
-
 /** The file beside the built command that holds `concil --help`'s text, written by bundle.mjs. */
 export const HELP_FILE = 'help.txt';
 
@@ -13,10 +10,12 @@ export const HELP_FILE = 'help.txt';
  */
 export function builtHelpText(args: readonly string[]): string | undefined {
   if (args.length !== 1 || (args[0] !== '--help' && args[0] !== '-h')) return undefined;
-  if (process.stdout.isTTY && process.stdout.columns < HELP_WIDTH) return undefined;
+  let text: string;
   try {
-    return readFileSync(new URL(HELP_FILE, import.meta.url), 'utf8');
+    text = readFileSync(new URL(HELP_FILE, import.meta.url), 'utf8');
   } catch {
     return undefined; // not built (run from the sources): commander prints it
   }
+  const fits = !process.stdout.isTTY || text.split('\n').every((line) => line.length <= process.stdout.columns);
+  return fits ? text : undefined;
 }

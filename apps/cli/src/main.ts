@@ -22,12 +22,14 @@ import { registerSquashfs } from './commands/squashfs.js';
 import { registerTag } from './commands/tag.js';
 import { registerTags } from './commands/tags.js';
 import { registerVerify } from './commands/verify.js';
-import { HELP_WIDTH } from './help-text.js';
 import { printJson } from './output.js';
 import { jsonRequested, reportError, usageErrorObject } from './report-error.js';
 import { cliVersion } from './version.js';
 
 const json = jsonRequested(process.argv.slice(2));
+
+/** The width help is wrapped at, at most (narrower terminals get narrower help). */
+const HELP_WIDTH = 80;
 
 const program = new Command('concil')
   .description('OCI container images: copy, inspect, cache, convert to squashfs, sign and verify')

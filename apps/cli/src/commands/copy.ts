@@ -9,6 +9,7 @@ import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
 import { shownLocation } from '../shown-location.js';
+import { withYoungCollections } from '../young-collections.js';
 import { addEditOptions, EDIT_EXAMPLES, editsFromOptions } from './copy-edits.js';
 
 /** The conversion flags and the layer format each asks for. */
@@ -142,16 +143,10 @@ export async function runCopy(
   options: CopyFlags,
   { edit, report, squashfsMounts, transformConcurrency, referrers: withReferrers }: CopyAdditions = {},
 ): Promise<void> {
-  const [
-    { copy },
-    { canonicalLocation, closeLocation, openLocation },
-    { parsePlatform },
-    { withYoungCollections },
-  ] = await Promise.all([
+  const [{ copy }, { canonicalLocation, closeLocation, openLocation }, { parsePlatform }] = await Promise.all([
     import('@concil/image'),
     import('@concil/pipeline'),
     import('@concil/oci-spec'),
-    import('../young-collections.js'),
   ]);
   const source = canonicalLocation(sourceSpec);
   const destination = canonicalLocation(destinationSpec);

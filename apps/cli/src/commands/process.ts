@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { filterReport } from '../filter-report.js';
 import { addRegistryOptions } from '../registry-options.js';
 import { addCopyOptions, runCopy } from './copy.js';
 
@@ -43,7 +44,6 @@ export function registerProcess(program: Command): void {
     const { FilterRun, parseFilters } = await import('@concil/pipeline');
     // Every filter is read before anything is opened: a wrong one leaves the destination alone.
     const run = new FilterRun(parseFilters(options.filter ?? [], { regex: options.regex === true }));
-    const { filterReport } = await import('../filter-report.js');
     await runCopy(source, destination, options, {
       ...(run.filters.length > 0 && { edit: run.edit }),
       // A filter rewrites a layer on a worker thread, its gzip on one of libuv's: two layers per CPU,

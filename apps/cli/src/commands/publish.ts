@@ -9,6 +9,7 @@ import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
 import { shownLocation } from '../shown-location.js';
+import { withYoungCollections } from '../young-collections.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -65,12 +66,10 @@ export function registerPublish(program: Command): void {
       { openTarget, publish, readEncryptionKey },
       { closeLocation, openLocation },
       { parsePlatform },
-      { withYoungCollections },
     ] = await Promise.all([
       import('@concil/image'),
       import('@concil/pipeline'),
       import('@concil/oci-spec'),
-      import('../young-collections.js'),
     ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { keyPassword } from '../encryption-options.js';
 import { formatBytes } from '../format.js';
 import { openLocalStore } from '../local-store.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
+import { withYoungCollections } from '../young-collections.js';
 
 /** `concil pull docker://…`: into the local cache, optionally converting layers to squashfs. */
 export function registerPull(program: Command): void {
@@ -31,11 +33,9 @@ Encrypted layers are decrypted as they download and kept only as their squashfs 
 are those given with --decryption-key, then the configuration's "decryption_keys" (a list of files).`,
     )
     .action(async (image: string, options) => {
-      const [store, progress, { withYoungCollections }, { keyPassword }] = await Promise.all([
+      const [store, progress] = await Promise.all([
         openLocalStore(),
         createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json),
-        import('../young-collections.js'),
-        import('../encryption-options.js'),
       ]);
       const password = keyPassword(options.keyPasswordFile);
       try {

@@ -2,7 +2,11 @@ import type { ReadOnlyTarget } from '@concil/oci-spec';
 import { type Command, Option } from 'commander';
 import { openCopySource } from '../copy-source.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
+import { matchLine } from '../filter-report.js';
+import { interruptible } from '../interrupt.js';
+import { printJson } from '../output.js';
 import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
+import { shownLocation } from '../shown-location.js';
 
 interface SearchFlags extends RegistryFlags {
   regex?: boolean;
@@ -46,15 +50,8 @@ Examples:
     );
   addRegistryOptions(addSocketOption(command)).action(
     async (image: string, pattern: string, options: SearchFlags) => {
-      const [
-        { canonicalLocation, closeLocation, openLocation, readThrough, SearchFilter },
-        { parsePlatform },
-        { interruptible },
-      ] = await Promise.all([
-        import('@concil/pipeline'),
-        import('@concil/oci-spec'),
-        import('../interrupt.js'),
-      ]);
+      const [{ canonicalLocation, closeLocation, openLocation, readThrough, SearchFilter }, { parsePlatform }] =
+        await Promise.all([import('@concil/pipeline'), import('@concil/oci-spec')]);
       const search = new SearchFilter(pattern, options.regex === true, 'PATTERN');
       const source = canonicalLocation(image);
       const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
@@ -75,11 +72,6 @@ Examples:
           signal,
         }),
       ).finally(() => opened && closeLocation(opened));
-      const [{ matchLine }, { shownLocation }, { printJson }] = await Promise.all([
-        import('../filter-report.js'),
-        import('../shown-location.js'),
-        import('../output.js'),
-      ]);
       const shown = await shownLocation(source);
       const matches = search.matches(run.images).map((match) => ({ image: shown, ...match }));
       if (options.json) printJson({ image: shown, pattern, regex: search.regex, matches });
