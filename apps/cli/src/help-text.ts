@@ -16,6 +16,7 @@ export function builtHelpText(args: readonly string[]): string | undefined {
   } catch {
     return undefined; // not built (run from the sources): commander prints it
   }
-  const fits = !process.stdout.isTTY || text.split('\n').every((line) => line.length <= process.stdout.columns);
+  const fits =
+    !process.stdout.isTTY || text.split('\n').every((line) => line.length <= process.stdout.columns);
   return fits ? text : undefined;
 }

@@ -143,11 +143,9 @@ export async function runCopy(
   options: CopyFlags,
   { edit, report, squashfsMounts, transformConcurrency, referrers: withReferrers }: CopyAdditions = {},
 ): Promise<void> {
-  const [{ copy }, { canonicalLocation, closeLocation, openLocation }, { parsePlatform }] = await Promise.all([
-    import('@concil/image'),
-    import('@concil/pipeline'),
-    import('@concil/oci-spec'),
-  ]);
+  const [{ copy }, { canonicalLocation, closeLocation, openLocation }, { parsePlatform }] = await Promise.all(
+    [import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')],
+  );
   const source = canonicalLocation(sourceSpec);
   const destination = canonicalLocation(destinationSpec);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;

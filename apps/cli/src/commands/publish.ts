@@ -62,15 +62,8 @@ export function registerPublish(program: Command): void {
   addNotaryKeyOptions(command);
   addSocketOption(command);
   addRegistryOptions(command).action(async (image: string, destination: string, options) => {
-    const [
-      { openTarget, publish, readEncryptionKey },
-      { closeLocation, openLocation },
-      { parsePlatform },
-    ] = await Promise.all([
-      import('@concil/image'),
-      import('@concil/pipeline'),
-      import('@concil/oci-spec'),
-    ]);
+    const [{ openTarget, publish, readEncryptionKey }, { closeLocation, openLocation }, { parsePlatform }] =
+      await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
     // Keys are read before anything moves: a wrong path or password fails with nothing published.

@@ -50,8 +50,10 @@ Examples:
     );
   addRegistryOptions(addSocketOption(command)).action(
     async (image: string, pattern: string, options: SearchFlags) => {
-      const [{ canonicalLocation, closeLocation, openLocation, readThrough, SearchFilter }, { parsePlatform }] =
-        await Promise.all([import('@concil/pipeline'), import('@concil/oci-spec')]);
+      const [
+        { canonicalLocation, closeLocation, openLocation, readThrough, SearchFilter },
+        { parsePlatform },
+      ] = await Promise.all([import('@concil/pipeline'), import('@concil/oci-spec')]);
       const search = new SearchFilter(pattern, options.regex === true, 'PATTERN');
       const source = canonicalLocation(image);
       const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
