@@ -44,7 +44,8 @@ function packageDir(name, from = '.') {
 /**
  * Built-in modules that CommonJS dependencies require when they load but use only on rare paths,
  * given to them as a stand-in that requires the real module on first use of a member. Each with
- * the members read when the dependency loads, copied at build time.
+ * the members read when the dependency loads, copied at build time; a `callable` one is an
+ * assert function, which asks the real module only when a condition fails.
  */
 const LAZY_BUILTINS = [
   // commander spawns a child process only for a subcommand that is an executable file
@@ -56,6 +57,9 @@ const LAZY_BUILTINS = [
     builtin: 'node:http2',
     known: { constants: http2Constants },
   },
+  // undici checks its invariants with assert(condition) and loads node:assert for that alone (~2 ms,
+  // its diff and error classes): a condition that holds needs nothing, any other goes to the real one
+  { dependency: 'undici', from: '@concil/registry-client', builtin: 'node:assert', callable: true },
 ];
 
 function lazyBuiltins() {
@@ -67,8 +71,13 @@ function lazyBuiltins() {
         const found = lazy.find(({ builtin, dir }) => builtin === path && importer.startsWith(dir));
         return found && { path: `${found.dependency}:${path}`, namespace: 'lazy', pluginData: found };
       });
-      build.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ pluginData: { builtin, known } }) => ({
-        contents: `module.exports = new Proxy(${JSON.stringify(known)}, {
+      build.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ pluginData: { builtin, known, callable } }) => ({
+        contents: callable
+          ? `const real = () => require(${JSON.stringify(builtin)});
+module.exports = new Proxy(function assert(value, ...rest) { if (!value) real()(value, ...rest); }, {
+  get: (_, name) => real()[name],
+});`
+          : `module.exports = new Proxy(${JSON.stringify(known)}, {
   get: (known, name) => (name in known ? known[name] : require(${JSON.stringify(builtin)})[name]),
 });`,
         loader: 'js',

@@ -195,4 +195,10 @@ describe('the bundled concil', () => {
       expect(list).not.toContain(name);
     }
   });
+
+  it('lists a registry image without node:assert (undici asks it only when a check fails), TLS or HTTP/2', async () => {
+    const loaded = await builtinsLoadedBy(['list', `docker://${registry.host}/app:1`]);
+    expect(loaded).toContain('net');
+    for (const name of ['assert', 'tls', 'http2']) expect(loaded).not.toContain(name);
+  });
 });
