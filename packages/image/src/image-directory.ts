@@ -9,6 +9,7 @@ import {
   parseDigest,
   parseManifest,
   parseReference,
+  type SmallContentReader,
   type Target,
 } from '@concil/oci-spec';
 import {
@@ -21,7 +22,7 @@ import {
 import { fileSystemError, ImageError } from './errors.js';
 import { OWNED_SUFFIX, ownedSuffix, removeLeftovers } from './leftovers.js';
 import { makeDirectory } from './make-directory.js';
-import { hasFileOfSize, openBlobFile } from './read-stream.js';
+import { hasFileOfSize, openBlobFile, readBlobFile } from './read-stream.js';
 
 const VERSION_FILE = 'version';
 const VERSION_TEXT = 'Directory Transport Version: 1.1\n';
@@ -70,7 +71,7 @@ function looksLikeImageName(text: string): boolean {
  * staging directory beside it that replaces the destination only when the copy commits, so a
  * failed copy leaves the destination as it was.
  */
-export class ImageDirectory implements Target {
+export class ImageDirectory implements Target, SmallContentReader {
   readonly name: string;
   readonly path: string;
   #staging: string | undefined;
@@ -104,9 +105,18 @@ export class ImageDirectory implements Target {
   }
 
   async fetch(desc: Descriptor): Promise<Readable> {
-    const root = await this.resolve().catch(() => undefined);
-    const file = root?.digest === desc.digest ? ROOT_MANIFEST : fileNameFor(desc);
+    const file = (await this.#rootBytes(desc)) ? ROOT_MANIFEST : fileNameFor(desc);
     return openBlobFile(join(this.path, file), desc, this.name);
+  }
+
+  async readSmall(desc: Descriptor): Promise<Uint8Array> {
+    return (await this.#rootBytes(desc)) ?? readBlobFile(join(this.path, fileNameFor(desc)), desc, this.name);
+  }
+
+  /** The root manifest's bytes when `desc` names it: the directory holds it under its own name. */
+  async #rootBytes(desc: Descriptor): Promise<Uint8Array | undefined> {
+    const bytes = await readFile(join(this.path, ROOT_MANIFEST)).catch(() => undefined);
+    return bytes?.byteLength === desc.size && computeDigest(bytes) === desc.digest ? bytes : undefined;
   }
 
   async exists(desc: Descriptor): Promise<boolean> {

@@ -8,6 +8,7 @@ import {
   type ImageIndex,
   MediaType,
   parseDigest,
+  type SmallContentReader,
   type Target,
 } from '@concil/oci-spec';
 import {
@@ -21,7 +22,7 @@ import {
 import { fileSystemError, ImageError } from './errors.js';
 import { findInLayoutIndex, parseLayoutIndex, REF_NAME_ANNOTATION } from './layout-index.js';
 import { makeDirectory } from './make-directory.js';
-import { hasFileOfSize, openBlobFile } from './read-stream.js';
+import { hasFileOfSize, openBlobFile, readBlobFile } from './read-stream.js';
 
 const LAYOUT_FILE = 'oci-layout';
 const INDEX_FILE = 'index.json';
@@ -31,7 +32,7 @@ const INDEX_FILE = 'index.json';
  * place complete; `index.json` is rewritten last. A failed copy takes back what it added (the
  * blobs that were not there, the directories it made), so the layout stays as it was.
  */
-export class OciLayout implements Target {
+export class OciLayout implements Target, SmallContentReader {
   readonly name: string;
   readonly path: string;
   readonly reference: string | undefined;
@@ -54,6 +55,10 @@ export class OciLayout implements Target {
 
   async fetch(desc: Descriptor): Promise<Readable> {
     return openBlobFile(this.#blobPath(desc.digest), desc, this.name);
+  }
+
+  async readSmall(desc: Descriptor): Promise<Uint8Array> {
+    return readBlobFile(this.#blobPath(desc.digest), desc, this.name);
   }
 
   async exists(desc: Descriptor): Promise<boolean> {

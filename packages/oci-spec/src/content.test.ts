@@ -1,6 +1,12 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type Fetcher, fetchBytes, fetchManifest, fetchVerified } from './content.js';
+import {
+  type Fetcher,
+  fetchBytes,
+  fetchManifest,
+  fetchVerified,
+  type SmallContentReader,
+} from './content.js';
 import type { Descriptor } from './descriptor.js';
 import { computeDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
@@ -14,6 +20,26 @@ function memoryFetcher(blobs: Map<string, Uint8Array>, tamper?: (bytes: Uint8Arr
       const bytes = blobs.get(desc.digest);
       if (!bytes) throw new Error(`${desc.digest} not found`);
       return Readable.from([tamper ? tamper(bytes) : bytes]);
+    },
+  };
+}
+
+/** The same fetcher that also reads small content whole, as a target of local files does. */
+function memoryReader(
+  blobs: Map<string, Uint8Array>,
+  tamper?: (bytes: Uint8Array) => Uint8Array,
+): Fetcher & SmallContentReader & { streamed: number } {
+  const fetcher = memoryFetcher(blobs, tamper);
+  return {
+    streamed: 0,
+    async fetch(desc) {
+      this.streamed += 1;
+      return fetcher.fetch(desc);
+    },
+    async readSmall(desc) {
+      const bytes = blobs.get(desc.digest);
+      if (!bytes) throw new Error(`${desc.digest} not found`);
+      return tamper ? tamper(bytes) : bytes;
     },
   };
 }
@@ -63,5 +89,32 @@ describe('fetchVerified, fetchBytes, fetchManifest', () => {
   it('fail when the fetcher serves fewer bytes', async () => {
     const fetcher = memoryFetcher(blobs, (bytes) => bytes.subarray(1));
     await expect(fetchBytes(fetcher, desc)).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+  });
+
+  it('read small content whole where the fetcher can, without a stream', async () => {
+    const reader = memoryReader(blobs);
+    expect(Buffer.from(await fetchBytes(reader, desc)).equals(manifestBytes)).toBe(true);
+    expect(await fetchManifest(reader, desc)).toMatchObject({ kind: 'manifest' });
+    expect(reader.streamed).toBe(0);
+  });
+
+  it('verify content read whole as a stream is verified: other bytes, fewer, more', async () => {
+    const flipped = memoryReader(blobs, (bytes) => Uint8Array.from(bytes, (b, i) => (i === 0 ? 0x20 : b)));
+    await expect(fetchManifest(flipped, desc)).rejects.toMatchObject({
+      code: 'DIGEST_INVALID',
+      subject: desc.digest,
+      message: `content of ${desc.digest} hashes to ${computeDigest(Uint8Array.from(manifestBytes, (b, i) => (i === 0 ? 0x20 : b)))}: the source served corrupt or different bytes; nothing was kept`,
+    });
+    await expect(
+      fetchBytes(
+        memoryReader(blobs, (bytes) => bytes.subarray(1)),
+        desc,
+      ),
+    ).rejects.toMatchObject({
+      code: 'SIZE_INVALID',
+      message: `content of ${desc.digest}: got ${desc.size - 1} of ${desc.size} bytes (truncated); the source served a wrong or truncated blob; nothing was kept`,
+    });
+    const longer = memoryReader(blobs, (bytes) => Buffer.concat([bytes, Buffer.from(' ')]));
+    await expect(fetchBytes(longer, desc)).rejects.toMatchObject({ code: 'SIZE_INVALID' });
   });
 });

@@ -9,6 +9,7 @@ export type {
   ReferenceFetcher,
   ReferrerLister,
   Resolver,
+  SmallContentReader,
   Tagger,
   Target,
 } from './content.js';
@@ -92,4 +93,4 @@ export {
   platformSchema,
 } from './schemas.js';
 export { parseJson, schemaParseOptions, validate } from './validate.js';
-export { ensureVerified, VerifyingStream } from './verify-stream.js';
+export { ensureVerified, VerifyingStream, verifyBytes } from './verify-stream.js';

@@ -1,6 +1,6 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Descriptor } from './descriptor.js';
-import { type DigestAlgorithm, openDigester, parseDigest, passWhenDrained } from './digest.js';
+import { computeDigest, type DigestAlgorithm, openDigester, parseDigest, passWhenDrained } from './digest.js';
 import { OciSpecError } from './errors.js';
 import { pipeInto } from './pipe-into.js';
 
@@ -59,16 +59,35 @@ export class VerifyingStream extends Transform {
       return;
     }
     Promise.resolve(this.#digester.digest()).then((actual) => {
-      if (actual === this.#expected.digest) return callback();
-      callback(
-        new OciSpecError(
-          'DIGEST_INVALID',
-          `content of ${this.#expected.digest} hashes to ${actual}: the source served corrupt or different bytes; nothing was kept`,
-          this.#expected.digest,
-        ),
-      );
+      callback(actual === this.#expected.digest ? undefined : digestError(this.#expected, actual));
     }, callback);
   }
+}
+
+/**
+ * Small content read whole (see `SmallContentReader`), checked as a VerifyingStream checks it:
+ * the same errors for a wrong size or digest.
+ */
+export function verifyBytes(bytes: Uint8Array, expected: Pick<Descriptor, 'digest' | 'size'>): Uint8Array {
+  if (bytes.byteLength !== expected.size) {
+    throw sizeError(
+      expected,
+      bytes.byteLength > expected.size
+        ? `more than ${expected.size} bytes`
+        : `${bytes.byteLength} of ${expected.size} bytes (truncated)`,
+    );
+  }
+  const actual = computeDigest(bytes, parseDigest(expected.digest).algorithm);
+  if (actual !== expected.digest) throw digestError(expected, actual);
+  return bytes;
+}
+
+function digestError(expected: Pick<Descriptor, 'digest'>, actual: string): OciSpecError {
+  return new OciSpecError(
+    'DIGEST_INVALID',
+    `content of ${expected.digest} hashes to ${actual}: the source served corrupt or different bytes; nothing was kept`,
+    expected.digest,
+  );
 }
 
 function sizeError(expected: Pick<Descriptor, 'digest'>, got: string): OciSpecError {
