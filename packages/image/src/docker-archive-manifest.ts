@@ -1,16 +1,16 @@
-import { parseJson, validate } from '@concil/oci-spec';
-import * as z from 'zod/mini';
+import { jsonLooseObject, nonEmptyString, parseJson, validate } from '@concil/oci-spec';
+import * as v from 'valibot';
 import { ImageError } from './errors.js';
 
 /** One image of a `docker save` archive's `manifest.json`. */
-const dockerArchiveImageSchema = z.looseObject({
-  Config: z.string().check(z.minLength(1)),
-  RepoTags: z.nullish(z.array(z.string())),
-  Layers: z.array(z.string().check(z.minLength(1))),
+const dockerArchiveImageSchema = jsonLooseObject({
+  Config: nonEmptyString,
+  RepoTags: v.nullish(v.array(v.string())),
+  Layers: v.array(nonEmptyString),
 });
-const dockerArchiveManifestSchema = z.array(dockerArchiveImageSchema);
+const dockerArchiveManifestSchema = v.array(dockerArchiveImageSchema);
 
-export type DockerArchiveImage = z.infer<typeof dockerArchiveImageSchema>;
+export type DockerArchiveImage = v.InferOutput<typeof dockerArchiveImageSchema>;
 
 export function parseDockerArchiveManifest(bytes: Uint8Array, subject: string): DockerArchiveImage[] {
   return validate(

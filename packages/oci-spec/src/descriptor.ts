@@ -1,5 +1,5 @@
-import type * as z from 'zod/mini';
+import type * as v from 'valibot';
 import type { descriptorSchema, platformSchema } from './schemas.js';
 
-export type Platform = z.infer<typeof platformSchema>;
-export type Descriptor = z.infer<typeof descriptorSchema>;
+export type Platform = v.InferOutput<typeof platformSchema>;
+export type Descriptor = v.InferOutput<typeof descriptorSchema>;

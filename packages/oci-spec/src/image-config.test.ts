@@ -40,6 +40,15 @@ describe('parseImageConfig', () => {
     expect(parseImageConfig(JSON.stringify(bare)).config).toBeUndefined();
   });
 
+  it('keeps every key of the labels as written, constructor and prototype included', () => {
+    const labels = '{"constructor": "c", "prototype": "p", "org.example": "x"}';
+    const text = JSON.stringify({ ...config, config: { Labels: {} } }).replace(
+      '"Labels":{}',
+      `"Labels":${labels}`,
+    );
+    expect(parseImageConfig(text).config?.Labels).toEqual(JSON.parse(labels));
+  });
+
   it('keeps unknown fields', () => {
     const parsed = parseImageConfig(JSON.stringify({ ...config, container: 'abc', docker_version: '24' }));
     expect((parsed as Record<string, unknown>).docker_version).toBe('24');
@@ -50,7 +59,21 @@ describe('parseImageConfig', () => {
     ['rootfs', { ...config, rootfs: undefined }, /rootfs/],
     ['rootfs.diff_ids', { ...config, rootfs: { type: 'layers' } }, /rootfs\.diff_ids/],
     ['config.Env', { ...config, config: { Env: 'PATH=/bin' } }, /config\.Env/],
-    ['config.Labels', { ...config, config: { Labels: { a: 1 } } }, /config\.Labels\.a/],
+    [
+      'config.Labels',
+      { ...config, config: { Labels: { a: 1 } } },
+      /config\.Labels\.a: Invalid type: Expected string but received 1$/,
+    ],
+    [
+      'config as a list',
+      { ...config, config: [] },
+      /config: Invalid type: Expected Object but received Array$/,
+    ],
+    [
+      'config.Volumes as a list',
+      { ...config, config: { Volumes: ['/data'] } },
+      /config\.Volumes: Invalid type: Expected Object but received Array$/,
+    ],
     ['history', { ...config, history: [{ empty_layer: 'yes' }] }, /history\.0\.empty_layer/],
   ])('names the offending field when %s is wrong', (_name, document, pattern) => {
     const e = catchOciSpecError(() => parseImageConfig(JSON.stringify(document), 'config sha256:x'));

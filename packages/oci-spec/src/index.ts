@@ -39,6 +39,17 @@ export { isNotFound, OciSpecError, type OciSpecErrorCode } from './errors.js';
 export { OFF_THREAD_BYTES, OffThreadDigester, withHashThread } from './hash-thread.js';
 export { type HistoryEntry, type ImageConfig, parseImageConfig } from './image-config.js';
 export {
+  jsonCount,
+  jsonInteger,
+  jsonLooseObject,
+  jsonMap,
+  jsonNumber,
+  jsonObject,
+  jsonRecord,
+  jsonStringMap,
+  nonEmptyString,
+} from './json-schemas.js';
+export {
   type LayerCompression,
   type LayerKind,
   layerKindOf,
@@ -92,5 +103,5 @@ export {
   imageManifestSchema,
   platformSchema,
 } from './schemas.js';
-export { parseJson, schemaParseOptions, validate } from './validate.js';
+export { issuePath, parseJson, validate } from './validate.js';
 export { ensureVerified, VerifyingStream, verifyBytes } from './verify-stream.js';

@@ -113,7 +113,7 @@ describe('parseManifest', () => {
   });
 
   it.each([
-    ['config', { ...ociManifest, config: undefined }, /config/],
+    ['config', { ...ociManifest, config: undefined }, /is malformed: config: required, but missing$/],
     ['layers', { ...ociManifest, layers: undefined }, /layers/],
     [
       'layers.0.digest',
@@ -126,6 +126,21 @@ describe('parseManifest', () => {
       /config\.digest: not a valid sha256\/sha512 digest/,
     ],
     ['a negative size', { ...ociManifest, config: { ...ociManifest.config, size: -1 } }, /config\.size/],
+    [
+      'a size no double holds exactly',
+      { ...ociManifest, config: { ...ociManifest.config, size: 2 ** 53 } },
+      /config\.size: Invalid type: Expected an integer but received 9007199254740992$/,
+    ],
+    [
+      'a layer given as a list',
+      { ...ociManifest, layers: [[]] },
+      /layers\.0: Invalid type: Expected Object but received Array$/,
+    ],
+    [
+      'annotations given as a list',
+      { ...ociManifest, annotations: ['x'] },
+      /annotations: Invalid type: Expected Object but received Array$/,
+    ],
     ['schemaVersion', { ...ociManifest, schemaVersion: 3 }, /schemaVersion/],
     ['manifests', { ...ociIndex, manifests: 'none' }, /manifests/],
     [

@@ -1,4 +1,4 @@
-import type * as z from 'zod/mini';
+import type * as v from 'valibot';
 import type { Descriptor } from './descriptor.js';
 import { computeDigest } from './digest.js';
 import { OciSpecError } from './errors.js';
@@ -6,8 +6,8 @@ import { indexMediaTypes, MediaType, manifestMediaTypes } from './media-types.js
 import { imageIndexSchema, imageManifestSchema } from './schemas.js';
 import { parseJson, validate } from './validate.js';
 
-export type ImageManifest = z.infer<typeof imageManifestSchema>;
-export type ImageIndex = z.infer<typeof imageIndexSchema>;
+export type ImageManifest = v.InferOutput<typeof imageManifestSchema>;
+export type ImageIndex = v.InferOutput<typeof imageIndexSchema>;
 
 /** A manifest or index as parsed, with the exact bytes it came from (never re-serialised). */
 export type ParsedManifest =

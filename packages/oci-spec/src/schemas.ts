@@ -1,90 +1,86 @@
-import * as z from 'zod/mini';
-import { type Digest, isDigest } from './digest.js';
+import * as v from 'valibot';
+import { isDigest } from './digest.js';
+import { jsonCount, jsonLooseObject, jsonMap, jsonStringMap, nonEmptyString } from './json-schemas.js';
 
 /**
- * Schemas for untrusted JSON. Unknown fields are allowed (the specs require it) and kept.
- * zod's mini API: its schemas are plain objects, built in a fraction of what the classic API's
- * take (those carry every method on each instance: building these cost ~40 M instructions, a
- * an eighth of `concil list DIR`).
+ * Schemas for untrusted JSON, built once at load (valibot's schemas are plain objects: cheap to
+ * build, and a parse runs no code generated at first use). Unknown fields are allowed (the specs
+ * require it) and kept.
  */
 
-const annotations = z.record(z.string(), z.string());
-const nonEmpty = () => z.string().check(z.minLength(1));
+const annotations = jsonStringMap;
 
-export const platformSchema = z.looseObject({
-  architecture: nonEmpty(),
-  os: nonEmpty(),
-  'os.version': z.optional(z.string()),
-  'os.features': z.optional(z.array(z.string())),
-  variant: z.optional(z.string()),
-  features: z.optional(z.array(z.string())),
+export const platformSchema = jsonLooseObject({
+  architecture: nonEmptyString,
+  os: nonEmptyString,
+  'os.version': v.optional(v.string()),
+  'os.features': v.optional(v.array(v.string())),
+  variant: v.optional(v.string()),
+  features: v.optional(v.array(v.string())),
 });
 
-export const descriptorSchema = z.looseObject({
-  mediaType: nonEmpty(),
+export const descriptorSchema = jsonLooseObject({
+  mediaType: nonEmptyString,
   // A string first (its own message), then one typed as a Digest.
-  digest: z.pipe(
-    z.string(),
-    z.custom<Digest>((value) => isDigest(value as string), { message: 'not a valid sha256/sha512 digest' }),
-  ),
-  size: z.int().check(z.nonnegative()),
-  urls: z.optional(z.array(z.string())),
-  annotations: z.optional(annotations),
-  data: z.optional(z.string()),
-  platform: z.optional(platformSchema),
-  artifactType: z.optional(z.string()),
+  digest: v.pipe(v.string(), v.guard(isDigest, 'not a valid sha256/sha512 digest')),
+  size: jsonCount,
+  urls: v.optional(v.array(v.string())),
+  annotations: v.optional(annotations),
+  data: v.optional(v.string()),
+  platform: v.optional(platformSchema),
+  artifactType: v.optional(v.string()),
 });
 
-export const imageManifestSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.optional(z.string()),
-  artifactType: z.optional(z.string()),
+export const imageManifestSchema = jsonLooseObject({
+  schemaVersion: v.literal(2),
+  mediaType: v.optional(v.string()),
+  artifactType: v.optional(v.string()),
   config: descriptorSchema,
-  layers: z.array(descriptorSchema),
-  subject: z.optional(descriptorSchema),
-  annotations: z.optional(annotations),
+  layers: v.array(descriptorSchema),
+  subject: v.optional(descriptorSchema),
+  annotations: v.optional(annotations),
 });
 
-export const imageIndexSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.optional(z.string()),
-  artifactType: z.optional(z.string()),
-  manifests: z.array(descriptorSchema),
-  subject: z.optional(descriptorSchema),
-  annotations: z.optional(annotations),
+export const imageIndexSchema = jsonLooseObject({
+  schemaVersion: v.literal(2),
+  mediaType: v.optional(v.string()),
+  artifactType: v.optional(v.string()),
+  manifests: v.array(descriptorSchema),
+  subject: v.optional(descriptorSchema),
+  annotations: v.optional(annotations),
 });
 
-const stringList = z.nullish(z.array(z.string()));
-const emptyObjectMap = z.nullish(z.record(z.string(), z.unknown()));
+const stringList = v.nullish(v.array(v.string()));
+const emptyObjectMap = v.nullish(jsonMap);
 
-export const containerConfigSchema = z.looseObject({
-  User: z.optional(z.string()),
+export const containerConfigSchema = jsonLooseObject({
+  User: v.optional(v.string()),
   ExposedPorts: emptyObjectMap,
   Env: stringList,
   Entrypoint: stringList,
   Cmd: stringList,
   Volumes: emptyObjectMap,
-  WorkingDir: z.optional(z.string()),
-  Labels: z.nullish(z.record(z.string(), z.string())),
-  StopSignal: z.optional(z.string()),
+  WorkingDir: v.optional(v.string()),
+  Labels: v.nullish(jsonStringMap),
+  StopSignal: v.optional(v.string()),
 });
 
-export const historySchema = z.looseObject({
-  created: z.optional(z.string()),
-  created_by: z.optional(z.string()),
-  author: z.optional(z.string()),
-  comment: z.optional(z.string()),
-  empty_layer: z.optional(z.boolean()),
+export const historySchema = jsonLooseObject({
+  created: v.optional(v.string()),
+  created_by: v.optional(v.string()),
+  author: v.optional(v.string()),
+  comment: v.optional(v.string()),
+  empty_layer: v.optional(v.boolean()),
 });
 
-export const imageConfigSchema = z.looseObject({
-  created: z.optional(z.string()),
-  author: z.optional(z.string()),
-  architecture: z.string(),
-  os: z.string(),
-  'os.version': z.optional(z.string()),
-  variant: z.optional(z.string()),
-  config: z.nullish(containerConfigSchema),
-  rootfs: z.looseObject({ type: z.string(), diff_ids: z.array(z.string()) }),
-  history: z.optional(z.array(historySchema)),
+export const imageConfigSchema = jsonLooseObject({
+  created: v.optional(v.string()),
+  author: v.optional(v.string()),
+  architecture: v.string(),
+  os: v.string(),
+  'os.version': v.optional(v.string()),
+  variant: v.optional(v.string()),
+  config: v.nullish(containerConfigSchema),
+  rootfs: jsonLooseObject({ type: v.string(), diff_ids: v.array(v.string()) }),
+  history: v.optional(v.array(historySchema)),
 });

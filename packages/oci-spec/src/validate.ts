@@ -1,5 +1,4 @@
-import type * as z from 'zod/mini';
-import english from 'zod/v4/locales/en.js';
+import * as v from 'valibot';
 import { OciSpecError, type OciSpecErrorCode } from './errors.js';
 
 export function parseJson(bytes: Uint8Array | string, code: OciSpecErrorCode, subject: string): unknown {
@@ -13,26 +12,22 @@ export function parseJson(bytes: Uint8Array | string, code: OciSpecErrorCode, su
   }
 }
 
-/**
- * zod's parse options: no parser compiled with `new Function` on a schema's first use, which costs
- * more than the few documents a program validates at a time (a tenth of `concil list`'s start);
- * messages in English (zod's mini API loads no locale, and setting one globally would change the
- * messages of every other zod user in the program).
- */
-export const schemaParseOptions = { jitless: true, error: english().localeError } as const;
-
 /** Validates untrusted JSON into a typed value; the error names the first offending field. */
-export function validate<S extends z.ZodMiniType>(
+export function validate<S extends v.GenericSchema>(
   schema: S,
   value: unknown,
   code: OciSpecErrorCode,
   subject: string,
-): z.infer<S> {
-  const result = schema.safeParse(value, schemaParseOptions);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue?.path.length ? issue.path.join('.') : '(top level)';
-  throw new OciSpecError(code, `${subject} is malformed: ${where}: ${issue?.message ?? 'invalid'}`, subject, {
-    cause: result.error,
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const [issue] = result.issues;
+  throw new OciSpecError(code, `${subject} is malformed: ${issuePath(issue)}: ${issue.message}`, subject, {
+    cause: new v.ValiError(result.issues),
   });
+}
+
+/** Where an issue is, as `layers.0.digest`; `(top level)` for the document itself. */
+export function issuePath(issue: v.BaseIssue<unknown>): string {
+  return issue.path?.map((item) => String(item.key)).join('.') || '(top level)';
 }

@@ -7,30 +7,36 @@ import {
   type Digest,
   encodeManifest,
   type FetchOptions,
+  jsonNumber,
+  jsonObject,
   MediaType,
   parseJson,
   validate,
 } from '@concil/oci-spec';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { PipelineError } from './errors.js';
 import { extractedLayerTar, type LayerRecord, layerRecord } from './extracted-tar.js';
 import { checkDiffId, type ImageToWrite, isSquashfs, UnpackingTarget } from './unpacking-target.js';
 
 /** What `extracted:` records of an image: enough to write it again from the layers' trees. */
-const imageRecordSchema = z.object({
-  name: z.string(),
+const descriptorRecord = jsonObject({ mediaType: v.string(), digest: v.string(), size: jsonNumber });
+const imageRecordSchema = jsonObject({
+  name: v.string(),
   /** The manifest the image was written from (its layers as they were compressed then). */
-  manifest: z.object({ mediaType: z.string(), digest: z.string(), size: z.number() }),
-  config: z.object({ mediaType: z.string(), digest: z.string(), size: z.number() }),
+  manifest: descriptorRecord,
+  config: descriptorRecord,
   /** Each layer: the blob it was unpacked from (its tree's name) and its tar's digest. */
-  layers: z.array(z.object({ digest: z.string(), diffId: z.string() })),
+  layers: v.array(jsonObject({ digest: v.string(), diffId: v.string() })),
 });
-type ImageRecord = z.infer<typeof imageRecordSchema>;
+type ImageRecord = v.InferOutput<typeof imageRecordSchema>;
 
-const layerRecordSchema = z.object({
-  diffId: z.string(),
-  tarSize: z.number(),
-  entries: z.array(z.union([z.tuple([z.number()]), z.tuple([z.number(), z.string(), z.number()])])),
+const layerRecordSchema = jsonObject({
+  diffId: v.string(),
+  tarSize: jsonNumber,
+  // Strict: a plain `tuple` would read [size, path, size] as [size] and drop the rest.
+  entries: v.array(
+    v.union([v.strictTuple([jsonNumber]), v.strictTuple([jsonNumber, v.string(), jsonNumber])]),
+  ),
 });
 
 /**

@@ -173,6 +173,22 @@ describe('configuration', () => {
     });
   });
 
+  it('says what an auth entry may be, and names the field of an object entry that is wrong', async () => {
+    const path = await configFile('auths.json', { auths: { 'r.example': 5, 'q.example': { auth: 5 } } });
+    await expect(loadConfig({ path })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: `${path}: bad value for "auths.r.example": Invalid type: Expected a base64 "user:password" string or an Object but received 5; "auths.q.example.auth": Invalid type: Expected string but received 5`,
+    });
+  });
+
+  it('refuses a list where a map belongs, and a number JSON cannot hold', async () => {
+    const path = await configFile('list.json', '{"remote_servers": [], "cache_timeout": 1e999}');
+    await expect(loadConfig({ path })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: `${path}: bad value for "cache_timeout": Invalid number: Expected a finite number but received Infinity; "remote_servers": Invalid type: Expected Object but received Array`,
+    });
+  });
+
   it('lets disable_content_trust switch trust off even when a method is set', async () => {
     const path = await configFile('off.json', { content_trust: 'cosign', disable_content_trust: true });
     const { config } = await loadConfig({ path });

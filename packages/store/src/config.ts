@@ -1,9 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hostOf, schemaParseOptions } from '@concil/oci-spec';
+import {
+  hostOf,
+  issuePath,
+  jsonInteger,
+  jsonLooseObject,
+  jsonMap,
+  jsonNumber,
+  jsonRecord,
+  nonEmptyString,
+} from '@concil/oci-spec';
 import { type AuthEntry, concilConfigPath } from '@concil/registry-client';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { StoreError } from './errors.js';
 
 /**
@@ -11,55 +20,75 @@ import { StoreError } from './errors.js';
  * keys are kept (they round-trip through `concil config show`), bad values are reported with the
  * key's name and the file.
  */
-const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
-const nonEmpty = () => z.string().check(z.minLength(1));
-const optionalString = () => z.optional(z.string());
+const httpUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check(isHttpUrl, 'expected an http:// or https:// URL'),
+  // What the URL parser ignores anyway.
+  v.transform((url) => url.replace(/[\t\n\r]/g, '')),
+);
+const optionalString = v.optional(v.string());
+const trustMethod = v.picklist(['notary', 'cosign']);
 
 /**
  * Keyed by `host[:port]`, the host, or `host[:port]/repository/prefix` (trust settings only): where
  * to reach the registry and its Notary server, and the content trust settings for that scope.
  */
-const remoteServerSchema = z.looseObject({
-  registry: z.optional(httpUrl),
-  notary: z.optional(httpUrl),
-  disable_content_trust: z.optional(z.boolean()),
-  content_trust: z.optional(z.enum(['notary', 'cosign'])),
-  cosign_keys: z.optional(z.array(nonEmpty())),
-  signed_identity: z.optional(nonEmpty()),
+const remoteServerSchema = jsonLooseObject({
+  registry: v.optional(httpUrl),
+  notary: v.optional(httpUrl),
+  disable_content_trust: v.optional(v.boolean()),
+  content_trust: v.optional(trustMethod),
+  cosign_keys: v.optional(v.array(nonEmptyString)),
+  signed_identity: v.optional(nonEmptyString),
 });
 
-/** Validated only; `credentialsFromAuths` of `@concil/registry-client` decodes it. */
-const authEntrySchema = z.union([
-  z.string(),
-  z.looseObject({
-    auth: optionalString(),
-    username: optionalString(),
-    password: optionalString(),
-    identitytoken: optionalString(),
-    registrytoken: optionalString(),
-  }),
-]);
+const authObject = jsonLooseObject({
+  auth: optionalString,
+  username: optionalString,
+  password: optionalString,
+  identitytoken: optionalString,
+  registrytoken: optionalString,
+});
+const authStringOrObject = v.union(
+  [v.string(), authObject],
+  (issue) =>
+    `Invalid type: Expected a base64 "user:password" string or an Object but received ${issue.received}`,
+);
+/**
+ * Validated only; `credentialsFromAuths` of `@concil/registry-client` decodes it. An object goes
+ * straight to its schema, so that a bad field is named (a union says only that neither fits).
+ */
+const authEntrySchema = v.lazy((entry) =>
+  typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? authObject : authStringOrObject,
+);
 
-export const configFileSchema = z.looseObject({
-  cafile: z.optional(nonEmpty()),
-  disable_content_trust: z.optional(z.boolean()),
-  cache_dir: z.optional(nonEmpty()),
-  cache_timeout: z.optional(z.number().check(z.nonnegative())),
-  content_trust: z.optional(z.enum(['notary', 'cosign'])),
-  cosign_path: z.optional(nonEmpty()),
-  notary_path: z.optional(nonEmpty()),
-  notary_trust_pinning: z.optional(z.record(z.string(), z.unknown())),
+const configFileEntries = {
+  cafile: v.optional(nonEmptyString),
+  disable_content_trust: v.optional(v.boolean()),
+  cache_dir: v.optional(nonEmptyString),
+  cache_timeout: v.optional(v.pipe(jsonNumber, v.minValue(0))),
+  content_trust: v.optional(trustMethod),
+  cosign_path: v.optional(nonEmptyString),
+  notary_path: v.optional(nonEmptyString),
+  notary_trust_pinning: v.optional(jsonMap),
   /** The Python concil's name of `notary_trust_pinning`. */
-  trust_pinning: z.optional(z.record(z.string(), z.unknown())),
-  remote_servers: z.optional(z.record(z.string(), remoteServerSchema)),
-  auths: z.optional(z.record(z.string(), authEntrySchema)),
-  cache_max_bytes: z.optional(z.nullable(z.int().check(z.positive()))),
+  trust_pinning: v.optional(jsonMap),
+  remote_servers: v.optional(jsonRecord(remoteServerSchema)),
+  auths: v.optional(jsonRecord(authEntrySchema)),
+  cache_max_bytes: v.optional(v.nullable(v.pipe(jsonInteger, v.minValue(1)))),
   /** Private key files (PEM or JWK) that open encrypted layers on pull, as the Python concil's. */
-  decryption_keys: z.optional(z.array(nonEmpty())),
-});
+  decryption_keys: v.optional(v.array(nonEmptyString)),
+};
+export const configFileSchema = jsonLooseObject(configFileEntries);
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
-export type RemoteServer = z.infer<typeof remoteServerSchema>;
+/** An http(s) URL written out in full (`http:host` is refused), one the URL parser takes. */
+function isHttpUrl(text: string): boolean {
+  return /^https?:\/\//i.test(text) && URL.canParse(text);
+}
+
+export type ConfigFile = v.InferOutput<typeof configFileSchema>;
+export type RemoteServer = v.InferOutput<typeof remoteServerSchema>;
 export type { AuthEntry };
 
 /** Seven days, in seconds. */
@@ -100,7 +129,7 @@ export interface LoadedConfig {
   exists: boolean;
 }
 
-const knownKeys = new Set(Object.keys(configFileSchema.shape));
+const knownKeys = new Set(Object.keys(configFileEntries));
 
 /** Where the configuration is read from: `$CONCIL_CONFIG`, else `~/.concil/config.json`. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -146,16 +175,14 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new StoreError('CONFIG_INVALID', `${path} must hold a JSON object`, path);
   }
-  const result = configFileSchema.safeParse(json, schemaParseOptions);
+  const result = v.safeParse(configFileSchema, json);
   if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `"${issue.path.join('.') || '(root)'}": ${issue.message}`)
-      .join('; ');
+    const problems = result.issues.map((issue) => `"${issuePath(issue)}": ${issue.message}`).join('; ');
     throw new StoreError('CONFIG_INVALID', `${path}: bad value for ${problems}`, path, {
-      cause: result.error,
+      cause: new v.ValiError(result.issues),
     });
   }
-  return resolveConfig(result.data, path, env);
+  return resolveConfig(result.output, path, env);
 }
 
 function resolveConfig(file: ConfigFile, path: string, env: NodeJS.ProcessEnv): ConcilConfig {

@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { computeStreamDigest, type DigestAlgorithm, isDigest, schemaParseOptions } from '@concil/oci-spec';
+import { computeStreamDigest, type DigestAlgorithm, isDigest } from '@concil/oci-spec';
 import pLimit from 'p-limit';
 import { removeLeftovers, sizeOf } from './atomic-file.js';
 import { contentOf } from './cached-image.js';
-import { layerRecordSchema } from './layer-record.js';
+import { asLayerRecord } from './layer-record.js';
 import { acquireLock } from './lock.js';
 import { listRefRecords, type RefRecord, removeRefRecord } from './refs.js';
 import type { Store } from './store.js';
@@ -187,11 +187,7 @@ async function keptFiles(
 
 async function readLayerRecord(store: Store, digest: string) {
   try {
-    const parsed = layerRecordSchema.safeParse(
-      JSON.parse(await readFile(store.layout.layerRecordPath(digest), 'utf8')),
-      schemaParseOptions,
-    );
-    return parsed.success ? parsed.data : undefined;
+    return asLayerRecord(JSON.parse(await readFile(store.layout.layerRecordPath(digest), 'utf8')));
   } catch {
     return undefined;
   }

@@ -1,24 +1,24 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { descriptorSchema, platformSchema, schemaParseOptions } from '@concil/oci-spec';
-import * as z from 'zod/mini';
+import { descriptorSchema, jsonNumber, jsonObject, platformSchema } from '@concil/oci-spec';
+import * as v from 'valibot';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StoreLayout } from './layout.js';
 
 /** What the store knows about a reference: the root it resolved to, when, and its last use. */
-export const refRecordSchema = z.object({
-  reference: z.string(),
+export const refRecordSchema = jsonObject({
+  reference: v.string(),
   root: descriptorSchema,
   /** The platform's manifest when the root is an index. */
-  manifest: z.optional(descriptorSchema),
-  platform: z.optional(platformSchema),
+  manifest: v.optional(descriptorSchema),
+  platform: v.optional(platformSchema),
   /** Milliseconds since the epoch. */
-  resolvedAt: z.number(),
-  lastUsed: z.number(),
+  resolvedAt: jsonNumber,
+  lastUsed: jsonNumber,
 });
 
-export type RefRecord = z.infer<typeof refRecordSchema>;
+export type RefRecord = v.InferOutput<typeof refRecordSchema>;
 
 function refRecordPath(layout: StoreLayout, reference: string): string {
   return join(layout.refsDir, `${createHash('sha256').update(reference).digest('hex')}.json`);
@@ -36,8 +36,8 @@ async function readRecordFile(path: string): Promise<RefRecord | undefined> {
     return undefined;
   }
   try {
-    const parsed = refRecordSchema.safeParse(JSON.parse(text), schemaParseOptions);
-    return parsed.success ? parsed.data : undefined;
+    const parsed = v.safeParse(refRecordSchema, JSON.parse(text));
+    return parsed.success ? parsed.output : undefined;
   } catch {
     return undefined;
   }

@@ -2,14 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  type Descriptor,
-  type Digest,
-  isDigest,
-  type Platform,
-  type ReadOnlyTarget,
-  schemaParseOptions,
-} from '@concil/oci-spec';
+import { type Descriptor, type Digest, isDigest, type Platform, type ReadOnlyTarget } from '@concil/oci-spec';
 import type { OpenRegistryTargetOptions } from '@concil/registry-client';
 import { sizeOf, touchAccess, writeFileAtomic } from './atomic-file.js';
 import { type CachedImage, readCachedImage } from './cached-image.js';
@@ -25,7 +18,7 @@ import {
   type VerifyResult,
   verify,
 } from './gc.js';
-import { type LayerRecord, layerRecordSchema } from './layer-record.js';
+import { asLayerRecord, type LayerRecord } from './layer-record.js';
 import { StoreLayout } from './layout.js';
 import { acquireLock, type Release } from './lock.js';
 import { type PullOptions, type PullResult, pullImage } from './pull.js';
@@ -166,17 +159,13 @@ export class Store {
 
   /** The record of a layer blob converted to squashfs, if its squashfs image is there whole. */
   async layerRecord(layerDigest: string): Promise<LayerRecord | undefined> {
-    let record: LayerRecord;
+    let record: LayerRecord | undefined;
     try {
-      const parsed = layerRecordSchema.safeParse(
-        JSON.parse(await readFile(this.layout.layerRecordPath(layerDigest), 'utf8')),
-        schemaParseOptions,
-      );
-      if (!parsed.success) return undefined;
-      record = parsed.data;
+      record = asLayerRecord(JSON.parse(await readFile(this.layout.layerRecordPath(layerDigest), 'utf8')));
     } catch {
       return undefined;
     }
+    if (!record) return undefined;
     if (!record.squashfs || !isDigest(record.diffId)) return record;
     const size = await sizeOf(this.layout.squashfsPath(record.diffId));
     return size === record.squashfs.size ? record : undefined;
