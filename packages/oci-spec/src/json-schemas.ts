@@ -3,7 +3,7 @@ import * as v from 'valibot';
 /**
  * The building blocks of our schemas for untrusted JSON, shared by the packages above. valibot's
  * object and record schemas take any non-null object, arrays included; a JSON object never is
- * one, so these refuse arrays first. Unknown fields are allowed (the specs require it) and kept.
+ * one, so these refuse arrays first. Each is built once, at load.
  */
 const isJsonObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
 const notAnObject = (issue: v.BaseIssue<unknown>) =>
@@ -12,7 +12,7 @@ const objectType = v.custom<Record<string, unknown>>(isJsonObject, notAnObject);
 /** The object schemas' message, for a field they require that is absent (objectType caught the rest). */
 const missing = () => 'required, but missing';
 
-/** A JSON object with these fields; unknown fields are kept. */
+/** A JSON object with these fields; unknown fields are allowed (the specs require it) and kept. */
 export function jsonLooseObject<const E extends v.ObjectEntries>(entries: E) {
   return v.pipe(objectType, v.looseObject(entries, missing));
 }

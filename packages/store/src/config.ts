@@ -24,7 +24,7 @@ const httpUrl = v.pipe(
   v.string(),
   v.trim(),
   v.check(isHttpUrl, 'expected an http:// or https:// URL'),
-  // What the URL parser ignores anyway.
+  // Tabs and line breaks, which the URL parser skips, are left out of the value too.
   v.transform((url) => url.replace(/[\t\n\r]/g, '')),
 );
 const optionalString = v.optional(v.string());
