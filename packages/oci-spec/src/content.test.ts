@@ -4,7 +4,10 @@ import {
   type Fetcher,
   fetchBytes,
   fetchManifest,
+  fetchReferencedManifest,
   fetchVerified,
+  type ReadOnlyTarget,
+  type ReferenceFetcher,
   type SmallContentReader,
 } from './content.js';
 import type { Descriptor } from './descriptor.js';
@@ -116,5 +119,56 @@ describe('fetchVerified, fetchBytes, fetchManifest', () => {
     });
     const longer = memoryReader(blobs, (bytes) => Buffer.concat([bytes, Buffer.from(' ')]));
     await expect(fetchBytes(longer, desc)).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+  });
+});
+
+describe('fetchReferencedManifest', () => {
+  /** A target holding the manifest under the tag `v1` (its default), recording what it is asked. */
+  function memoryTarget(asked: string[]): ReadOnlyTarget {
+    const fetcher = memoryFetcher(blobs);
+    return {
+      name: 'memory',
+      exists: async () => true,
+      async resolve(reference = 'v1') {
+        asked.push(`resolve ${reference}`);
+        if (reference !== 'v1')
+          throw Object.assign(new Error(`memory: ${reference} not found`), { code: 'NOT_FOUND' });
+        return desc;
+      },
+      async fetch(fetched, options) {
+        asked.push(`fetch ${fetched.digest}`);
+        return fetcher.fetch(fetched, options);
+      },
+    };
+  }
+
+  it('asks a target that fetches by reference once, the default reference when none is given', async () => {
+    const asked: string[] = [];
+    const signal = new AbortController().signal;
+    const target: ReadOnlyTarget & ReferenceFetcher = {
+      ...memoryTarget(asked),
+      async fetchReference(reference, options) {
+        asked.push(`fetchReference ${reference} ${options?.signal === signal}`);
+        return { descriptor: desc, bytes: manifestBytes };
+      },
+    };
+    const found = await fetchReferencedManifest(target, undefined, { signal });
+    expect(found.descriptor).toEqual(desc);
+    expect(found.manifest).toMatchObject({ kind: 'manifest', mediaType: MediaType.ociManifest });
+    expect(Buffer.from(found.manifest.bytes).equals(manifestBytes)).toBe(true);
+    await fetchReferencedManifest(target, 'v1');
+    expect(asked).toEqual(['fetchReference undefined true', 'fetchReference v1 false']);
+  });
+
+  it('resolves, then fetches and verifies, where the target cannot', async () => {
+    const asked: string[] = [];
+    const found = await fetchReferencedManifest(memoryTarget(asked));
+    expect(found.descriptor).toEqual(desc);
+    expect(found.manifest).toMatchObject({ kind: 'manifest', mediaType: MediaType.ociManifest });
+    expect(asked).toEqual(['resolve v1', `fetch ${desc.digest}`]);
+    await expect(fetchReferencedManifest(memoryTarget(asked), 'v2')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'memory: v2 not found',
+    });
   });
 });

@@ -87,11 +87,13 @@ export interface ReferrerLister {
 
 /**
  * Fetches a manifest by tag or digest in one request (a registry's GET, where `resolve` then
- * `fetch` take two): its descriptor and bytes. Optional: callers fall back to resolve and fetch.
+ * `fetch` take two): its descriptor and bytes, which hash to `descriptor.digest` (the reference,
+ * when it is a digest). Without a reference, the one `resolve()` would resolve. Optional:
+ * `fetchReferencedManifest` falls back to resolve and fetch.
  */
 export interface ReferenceFetcher {
   fetchReference(
-    reference: string,
+    reference?: string,
     options?: FetchOptions,
   ): Promise<{ descriptor: Descriptor; bytes: Uint8Array }>;
 }
@@ -159,4 +161,22 @@ export async function fetchManifest(
   options?: FetchOptions,
 ): Promise<ParsedManifest> {
   return parseManifest(await fetchBytes(fetcher, desc, options), desc.mediaType, desc.digest);
+}
+
+/**
+ * The manifest or index a reference names (the target's own without one), with its descriptor:
+ * in one request where the target can (`ReferenceFetcher`, a registry's GET by tag), else
+ * resolved, then fetched and verified.
+ */
+export async function fetchReferencedManifest(
+  target: ReadOnlyTarget & Partial<ReferenceFetcher>,
+  reference?: string,
+  options?: FetchOptions,
+): Promise<{ descriptor: Descriptor; manifest: ParsedManifest }> {
+  if (target.fetchReference) {
+    const { descriptor, bytes } = await target.fetchReference(reference, options);
+    return { descriptor, manifest: parseManifest(bytes, descriptor.mediaType, descriptor.digest) };
+  }
+  const descriptor = await target.resolve(reference);
+  return { descriptor, manifest: await fetchManifest(target, descriptor, options) };
 }

@@ -13,7 +13,7 @@ export type {
   Tagger,
   Target,
 } from './content.js';
-export { fetchBytes, fetchManifest, fetchVerified } from './content.js';
+export { fetchBytes, fetchManifest, fetchReferencedManifest, fetchVerified } from './content.js';
 export type { Descriptor, Platform } from './descriptor.js';
 export {
   computeDigest,

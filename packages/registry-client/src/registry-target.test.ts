@@ -141,6 +141,27 @@ describe('RegistryTarget', () => {
     expect(proxy.requests.slice(before).map((r) => r.method)).toEqual(['HEAD', 'GET']);
   });
 
+  it('fetches its own reference by tag in one GET, and then the manifest by digest from memory', async () => {
+    const direct = openRegistryTarget(`${registry.host}/target/once:v1`, { credentials: noCredentials });
+    const image = makeImage([10]);
+    for (const blob of [image.config, ...image.layers])
+      await direct.push(blob.descriptor, Readable.from([blob.bytes]));
+    await direct.push(image.manifest.descriptor, Readable.from([Buffer.from(image.manifest.bytes)]));
+    await direct.tag(image.manifest.descriptor);
+
+    const viaProxy = openRegistryTarget(`${proxy.host}/target/once:v1`, { credentials: noCredentials });
+    const before = proxy.requests.length;
+    const fetched = await viaProxy.fetchReference();
+    expect(fetched.descriptor).toEqual(image.manifest.descriptor);
+    expect(Buffer.from(fetched.bytes).equals(Buffer.from(image.manifest.bytes))).toBe(true);
+    const again = await fetchBytes(viaProxy, image.manifest.descriptor);
+    expect(Buffer.from(again).equals(Buffer.from(image.manifest.bytes))).toBe(true);
+    expect(proxy.requests.slice(before).map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /v2/target/once/manifests/v1',
+    ]);
+    await expect(viaProxy.fetchReference('missing')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+  });
+
   it('raises MANIFEST_UNKNOWN when resolving a missing tag', async () => {
     const target = openRegistryTarget(`${registry.host}/target/app:missing`, { credentials: noCredentials });
     await expect(target.resolve()).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });

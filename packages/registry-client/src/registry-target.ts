@@ -128,12 +128,16 @@ export class RegistryTarget implements Target, ReferrerLister, ReferenceFetcher 
     await this.client.putManifest(this.repository, tag, recent.bytes, recent.mediaType);
   }
 
-  /** A manifest by tag or digest in one GET (kept, so a `fetch` of it asks nothing more). */
+  /**
+   * A manifest by tag or digest (by default `defaultReference`, as `resolve`) in one GET, kept so
+   * a `fetch` of it asks nothing more.
+   */
   async fetchReference(
-    reference: string,
+    reference?: string,
     options: FetchOptions = {},
   ): Promise<{ descriptor: Descriptor; bytes: Uint8Array }> {
-    const fetched = await this.client.getManifest(this.repository, reference, options);
+    const ref = reference ?? this.defaultReference;
+    const fetched = await this.client.getManifest(this.repository, ref, options);
     this.#remember(fetched.descriptor.digest, fetched.bytes, fetched.descriptor.mediaType);
     return { descriptor: fetched.descriptor, bytes: fetched.bytes };
   }
