@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { computeDigest, type Descriptor, MediaType } from '@concil/oci-spec';
+import { computeDigest, type Descriptor, type FetchOptions, MediaType } from '@concil/oci-spec';
 import { openRegistryTarget, type RegistryTarget } from '@concil/registry-client';
 import { startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,10 +172,11 @@ describe('signImage and verifyImage against a real registry', () => {
     const image = await pushTinyImage(target, 'single', 'single');
     // The content of the registry, seen through a target whose resolve ignores the reference,
     // as an image directory's does: it would otherwise take the image for its own signature. (An
-    // image directory fetches no manifest by reference either.)
+    // image directory fetches no manifest by reference either; it fetches by descriptor.)
     const single = Object.assign(Object.create(target), {
       name: 'dir:/somewhere',
       resolve: () => target.resolve('single'),
+      fetch: (desc: Descriptor, options?: FetchOptions) => target.fetch(desc, options),
       fetchReference: undefined,
     }) as RegistryTarget;
     const refused = await signImage(single, image, { key: keys[0]!.privateKey, identity }).catch((e) => e);

@@ -1,11 +1,10 @@
 import {
   type Descriptor,
   type FetchOptions,
-  fetchManifest,
+  fetchReferencedManifest,
   type ImageManifest,
   isNotFound,
   type ReadOnlyTarget,
-  type ReferenceFetcher,
 } from '@concil/oci-spec';
 import { TrustError } from '../errors.js';
 import { signatureTag } from './signature-image.js';
@@ -24,15 +23,12 @@ export async function findSignatureManifest(
   options: FetchOptions = {},
 ): Promise<FoundSignatureManifest | undefined> {
   const tag = signatureTag(manifestDigest);
-  // One GET by tag where the target can (a registry), else resolve, then fetch.
-  const oneRequest = (target as Partial<ReferenceFetcher>).fetchReference?.bind(target);
-  let descriptor: Descriptor;
-  try {
-    descriptor = oneRequest ? (await oneRequest(tag, options)).descriptor : await target.resolve(tag);
-  } catch (error) {
+  const found = await fetchReferencedManifest(target, tag, options).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;
-  }
+  });
+  if (!found) return undefined;
+  const { descriptor, manifest: parsed } = found;
   if (descriptor.digest === manifestDigest) {
     // A target that ignores the reference (an image directory holds one image and no tags).
     throw new TrustError(
@@ -41,7 +37,6 @@ export async function findSignatureManifest(
       target.name,
     );
   }
-  const parsed = await fetchManifest(target, descriptor, options);
   if (parsed.kind !== 'manifest') {
     throw new TrustError(
       'SIGNATURE_INVALID',

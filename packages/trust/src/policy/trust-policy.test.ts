@@ -1,3 +1,4 @@
+import { fetchReferencedManifest } from '@concil/oci-spec';
 import { openRegistryTarget, RegistryTarget } from '@concil/registry-client';
 import { startFaultProxy, startRegistry, type TestRegistry } from '@concil/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,18 @@ describe('TrustPolicy on a registry', () => {
     await expect(policy.guard(target).resolve()).rejects.toMatchObject({
       code: 'VERIFICATION_FAILED',
       message: `${registry.host}/policy/unsigned:1@${digest} does not verify: not signed (no cosign signature under the tag sha256-${digest.slice(7)}.sig, no Sigstore bundle among its referrers); sign it with a trusted key (concil sign) or trust the key that signed it`,
+    });
+  });
+
+  it('a guarded source fetches no manifest by tag past the policy: readers resolve it, and are refused', async () => {
+    const target = openRegistryTarget(`docker://${registry.host}/policy/unsigned:1`);
+    const { digest } = await target.resolve();
+    const guarded = policy.guard(target);
+    expect(target.fetchReference).toBeTypeOf('function');
+    expect(guarded.fetchReference).toBeUndefined();
+    await expect(fetchReferencedManifest(guarded)).rejects.toMatchObject({
+      code: 'VERIFICATION_FAILED',
+      message: expect.stringContaining(`${registry.host}/policy/unsigned:1@${digest} does not verify`),
     });
   });
 
