@@ -4,6 +4,7 @@ import {
   defaultPlatform,
   fetchBytes,
   fetchManifest,
+  fetchReferencedManifest,
   fetchVerified,
   type ImageIndex,
   isIndexMediaType,
@@ -118,8 +119,7 @@ const DEFAULT_CONCURRENCY = 4;
 export async function copy(src: ReadOnlyTarget, dst: Target, options: CopyOptions = {}): Promise<CopyResult> {
   const run = new CopyRun(src, dst, options);
   try {
-    const root = await src.resolve(options.reference);
-    const top = await run.copyRoot(root);
+    const top = await run.copyReference(options.reference);
     await dst.tag(top, options.dstReference);
     await dst.commit?.();
     return {
@@ -171,9 +171,18 @@ class CopyRun {
       : this.#failed.signal;
   }
 
-  /** Copies a root and everything below it; returns what the destination now holds for it. */
-  async copyRoot(root: Descriptor): Promise<Descriptor> {
-    const parsed = await fetchManifest(this.src, root, this.#fetchOptions());
+  /** Copies the root a reference names (one request where the source can), as `copyRoot`. */
+  async copyReference(reference: string | undefined): Promise<Descriptor> {
+    const { descriptor, manifest } = await fetchReferencedManifest(this.src, reference, this.#fetchOptions());
+    return this.copyRoot(descriptor, manifest);
+  }
+
+  /**
+   * Copies a root and everything below it (its manifest or index fetched unless `fetched` is
+   * given); returns what the destination now holds for it.
+   */
+  async copyRoot(root: Descriptor, fetched?: ParsedManifest): Promise<Descriptor> {
+    const parsed = fetched ?? (await fetchManifest(this.src, root, this.#fetchOptions()));
     if (parsed.kind === 'manifest') return this.copyImage(root, parsed);
     if (!this.options.all) {
       const chosen = await this.#choosePlatform(parsed.index);

@@ -3,6 +3,7 @@ import {
   defaultPlatform,
   fetchBytes,
   fetchManifest,
+  fetchReferencedManifest,
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
@@ -37,12 +38,12 @@ export async function readImageManifest(
   target: ReadOnlyTarget,
   options: ReadImageOptions = {},
 ): Promise<ImageManifestDescription> {
-  const root = await target.resolve(options.reference);
-  let descriptor = root;
-  let parsed = await fetchManifest(target, root);
+  const root = await fetchReferencedManifest(target, options.reference);
+  let descriptor = root.descriptor;
+  let parsed = root.manifest;
   let index: ImageDescription['index'];
   if (parsed.kind === 'index') {
-    index = { descriptor: root, index: parsed.index };
+    index = { descriptor: root.descriptor, index: parsed.index };
     descriptor = selectPlatform(parsed.index, options.platform ?? defaultPlatform(), target.name);
     parsed = await fetchManifest(target, descriptor);
   }
