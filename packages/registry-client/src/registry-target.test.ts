@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { openRegistryTarget, RegistryTarget } from './registry-target.js';
-import { makeImage, readAll } from './test-helpers/image.js';
+import { makeImage, pushImage, readAll } from './test-helpers/image.js';
 
 let registry: TestRegistry;
 let proxy: FaultProxy;
@@ -142,12 +142,10 @@ describe('RegistryTarget', () => {
   });
 
   it('fetches its own reference by tag in one GET, and then the manifest by digest from memory', async () => {
-    const direct = openRegistryTarget(`${registry.host}/target/once:v1`, { credentials: noCredentials });
     const image = makeImage([10]);
-    for (const blob of [image.config, ...image.layers])
-      await direct.push(blob.descriptor, Readable.from([blob.bytes]));
-    await direct.push(image.manifest.descriptor, Readable.from([Buffer.from(image.manifest.bytes)]));
-    await direct.tag(image.manifest.descriptor);
+    const client = new RegistryClient(registry.host, { credentials: noCredentials });
+    await pushImage(client, 'target/once', image, 'v1');
+    await client.close();
 
     const viaProxy = openRegistryTarget(`${proxy.host}/target/once:v1`, { credentials: noCredentials });
     const before = proxy.requests.length;
