@@ -122,7 +122,7 @@ describe('the bundled concil', () => {
     expect(await holdCodeOf(files, 'commander')).toBe(false);
   });
 
-  it('lists a directory without loading undici, the trust package or squashfs', async () => {
+  it('lists a directory without loading undici, the trust package, squashfs or the pipeline', async () => {
     const dir = join(work, 'listed');
     expect((await runCli(['copy', '-q', `oci:${fixture.dir}:latest`, dir])).code).toBe(0);
     const files = await bundleFilesLoadedBy(['list', dir]);
@@ -133,6 +133,10 @@ describe('the bundled concil', () => {
     // squashfs's reader and writer (its worker-script helper, a few lines, is another matter)
     expect(await holdCodeOf(files, 'packages/squashfs/dist/reader.js')).toBe(false);
     expect(await holdCodeOf(files, 'packages/squashfs/dist/writer.js')).toBe(false);
+    // the pipeline opens only its own transports: its sinks, filters and picomatch stay unloaded
+    expect(await holdCodeOf(files, 'packages/pipeline/dist/location-spec.js')).toBe(true);
+    expect(await holdCodeOf(files, 'packages/pipeline/dist/open-location.js')).toBe(false);
+    expect(await holdCodeOf(files, 'picomatch')).toBe(false);
   });
 
   it('loads only ASCII files for a copy from a registry, so that V8 holds each as a one-byte string', async () => {

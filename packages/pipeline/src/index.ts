@@ -19,15 +19,14 @@ export {
 } from './filter-spec.js';
 export { filterTransform } from './filter-transform.js';
 export { InspectFilter, type LayerInspection } from './inspect.js';
+export { canonicalLocation, type PipelineTransport, pipelineTransportOf } from './location-spec.js';
 export { Mounts, type MountsOptions, type MountsRecord } from './mounts.js';
 export { normalizeTimestamps } from './normalize-timestamps.js';
 export {
-  canonicalLocation,
   closeLocation,
   type Location,
   type OpenLocationOptions,
   openLocation,
-  type PipelineTransport,
   parseLocation,
 } from './open-location.js';
 export { mountImage, unmountImage } from './overlay-mount.js';

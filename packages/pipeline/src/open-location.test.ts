@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Bundle } from './bundle.js';
 import { Extracted } from './extracted.js';
+import { canonicalLocation, pipelineTransportOf } from './location-spec.js';
 import { Mounts } from './mounts.js';
-import { canonicalLocation, openLocation, parseLocation } from './open-location.js';
+import { openLocation, parseLocation } from './open-location.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -16,6 +17,22 @@ describe('openLocation', () => {
     expect(canonicalLocation('dir://merged')).toBe('extracted:merged');
     expect(canonicalLocation('oci://bundle')).toBe('bundle:bundle');
     expect(canonicalLocation('docker://host/repo:tag')).toBe('docker://host/repo:tag');
+  });
+
+  it("tells the pipeline's own transports from those @concil/image opens", () => {
+    expect(pipelineTransportOf('docker-daemon:app:1')).toBe('docker-daemon');
+    expect(pipelineTransportOf('extracted:/tmp/x')).toBe('extracted');
+    expect(pipelineTransportOf('bundle:/tmp/x')).toBe('bundle');
+    expect(pipelineTransportOf('mounts:/tmp/x')).toBe('mounts');
+    for (const spec of [
+      'docker://host/repo:1',
+      'dir:/tmp/x',
+      'oci:/tmp/x:1',
+      '/tmp/x',
+      'docker-archive:a.tar',
+    ]) {
+      expect(pipelineTransportOf(spec)).toBeUndefined();
+    }
   });
 
   it('reads digest references in both forms', () => {

@@ -2,10 +2,8 @@ import { type OpenTargetOptions, openTarget, parseTargetSpec, type TargetSpec } 
 import { parseReference, type ReadOnlyTarget, type Target } from '@concil/oci-spec';
 import { DockerDaemon } from './docker-daemon.js';
 import { PipelineError } from './errors.js';
+import { canonicalLocation, type PipelineTransport, pipelineTransportOf } from './location-spec.js';
 import { openUnpackingLocation, type UnpackingLocationOptions } from './unpacking-locations.js';
-
-/** The pipeline's own transports, each a target in a file of its own. */
-export type PipelineTransport = 'docker-daemon' | 'extracted' | 'bundle' | 'mounts';
 
 /** A location: one of the pipeline's transports (with what follows its prefix), or one `@concil/image` opens. */
 export type Location =
@@ -18,38 +16,14 @@ export interface OpenLocationOptions extends OpenTargetOptions, UnpackingLocatio
 }
 
 /**
- * occystrap's URI forms and what concil calls them. occystrap's `docker://` (its daemon) is not
- * among them: `docker://` stays the registry, as in skopeo and concil; its daemon is
- * `docker-daemon:`.
- */
-const OCCYSTRAP_FORMS: readonly [string, string][] = [
-  ['registry://', 'docker://'],
-  ['tar://', 'docker-archive:'],
-  ['dir://', 'extracted:'],
-  ['oci://', 'bundle:'],
-  ['mounts://', 'mounts:'],
-];
-
-const PIPELINE_TRANSPORTS: readonly PipelineTransport[] = ['docker-daemon', 'extracted', 'bundle', 'mounts'];
-
-/** A location written in occystrap's form (`registry://…`, `tar://FILE`…) as concil writes it; others unchanged. */
-export function canonicalLocation(spec: string): string {
-  for (const [occystrap, concil] of OCCYSTRAP_FORMS) {
-    if (spec.startsWith(occystrap)) return `${concil}${spec.slice(occystrap.length)}`;
-  }
-  return spec;
-}
-
-/**
  * Parses a location: occystrap's forms are taken for concil's, the pipeline's transports
  * (`docker-daemon:`, `extracted:`, `bundle:`, `mounts:`) first, everything else as
  * `@concil/image`'s `parseTargetSpec` does (which refuses what it does not know).
  */
 export function parseLocation(text: string): Location {
   const spec = canonicalLocation(text);
-  for (const kind of PIPELINE_TRANSPORTS) {
-    if (spec.startsWith(`${kind}:`)) return { kind, spec, rest: spec.slice(kind.length + 1) };
-  }
+  const kind = pipelineTransportOf(spec);
+  if (kind) return { kind, spec, rest: spec.slice(kind.length + 1) };
   return { kind: 'image', spec, target: parseTargetSpec(spec) };
 }
 

@@ -1,10 +1,12 @@
 import type { ImageEditor } from '@concil/image';
 import type { Descriptor, ReadOnlyTarget, Target } from '@concil/oci-spec';
+import { canonicalLocation, pipelineTransportOf } from '@concil/pipeline/location-spec';
 import { type Command, Option } from 'commander';
 import { copySummary, openCopySource } from '../copy-source.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { addEncryptionOptions, ENCRYPTION_EXAMPLES, encryptionEdit } from '../encryption-options.js';
 import { interruptible } from '../interrupt.js';
+import { openerOf } from '../locations.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
 import { addRegistryOptions, locationOptions, type RegistryFlags } from '../registry-options.js';
@@ -46,12 +48,10 @@ export function registerCopy(program: Command): void {
     .addHelpText('after', EDIT_EXAMPLES)
     .addHelpText('after', ENCRYPTION_EXAMPLES);
   addRegistryOptions(command).action(async (source: string, destination: string, options) => {
-    const [{ editImage }, { parseLocation }] = await Promise.all([
-      import('@concil/image'),
-      import('@concil/pipeline'),
-    ]);
+    const { editImage } = await import('@concil/image');
     // Into mounts:, --squashfs asks for each layer as a squashfs file of overlay whiteouts, not a conversion.
-    const squashfsMounts = options.squashfs === true && parseLocation(destination).kind === 'mounts';
+    const squashfsMounts =
+      options.squashfs === true && pipelineTransportOf(canonicalLocation(destination)) === 'mounts';
     const conversion = (Object.keys(conversions) as Conversion[]).find(
       (name) => options[name] && !(name === 'squashfs' && squashfsMounts),
     );
@@ -143,11 +143,13 @@ export async function runCopy(
   options: CopyFlags,
   { edit, report, squashfsMounts, transformConcurrency, referrers: withReferrers }: CopyAdditions = {},
 ): Promise<void> {
-  const [{ copy }, { canonicalLocation, closeLocation, openLocation }, { parsePlatform }] = await Promise.all(
-    [import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')],
-  );
   const source = canonicalLocation(sourceSpec);
   const destination = canonicalLocation(destinationSpec);
+  const [{ copy }, locations, { parsePlatform }] = await Promise.all([
+    import('@concil/image'),
+    openerOf(source, destination),
+    import('@concil/oci-spec'),
+  ]);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
   const srcOptions = withSocket(await locationOptions(source, options, options.srcCreds), options);
   let opened: Target | undefined; // what the cache does not serve; a daemon's is closed at the end
@@ -155,9 +157,9 @@ export async function runCopy(
     source,
     { platform, all: options.all === true, cache: options.cache === true },
     srcOptions,
-    () => (opened = openLocation(source, srcOptions)),
+    () => (opened = locations.open(source, srcOptions)),
   );
-  const dst = openLocation(destination, {
+  const dst = locations.open(destination, {
     ...withSocket(await locationOptions(destination, options, options.destCreds), options),
     ...(squashfsMounts && { squashfs: true }),
   });
@@ -178,7 +180,7 @@ export async function runCopy(
     const referrers = withReferrers
       ? await interruptible(`the copy of the referrers stopped; ${dst.name} holds the image`, (signal) =>
           copyAttachments(
-            openLocation(source, srcOptions),
+            locations.open(source, srcOptions),
             dst,
             result.descriptor,
             options.concurrency,
@@ -206,7 +208,7 @@ export async function runCopy(
     }
   } finally {
     progress.stop();
-    if (opened) await closeLocation(opened);
+    if (opened) await locations.close(opened);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
+import { openerOf } from '../locations.js';
 import { printResult } from '../output.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
 import { shownLocation } from '../shown-location.js';
@@ -17,16 +18,16 @@ export function registerDigest(program: Command): void {
     .option('--json', 'print the descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(addSocketOption(command)).action(async (spec: string, options) => {
-    const [{ readImageManifest }, { parsePlatform }, { closeLocation, openLocation }] = await Promise.all([
+    const [{ readImageManifest }, { parsePlatform }, locations] = await Promise.all([
       import('@concil/image'),
       import('@concil/oci-spec'),
-      import('@concil/pipeline'),
+      openerOf(spec),
     ]);
-    const target = openLocation(spec, withSocket(targetOptions(options, options.creds), options));
+    const target = locations.open(spec, withSocket(targetOptions(options, options.creds), options));
     const descriptor = await (options.platform
       ? readImageManifest(target, { platform: parsePlatform(options.platform) }).then((m) => m.descriptor)
       : target.resolve()
-    ).finally(() => closeLocation(target));
+    ).finally(() => locations.close(target));
     printResult(options.json, { image: await shownLocation(spec), descriptor }, () => [descriptor.digest]);
   });
 }

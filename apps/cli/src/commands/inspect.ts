@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
+import { openerOf } from '../locations.js';
 import { printJson } from '../output.js';
 import { addRegistryOptions, targetOptions } from '../registry-options.js';
 
@@ -19,12 +20,9 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON (the default; accepted for symmetry with the other commands)')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(addSocketOption(command)).action(async (spec: string, options) => {
-    const [
-      { inspectImage, readImageManifest },
-      { closeLocation, openLocation },
-      { fetchBytes, parseImageConfig, parsePlatform },
-    ] = await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
-    const target = openLocation(spec, withSocket(targetOptions(options, options.creds), options));
+    const [{ inspectImage, readImageManifest }, locations, { fetchBytes, parseImageConfig, parsePlatform }] =
+      await Promise.all([import('@concil/image'), openerOf(spec), import('@concil/oci-spec')]);
+    const target = locations.open(spec, withSocket(targetOptions(options, options.creds), options));
     const platform = options.platform ? { platform: parsePlatform(options.platform) } : {};
     try {
       if (options.config) {
@@ -38,7 +36,7 @@ export function registerInspect(program: Command): void {
         printJson(await inspectImage(target, { ...platform, tags: options.tags }));
       }
     } finally {
-      await closeLocation(target);
+      await locations.close(target);
     }
   });
 }

@@ -1,6 +1,8 @@
+import { canonicalLocation } from '@concil/pipeline/location-spec';
 import type { Command } from 'commander';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { formatBytes, formatTable } from '../format.js';
+import { openerOf } from '../locations.js';
 import { printJson } from '../output.js';
 import { addRegistryOptions, locationOptions } from '../registry-options.js';
 
@@ -20,19 +22,19 @@ export function registerList(program: Command): void {
     .option('--json', 'print manifest, config and descriptor as JSON')
     .option('--creds <user:pass>', 'credentials for the registry');
   addRegistryOptions(addSocketOption(command)).action(async (location: string, options) => {
+    const spec = canonicalLocation(location);
     const [
       { countRecipients, JWE_KEYS_ANNOTATION, openImage },
-      { canonicalLocation, closeLocation, openLocation },
+      locations,
       { formatPlatform, layerKindOf, parsePlatform },
-    ] = await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
-    const spec = canonicalLocation(location);
-    const target = openLocation(
+    ] = await Promise.all([import('@concil/image'), openerOf(spec), import('@concil/oci-spec')]);
+    const target = locations.open(
       spec,
       withSocket(await locationOptions(spec, options, options.creds), options),
     );
     const image = await openImage(target, {
       ...(options.platform && { platform: parsePlatform(options.platform) }),
-    }).finally(() => closeLocation(target));
+    }).finally(() => locations.close(target));
     // Of an index: every platform it holds, and which one is shown.
     const platforms = image.index?.index.manifests.map((m) => ({
       platform: m.platform ? formatPlatform(m.platform) : 'unknown',

@@ -4,6 +4,7 @@ import { copySummary, openCopySource } from '../copy-source.js';
 import { openKeyDirectory, passwordSource } from '../cosign-keys.js';
 import { addSocketOption, withSocket } from '../daemon-socket.js';
 import { interruptible } from '../interrupt.js';
+import { openerOf } from '../locations.js';
 import { addNotaryKeyOptions, readNotaryKeys } from '../notary-keys.js';
 import { printJson } from '../output.js';
 import { createCopyProgress } from '../progress.js';
@@ -62,8 +63,11 @@ export function registerPublish(program: Command): void {
   addNotaryKeyOptions(command);
   addSocketOption(command);
   addRegistryOptions(command).action(async (image: string, destination: string, options) => {
-    const [{ openTarget, publish, readEncryptionKey }, { closeLocation, openLocation }, { parsePlatform }] =
-      await Promise.all([import('@concil/image'), import('@concil/pipeline'), import('@concil/oci-spec')]);
+    const [{ openTarget, publish, readEncryptionKey }, locations, { parsePlatform }] = await Promise.all([
+      import('@concil/image'),
+      openerOf(image),
+      import('@concil/oci-spec'),
+    ]);
     const platform = options.platform ? parsePlatform(options.platform) : undefined;
     const dst = openTarget(destination, await locationOptions(destination, options, options.destCreds));
     // Keys are read before anything moves: a wrong path or password fails with nothing published.
@@ -87,7 +91,7 @@ export function registerPublish(program: Command): void {
       image,
       { platform, all: platform === undefined, cache: options.cache },
       srcOptions,
-      () => (opened = openLocation(image, srcOptions)),
+      () => (opened = locations.open(image, srcOptions)),
     );
     const progress = await createCopyProgress(process.stderr.isTTY && !options.quiet && !options.json);
     try {
@@ -118,7 +122,7 @@ export function registerPublish(program: Command): void {
       }
     } finally {
       progress.stop();
-      if (opened) await closeLocation(opened);
+      if (opened) await locations.close(opened);
     }
   });
 }
