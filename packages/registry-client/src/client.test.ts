@@ -63,6 +63,30 @@ describe('RegistryClient against docker-registry', () => {
     }
   });
 
+  it('sends a request that follows another on the same connection', async () => {
+    const image = makeImage([1000]);
+    await pushImage(client, 'apps/one-connection', image, 'v1');
+    const logged = (await readFile(registry.logPath, 'utf8')).length;
+    const reader = new RegistryClient(registry.host, { credentials: async () => undefined });
+    try {
+      // As a listing does: the manifest, then at once its config, each read to its end.
+      const { manifest } = await reader.getManifest('apps/one-connection', 'v1');
+      if (manifest.kind !== 'manifest') throw new Error('the test image is one manifest');
+      await readAll(await reader.fetchBlob('apps/one-connection', manifest.manifest.config));
+    } finally {
+      await reader.close();
+    }
+    // The registry logs the client's address and port of each request it answered.
+    const answered = (await readFile(registry.logPath, 'utf8'))
+      .slice(logged)
+      .split('\n')
+      .filter((line) => line.includes('response completed'));
+    const ports = answered.map((line) => /remoteaddr="[^"]*:(\d+)"/.exec(line)?.[1]);
+    expect(ports).toHaveLength(2);
+    expect(ports[0]).toMatch(/^\d+$/);
+    expect(ports[1]).toBe(ports[0]);
+  });
+
   it('uploads a blob above the chunk threshold in chunks and downloads it verified', async () => {
     const chunked = new RegistryClient(registry.host, {
       credentials: async () => undefined,

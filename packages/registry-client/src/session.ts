@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Authorizer } from './auth/authorizer.js';
 import { afterRetries, type ErrorContext, errorFromResponse } from './error-response.js';
@@ -108,6 +109,10 @@ export class RegistrySession {
       }
       let response: Dispatcher.ResponseData;
       try {
+        // undici frees a keep-alive connection one event-loop turn after its response ended (it
+        // waits that turn to see whether the server closes it); a request sent before that turn
+        // opens a second connection. Waiting a turn (microseconds) lets it reuse the first.
+        await nextTurn();
         const send = () =>
           request(url, {
             method,
